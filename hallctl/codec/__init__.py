@@ -1,0 +1,1 @@
+"""Declarative frame codec (profiles in devices/*.yaml) and ESC/POS tickets."""

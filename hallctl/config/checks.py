@@ -1,0 +1,76 @@
+"""Cross checks a schema cannot express: references between sections, duplicates, hours."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+
+from hallctl.config.models import HallConfig
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    path: Path
+    message: str
+
+
+def cross_check(cfg: HallConfig) -> list[Problem]:
+    problems: list[Problem] = []
+    add = problems.append
+
+    def dupes(items: Iterable[tuple[Path, Hashable]], what: str) -> None:
+        seen: set[Hashable] = set()
+        for path, value in items:
+            if value in seen:
+                add(Problem(path, f"duplicate {what} {value!r}"))
+            seen.add(value)
+
+    dupes(((("services", i, "code"), s.code) for i, s in enumerate(cfg.services)), "service code")
+    dupes(
+        ((("services", i, "prefix"), s.prefix) for i, s in enumerate(cfg.services)), "ticket prefix"
+    )
+    dupes(
+        ((("windows", i, "number"), w.number) for i, w in enumerate(cfg.windows)), "window number"
+    )
+    dupes(((("staff", i, "id"), s.id) for i, s in enumerate(cfg.staff)), "staff id")
+    dupes(
+        (
+            (("staff", i, "external_ids", j), x)
+            for i, s in enumerate(cfg.staff)
+            for j, x in enumerate(s.external_ids)
+        ),
+        "staff external id",
+    )
+    known = {s.code for s in cfg.services}
+    staff_ids = {s.id for s in cfg.staff}
+    numbers = {w.number for w in cfg.windows}
+    for i, w in enumerate(cfg.windows):
+        dupes(
+            ((("windows", i, "services", j), ws.service) for j, ws in enumerate(w.services)),
+            f"service at window {w.number}",
+        )
+        for j, ws in enumerate(w.services):
+            if ws.service not in known:
+                add(Problem(("windows", i, "services", j), f"unknown service {ws.service!r}"))
+        if w.default_staff is not None and w.default_staff not in staff_ids:
+            add(Problem(("windows", i, "default_staff"), f"unknown staff {w.default_staff!r}"))
+    for i, s in enumerate(cfg.staff):
+        for j, n in enumerate(s.windows):
+            if n not in numbers:
+                add(Problem(("staff", i, "windows", j), f"unknown window {n}"))
+    served = {ws.service for w in cfg.windows for ws in w.services}
+    for i, s in enumerate(cfg.services):
+        if s.code not in served:
+            add(Problem(("services", i, "code"), f"service {s.code!r} is served by no window"))
+        if cfg.hall.hours:
+            for j, r in enumerate(s.hours):
+                if not any(h.start <= r.start and r.end <= h.end for h in cfg.hall.hours):
+                    add(
+                        Problem(
+                            ("services", i, "hours", j),
+                            f"issuing hours {r} lie outside the hall's opening hours",
+                        )
+                    )
+    return problems

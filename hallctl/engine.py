@@ -1,0 +1,304 @@
+"""The hall engine: the one door into the hall, async at the edge, pure core inside.
+
+``execute(request)`` validates a request, runs it through the pure core, hands the events to the
+journal and answers only once they are durable. Commands that arrive while a batch is being
+written wait for the next one, so a burst costs one fsync per batch, not per command (group
+commit). Durable records are then handed to subscribers (drivers) and waiters (forwarders).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import pickle
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from hallctl import __version__
+from hallctl.config.models import HallConfig
+from hallctl.hall.commands import READ_ONLY, parse_command
+from hallctl.hall.core import Event, Hall
+from hallctl.hall.errors import HallError
+from hallctl.hall.state import HallState
+from hallctl.hall.views import retained_state
+from hallctl.ids import new_id
+from hallctl.journal import Journal, PendingEvent, Record
+from hallctl.privacy import hash_id, mask_id
+
+log = structlog.get_logger("hallctl.engine")
+
+EVENT_VERSION = 1
+SNAPSHOT_EVERY = 20_000
+SNAPSHOT_FORMAT = f"hallstate/1/{__version__}"
+RECENT_REQUESTS = 20_000
+
+Clock = Callable[[], datetime]
+
+
+def ok(result: dict[str, Any]) -> dict[str, Any]:
+    return {"ok": True, "result": result}
+
+
+def error(err: HallError) -> dict[str, Any]:
+    return {"ok": False, "error": err.to_dict()}
+
+
+class _Batch:
+    __slots__ = ("done", "events", "responses")
+
+    def __init__(self) -> None:
+        self.events: list[PendingEvent] = []
+        self.responses: list[tuple[str, str]] = []  # request id → response JSON, same transaction
+        self.done: asyncio.Future[list[Record]] = asyncio.get_running_loop().create_future()
+
+
+class Subscription:
+    def __init__(self, registry: list[asyncio.Queue[Record]]) -> None:
+        self._registry = registry
+        self._q: asyncio.Queue[Record] = asyncio.Queue()
+        registry.append(self._q)
+
+    def __aiter__(self) -> AsyncIterator[Record]:
+        return self
+
+    async def __anext__(self) -> Record:
+        return await self._q.get()
+
+    def close(self) -> None:
+        if self._q in self._registry:
+            self._registry.remove(self._q)
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class HallEngine:
+    def __init__(
+        self,
+        config: HallConfig,
+        journal: Journal,
+        *,
+        secret: bytes = b"",
+        clock: Clock | None = None,
+        snapshot_every: int = SNAPSHOT_EVERY,
+    ) -> None:
+        self.config = config
+        self.hall_id = config.hall.id
+        self.journal = journal
+        self._secret = secret
+        self._tz = config.hall.tz
+        self._clock: Clock = clock or (lambda: datetime.now(self._tz))
+        self._snapshot_every = snapshot_every
+        self.hall = Hall(config)
+        self._recent: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._inflight: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._batch: _Batch | None = None
+        self._writer_wake = asyncio.Event()
+        self._durable_seq = 0
+        self._since_snapshot = 0
+        self._seq_changed = asyncio.Condition()
+        self._subscribers: list[asyncio.Queue[Record]] = []
+        self._failed: BaseException | None = None
+
+    # ---- lifetime -----------------------------------------------------------------------
+
+    def recover(self) -> int:
+        """Rebuild today's state: the latest snapshot, then every event after it."""
+        state: HallState | None = None
+        after = 0
+        snap = self.journal.load_snapshot()
+        if snap is not None:
+            seq, blob = snap
+            try:
+                fmt, payload = blob.split(b"\n", 1)
+                if fmt.decode() == SNAPSHOT_FORMAT:
+                    state = pickle.loads(payload)  # our own file, written by this version
+                    after = seq
+            except Exception as e:  # a snapshot is an optimisation: fall back to full replay
+                log.warning("engine.snapshot_unreadable", error=str(e))
+        self.hall = Hall(self.config, state)
+        count = 0
+        for rec in self.journal.replay(after):
+            self.hall.apply(rec.type, json.loads(rec.data), datetime.fromisoformat(rec.ts).timestamp())
+            count += 1
+        self._durable_seq = self.journal.last_seq()
+        self.hall.state.last_seq = self._durable_seq
+        self._since_snapshot = count
+        log.info("engine.recovered", snapshot_seq=after, replayed=count, seq=self._durable_seq)
+        return count
+
+    async def run(self) -> None:
+        """The writer: turns queued batches into durable records. Run it in the TaskGroup."""
+        while True:
+            await self._writer_wake.wait()
+            self._writer_wake.clear()
+            batch, self._batch = self._batch, None
+            if batch is None:
+                continue
+            try:
+                records = await asyncio.to_thread(
+                    self.journal.append, batch.events, batch.responses
+                )
+            except BaseException as e:
+                # memory is now ahead of the journal: fail-stop, a restart replays the journal
+                self._failed = e
+                batch.done.set_exception(e)
+                log.error("engine.journal_failed", error=repr(e))
+                raise
+            batch.done.set_result(records)
+            await self._published(records)
+
+    async def _published(self, records: list[Record]) -> None:
+        if not records:
+            return
+        self._durable_seq = records[-1].seq
+        self.hall.state.last_seq = self._durable_seq
+        for q in self._subscribers:
+            for r in records:
+                q.put_nowait(r)
+        async with self._seq_changed:
+            self._seq_changed.notify_all()
+        self._since_snapshot += len(records)
+        if self._since_snapshot >= self._snapshot_every and self._batch is None:
+            await self.snapshot()
+
+    async def snapshot(self) -> None:
+        """Save the state as of the last durable seq (only when nothing is pending)."""
+        if self._batch is not None:
+            return
+        seq = self._durable_seq
+        blob = SNAPSHOT_FORMAT.encode() + b"\n" + pickle.dumps(self.hall.state, protocol=5)
+        self._since_snapshot = 0
+        await asyncio.to_thread(self.journal.save_snapshot, seq, blob)
+        log.info("engine.snapshot", seq=seq, bytes=len(blob))
+
+    async def drain(self) -> None:
+        """Wait until everything accepted so far is durable."""
+        while self._batch is not None:
+            await asyncio.shield(self._batch.done)
+
+    # ---- the door -----------------------------------------------------------------------
+
+    async def execute(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        if self._failed is not None:
+            return error(HallError("internal", "journal unavailable"))
+        if not isinstance(request, Mapping):
+            return error(HallError("bad_request", "a request is a JSON object"))
+        rid = request.get("request_id")
+        if rid is not None and not isinstance(rid, str):
+            return error(HallError("bad_request", "request_id must be a string"))
+        if rid:
+            seen = self._recent.get(rid)
+            if seen is not None:
+                return seen
+            pending = self._inflight.get(rid)
+            if pending is not None:
+                return await asyncio.shield(pending)
+            stored = await asyncio.to_thread(self.journal.response_for, rid)
+            if stored is not None:
+                return json.loads(stored)  # type: ignore[no-any-return]
+        request = self._protect(request)
+        now = self._clock()
+        try:
+            cmd = parse_command(request)
+            outcome = self.hall.execute(cmd, now)
+        except HallError as err:
+            if err.events:  # a day rollover preceded the error: it stands, journal it
+                await self._commit(err.events, None, now, None)
+            return error(err)
+        except Exception as e:  # a bug must not take the hall down with it
+            log.exception("engine.command_crashed", action=request.get("action"))
+            return error(HallError("internal", type(e).__name__))
+        response = ok(outcome.result)
+        if not outcome.events:
+            if cmd.action not in READ_ONLY:
+                await self.drain()  # the answer may rest on events not yet durable
+            return response
+        if rid:
+            fut = asyncio.get_running_loop().create_future()
+            self._inflight[rid] = fut
+            try:
+                await self._commit(outcome.events, rid, now, response)
+                fut.set_result(response)
+            except BaseException as e:
+                fut.set_exception(e)
+                fut.exception()  # mark retrieved
+                raise
+            finally:
+                del self._inflight[rid]
+            self._remember(rid, response)
+        else:
+            await self._commit(outcome.events, None, now, None)
+        return response
+
+    async def _commit(
+        self,
+        events: list[Event],
+        rid: str | None,
+        now: datetime,
+        response: dict[str, Any] | None,
+    ) -> None:
+        batch = self._batch
+        if batch is None:
+            batch = self._batch = _Batch()
+            self._writer_wake.set()
+        ts = now.astimezone(self._tz).isoformat(timespec="milliseconds")
+        day = self.hall.state.day
+        for type_, data in events:
+            batch.events.append(
+                PendingEvent(
+                    id=new_id(),
+                    type=type_,
+                    ts=ts,
+                    day=data["day"] if type_ == "day.started" else day,
+                    request_id=rid,
+                    v=EVENT_VERSION,
+                    data=json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+                )
+            )
+        if rid and response is not None:
+            batch.responses.append((rid, json.dumps(response, ensure_ascii=False)))
+        await asyncio.shield(batch.done)
+
+    def _remember(self, rid: str, response: dict[str, Any]) -> None:
+        self._recent[rid] = response
+        if len(self._recent) > RECENT_REQUESTS:
+            self._recent.popitem(last=False)
+
+    def _protect(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Replace a clear ID number or phone with its keyed hash and mask, at the door."""
+        value = request.get("id_value")
+        if not isinstance(value, str) or not value:
+            return request
+        clean = dict(request)
+        del clean["id_value"]
+        clean["id_hash"] = hash_id(self._secret, value)
+        clean["id_masked"] = mask_id(value)
+        return clean
+
+    # ---- reading ------------------------------------------------------------------------
+
+    def last_seq(self) -> int:
+        return self._durable_seq
+
+    async def wait_beyond(self, seq: int) -> int:
+        async with self._seq_changed:
+            await self._seq_changed.wait_for(lambda: self._durable_seq > seq)
+        return self._durable_seq
+
+    def subscribe(self) -> Subscription:
+        """Durable records from now on, in order; registered at once, not at first read."""
+        return Subscription(self._subscribers)
+
+    def retained_state(self) -> dict[str, dict[str, Any]]:
+        return retained_state(self.hall)
+
+    def now(self) -> datetime:
+        return self._clock()

@@ -1,0 +1,215 @@
+"""Requests into the hall: one pydantic model per action, told apart by ``action``.
+
+Every entry point (CLI, MQTT, kiosks, device drivers) sends these same shapes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+from hallctl.hall.errors import HallError
+from hallctl.hall.levels import parse_level
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    request_id: str | None = Field(None, max_length=128, description="idempotency key")
+    source: str | None = Field(None, max_length=64, description="who sent it (device, kiosk, cli)")
+
+
+class WindowCommand(Command):
+    window: int = Field(ge=1)
+
+
+class TakeTicket(Command):
+    action: Literal["take_ticket"]
+    service: str
+    channel: Literal["normal", "green", "appointment"] = "normal"
+    appointment_code: str | None = Field(None, max_length=64)
+    id_value: str | None = Field(None, max_length=64, description="ID number or phone; hashed at the edge")
+    id_hash: str | None = Field(None, max_length=128)
+    id_masked: str | None = Field(None, max_length=64)
+
+
+class BookAppointment(Command):
+    action: Literal["book_appointment"]
+    code: str = Field(min_length=1, max_length=64)
+    service: str
+    day: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="default today")
+    slot: str | None = Field(None, max_length=32, description="e.g. 09:00-09:30")
+
+
+class OpenWindow(WindowCommand):
+    action: Literal["open_window"]
+    staff: str | None = None
+
+
+class CloseWindow(WindowCommand):
+    action: Literal["close_window"]
+
+
+class PauseWindow(WindowCommand):
+    action: Literal["pause_window"]
+    reason: str | None = Field(None, max_length=200)
+
+
+class ResumeWindow(WindowCommand):
+    action: Literal["resume_window"]
+
+
+class CallNext(WindowCommand):
+    action: Literal["call_next"]
+
+
+class Recall(WindowCommand):
+    action: Literal["recall"]
+
+
+class NoShow(WindowCommand):
+    action: Literal["no_show"]
+
+
+class StartService(WindowCommand):
+    action: Literal["start_service"]
+
+
+class Finish(WindowCommand):
+    action: Literal["finish"]
+    case_no: str | None = Field(None, max_length=64, description="办件编号")
+
+
+class Suspend(WindowCommand):
+    action: Literal["suspend"]
+
+
+class CallBack(WindowCommand):
+    action: Literal["call_back"]
+    ticket: str | None = None
+
+
+class Transfer(WindowCommand):
+    action: Literal["transfer"]
+    service: str
+    front: bool = False
+
+
+class Rejoin(Command):
+    action: Literal["rejoin"]
+    ticket: str
+
+
+class RequestEvaluation(WindowCommand):
+    action: Literal["request_evaluation"]
+
+
+class Evaluate(Command):
+    action: Literal["evaluate"]
+    window: int | None = Field(None, ge=1)
+    ticket: str | None = None
+    level: int
+    reason: str | None = Field(None, max_length=500)
+    case_no: str | None = Field(None, max_length=64)
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _level(cls, v: Any) -> int:
+        return parse_level(v).value
+
+
+class StaffCheckIn(Command):
+    action: Literal["staff_check_in"]
+    staff: str
+    device: str | None = None
+    time: datetime | None = None
+
+
+class StaffCheckOut(Command):
+    action: Literal["staff_check_out"]
+    staff: str
+    device: str | None = None
+    time: datetime | None = None
+
+
+class DeviceStatus(Command):
+    action: Literal["device_status"]
+    device: str = Field(min_length=1, max_length=64)
+    online: bool
+    detail: str | None = Field(None, max_length=200)
+
+
+class DeviceAlarm(Command):
+    action: Literal["device_alarm"]
+    device: str = Field(min_length=1, max_length=64)
+    alarm: str = Field(min_length=1, max_length=64)
+    active: bool
+    detail: str | None = Field(None, max_length=200)
+
+
+class Reprint(Command):
+    action: Literal["reprint"]
+    ticket: str
+
+
+class Tick(Command):
+    action: Literal["tick"]
+
+
+class Status(Command):
+    action: Literal["status"]
+
+
+AnyCommand = Annotated[
+    TakeTicket
+    | BookAppointment
+    | OpenWindow
+    | CloseWindow
+    | PauseWindow
+    | ResumeWindow
+    | CallNext
+    | Recall
+    | NoShow
+    | StartService
+    | Finish
+    | Suspend
+    | CallBack
+    | Transfer
+    | Rejoin
+    | RequestEvaluation
+    | Evaluate
+    | StaffCheckIn
+    | StaffCheckOut
+    | DeviceStatus
+    | DeviceAlarm
+    | Reprint
+    | Tick
+    | Status,
+    Field(discriminator="action"),
+]
+_ADAPTER: TypeAdapter[AnyCommand] = TypeAdapter(AnyCommand)
+ACTIONS: frozenset[str] = frozenset(
+    m.model_fields["action"].annotation.__args__[0]  # type: ignore[union-attr]
+    for m in AnyCommand.__origin__.__args__  # type: ignore[attr-defined]
+)
+READ_ONLY: frozenset[str] = frozenset({"status"})
+
+
+def parse_command(request: Any) -> AnyCommand:
+    """Validate a request; any problem becomes a HallError that names the field."""
+    if not isinstance(request, dict):
+        raise HallError("bad_request", "a request is a JSON object")
+    action = request.get("action")
+    if action not in ACTIONS:
+        raise HallError("unknown_action", repr(action))
+    try:
+        return _ADAPTER.validate_python(request)
+    except ValidationError as e:
+        parts = []
+        for err in e.errors():
+            loc = ".".join(str(x) for x in err["loc"][1:]) or "request"
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            parts.append(f"{loc}: {msg}")
+        raise HallError("bad_request", "; ".join(parts)) from None

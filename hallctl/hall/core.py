@@ -1,0 +1,542 @@
+"""The hall core: commands in, events out. Pure and synchronous: no I/O, no clock of its own.
+
+``Hall.execute(command, now)`` checks the command against the state, and only when every check
+has passed emits events; each emitted event is folded into the state at once (``state.apply``)
+so that a command's later events see its earlier ones. A command that fails raises HallError
+before its first event, so a bad request changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from hallctl.config.models import HallConfig, ServiceConfig, WindowConfig
+from hallctl.hall import commands as c
+from hallctl.hall.errors import HallError
+from hallctl.hall.estimate import ahead_in_class, ahead_of, estimated_wait_min
+from hallctl.hall.levels import parse_level
+from hallctl.hall.policy import choose
+from hallctl.hall.state import (
+    CALLED,
+    FINISHED,
+    NO_SHOW,
+    SERVING,
+    WAITING,
+    HallState,
+    Ticket,
+    apply,
+)
+
+Event = tuple[str, dict[str, Any]]
+
+
+@dataclass(slots=True)
+class Outcome:
+    events: list[Event] = field(default_factory=list)
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+class Hall:
+    def __init__(self, config: HallConfig, state: HallState | None = None) -> None:
+        self.config = config
+        self.state = state or HallState()
+        self.state.recent_calls_max = config.calling.recent_calls
+        self._services = {s.code: s for s in config.services}
+        self._windows = {w.number: w for w in config.windows}
+        self._staff = {s.id: s for s in config.staff}
+        self._tz = config.hall.tz
+        self._window_services = {
+            w.number: [
+                (ws.service, ws.level, self._services[ws.service].priority_weight)
+                for ws in w.services
+            ]
+            for w in config.windows
+        }
+        self._rules = {
+            w.number: list((w.policy or config.calling.policy).rules) for w in config.windows
+        }
+        for n in self._windows:
+            self.state.window(n)
+
+    # ---- entry points -------------------------------------------------------------------
+
+    def execute(self, cmd: c.AnyCommand, now: datetime) -> Outcome:
+        out = Outcome()
+        at = now.timestamp()
+        today = now.astimezone(self._tz).date().isoformat()
+        if self.state.day != today and not isinstance(cmd, c.Status):
+            self._emit(out, "day.started", {"day": today, "previous": self.state.day or None}, at)
+        handler = getattr(self, "on_" + cmd.action)
+        try:
+            handler(cmd, out, now, at)
+        except HallError as err:
+            # handlers check before they emit, so only the day rollover can precede an error;
+            # it is a real change of state (time passed) and must still be journaled
+            err.events = out.events
+            raise
+        return out
+
+    def apply(self, type_: str, data: dict[str, Any], at: float) -> None:
+        """Replay path: fold a journaled event."""
+        apply(self.state, type_, data, at)
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    def _emit(self, out: Outcome, type_: str, data: dict[str, Any], at: float) -> None:
+        apply(self.state, type_, data, at)
+        out.events.append((type_, data))
+
+    def _service(self, code: str) -> ServiceConfig:
+        try:
+            return self._services[code]
+        except KeyError:
+            raise HallError("unknown_service", code) from None
+
+    def _window(self, number: int) -> WindowConfig:
+        try:
+            return self._windows[number]
+        except KeyError:
+            raise HallError("unknown_window", str(number)) from None
+
+    def _ticket(self, number: str) -> Ticket:
+        t = self.state.tickets.get(number)
+        if t is None:
+            raise HallError("unknown_ticket", number)
+        return t
+
+    def _current(self, number: int, *states: str) -> Ticket:
+        self._window(number)
+        current = self.state.window(number).current
+        t = self.state.tickets.get(current) if current else None
+        if t is None or (states and t.state not in states):
+            raise HallError("no_current_ticket", str(number))
+        return t
+
+    def _ticket_data(self, t: Ticket) -> dict[str, Any]:
+        svc = self._services[t.service]
+        return {"ticket": t.number, "service": t.service, "service_name": svc.name}
+
+    def _window_data(self, number: int) -> dict[str, Any]:
+        wc = self._windows[number]
+        w = self.state.window(number)
+        data: dict[str, Any] = {"window": number, "window_name": wc.display_name}
+        if w.staff:
+            data["staff"] = w.staff
+        return data
+
+    def _finish(self, out: Outcome, t: Ticket, at: float, case_no: str | None, auto: bool) -> None:
+        data = {**self._ticket_data(t), "window": t.window, "auto": auto}
+        if case_no:
+            data["case_no"] = case_no
+        data["wait_s"] = round(((t.called_at or at) - t.issued_at), 1)
+        data["service_s"] = round(at - (t.served_at or t.called_at or at), 1)
+        self._emit(out, "ticket.finished", data, at)
+
+    def _in_hours(self, svc: ServiceConfig, now: datetime) -> bool:
+        local = now.astimezone(self._tz).time()
+        hours = svc.hours or self.config.hall.hours
+        return not hours or any(r.contains(local) for r in hours)
+
+    # ---- tickets ------------------------------------------------------------------------
+
+    def on_take_ticket(self, cmd: c.TakeTicket, out: Outcome, now: datetime, at: float) -> None:
+        if cmd.id_value is not None:
+            raise HallError("internal", "raw ID values must be hashed before the hall core")
+        svc = self._service(cmd.service)
+        s = self.state
+        if not self._in_hours(svc, now):
+            raise HallError("outside_hours", svc.code)
+        counter = s.counters.get(svc.code, svc.number_start - 1) + 1
+        if counter > svc.last_number or s.issued.get(svc.code, 0) >= svc.capacity:
+            raise HallError("daily_cap_reached", svc.code)
+        if cmd.channel == "green" and not svc.green_channel:
+            raise HallError("green_not_allowed", svc.code)
+        if cmd.channel == "appointment":
+            appt = s.appointments.get(cmd.appointment_code or "")
+            if appt is None or appt["used"] or appt["day"] != s.day or appt["service"] != svc.code:
+                raise HallError("unknown_appointment", cmd.appointment_code)
+        if svc.one_per_person and cmd.id_hash and cmd.id_hash in s.id_hashes.get(svc.code, ()):
+            raise HallError("already_has_ticket", svc.code)
+        number = f"{svc.prefix}{counter:0{svc.digits}d}"
+        ahead = ahead_in_class(s.line(svc.code), cmd.channel)
+        data: dict[str, Any] = {
+            "ticket": number,
+            "service": svc.code,
+            "service_name": svc.name,
+            "channel": cmd.channel,
+            "counter": counter,
+            "ahead": ahead,
+            "est_wait_min": estimated_wait_min(self, svc.code, ahead),
+            "issued_at": now.astimezone(self._tz).isoformat(timespec="seconds"),
+        }
+        if cmd.channel == "appointment":
+            data["appointment_code"] = cmd.appointment_code
+        if cmd.id_hash:
+            data["id_hash"] = cmd.id_hash
+            data["id_masked"] = cmd.id_masked
+        if cmd.source:
+            data["source"] = cmd.source
+        self._emit(out, "ticket.issued", data, at)
+        out.result = data
+
+    def on_book_appointment(
+        self, cmd: c.BookAppointment, out: Outcome, now: datetime, at: float
+    ) -> None:
+        self._service(cmd.service)
+        day = cmd.day or self.state.day
+        if day < self.state.day:
+            raise HallError("bad_request", "appointment day is in the past")
+        existing = self.state.appointments.get(cmd.code)
+        if existing is not None and existing["used"]:
+            raise HallError("unknown_appointment", "code already used")
+        data = {"code": cmd.code, "service": cmd.service, "day": day, "slot": cmd.slot}
+        self._emit(out, "appointment.booked", data, at)
+        out.result = data
+
+    def on_rejoin(self, cmd: c.Rejoin, out: Outcome, now: datetime, at: float) -> None:
+        t = self._ticket(cmd.ticket)
+        if t.state != NO_SHOW or t.no_show_at is None:
+            raise HallError("not_no_show", t.number)
+        limit = self.config.calling.no_show_rejoin_min
+        if limit is None or at - t.no_show_at > limit * 60:
+            raise HallError("rejoin_expired", t.number)
+        front = self.config.calling.rejoin_front
+        self._emit(out, "ticket.rejoined", {**self._ticket_data(t), "front": front}, at)
+        out.result = {"ticket": t.number, "ahead": ahead_of(self.state, t)}
+
+    def on_reprint(self, cmd: c.Reprint, out: Outcome, now: datetime, at: float) -> None:
+        t = self._ticket(cmd.ticket)
+        ahead = ahead_of(self.state, t) if t.state == WAITING else 0
+        data = {
+            **self._ticket_data(t),
+            "channel": t.channel,
+            "ahead": ahead,
+            "est_wait_min": estimated_wait_min(self, t.service, ahead),
+            "issued_at": datetime.fromtimestamp(t.issued_at, self._tz).isoformat(timespec="seconds"),
+        }
+        self._emit(out, "ticket.reprint_requested", data, at)
+        out.result = data
+
+    # ---- windows ------------------------------------------------------------------------
+
+    def _open_window_cmd(self, number: int, staff: str | None, out: Outcome, at: float) -> None:
+        self._window(number)
+        w = self.state.window(number)
+        if staff is not None and staff not in self._staff:
+            raise HallError("unknown_staff", staff)
+        if w.status != "closed":
+            raise HallError("window_open", str(number))
+        chosen = staff or w.staff or self._windows[number].default_staff
+        self._emit(out, "window.opened", {"window": number, "staff": chosen}, at)
+        if chosen:
+            self._staff_changed(out, number, chosen, at)
+
+    def _staff_changed(self, out: Outcome, number: int, staff: str | None, at: float) -> None:
+        data: dict[str, Any] = {"window": number, "staff": staff}
+        if staff:
+            person = self._staff[staff]
+            data.update(staff_name=person.name, staff_no=person.staff_no, role=person.role)
+        self._emit(out, "window.staff_changed", data, at)
+
+    def on_open_window(self, cmd: c.OpenWindow, out: Outcome, now: datetime, at: float) -> None:
+        self._open_window_cmd(cmd.window, cmd.staff, out, at)
+        out.result = self._window_data(cmd.window) | {"status": "open"}
+
+    def on_close_window(self, cmd: c.CloseWindow, out: Outcome, now: datetime, at: float) -> None:
+        self._window(cmd.window)
+        w = self.state.window(cmd.window)
+        if w.status == "closed":
+            raise HallError("window_closed", str(cmd.window))
+        if w.current:
+            self._finish(out, self.state.tickets[w.current], at, None, auto=True)
+        self._emit(out, "window.closed", {"window": cmd.window}, at)
+        out.result = {"window": cmd.window, "status": "closed"}
+
+    def on_pause_window(self, cmd: c.PauseWindow, out: Outcome, now: datetime, at: float) -> None:
+        self._open_window_checked(cmd.window)
+        self._emit(out, "window.paused", {"window": cmd.window, "reason": cmd.reason}, at)
+        out.result = {"window": cmd.window, "status": "paused"}
+
+    def _open_window_checked(self, number: int) -> None:
+        self._window(number)
+        status = self.state.window(number).status
+        if status == "closed":
+            raise HallError("window_closed", str(number))
+        if status == "paused":
+            raise HallError("window_paused", str(number))
+
+    def on_resume_window(self, cmd: c.ResumeWindow, out: Outcome, now: datetime, at: float) -> None:
+        self._window(cmd.window)
+        if self.state.window(cmd.window).status != "paused":
+            raise HallError("window_not_paused", str(cmd.window))
+        self._emit(out, "window.resumed", {"window": cmd.window}, at)
+        out.result = {"window": cmd.window, "status": "open"}
+
+    # ---- calling ------------------------------------------------------------------------
+
+    def on_call_next(self, cmd: c.CallNext, out: Outcome, now: datetime, at: float) -> None:
+        self._open_window_checked(cmd.window)
+        w = self.state.window(cmd.window)
+        current = self.state.tickets.get(w.current) if w.current else None
+        number = choose(
+            self.state, cmd.window, self._window_services[cmd.window], self._rules[cmd.window]
+        )
+        if number is None and current is None:
+            raise HallError("queue_empty", str(cmd.window))
+        if current is not None:
+            # a keypad has no "finish" key: calling the next citizen ends the current one
+            self._finish(out, current, at, None, auto=True)
+        if number is None:
+            out.result = {"window": cmd.window, "ticket": None, "queue_empty": True}
+            return
+        t = self.state.tickets[number]
+        data = {**self._ticket_data(t), **self._window_data(cmd.window), "channel": t.channel}
+        data["wait_s"] = round(at - t.waiting_since, 1)
+        self._emit(out, "ticket.called", data, at)
+        out.result = data
+
+    def on_recall(self, cmd: c.Recall, out: Outcome, now: datetime, at: float) -> None:
+        self._open_window_checked(cmd.window)
+        t = self._current(cmd.window, CALLED, SERVING)
+        if t.recalls >= self.config.calling.recall_cap:
+            raise HallError("recall_cap_reached", t.number)
+        data = {
+            **self._ticket_data(t),
+            **self._window_data(cmd.window),
+            "count": t.recalls + 1,
+        }
+        self._emit(out, "ticket.recalled", data, at)
+        out.result = data
+
+    def on_no_show(self, cmd: c.NoShow, out: Outcome, now: datetime, at: float) -> None:
+        t = self._current(cmd.window, CALLED)
+        limit = self.config.calling.no_show_rejoin_min
+        data: dict[str, Any] = {**self._ticket_data(t), "window": cmd.window}
+        if limit is not None:
+            data["rejoin_until"] = datetime.fromtimestamp(at + limit * 60, self._tz).isoformat(
+                timespec="seconds"
+            )
+        self._emit(out, "ticket.no_show", data, at)
+        out.result = data
+
+    def on_start_service(self, cmd: c.StartService, out: Outcome, now: datetime, at: float) -> None:
+        t = self._current(cmd.window, CALLED)
+        data = {**self._ticket_data(t), "window": cmd.window}
+        self._emit(out, "ticket.serving", data, at)
+        out.result = data
+
+    def on_finish(self, cmd: c.Finish, out: Outcome, now: datetime, at: float) -> None:
+        t = self._current(cmd.window, CALLED, SERVING)
+        self._finish(out, t, at, cmd.case_no, auto=False)
+        out.result = out.events[-1][1]
+
+    def on_suspend(self, cmd: c.Suspend, out: Outcome, now: datetime, at: float) -> None:
+        t = self._current(cmd.window, CALLED, SERVING)
+        data = {**self._ticket_data(t), "window": cmd.window}
+        self._emit(out, "ticket.suspended", data, at)
+        out.result = data
+
+    def on_call_back(self, cmd: c.CallBack, out: Outcome, now: datetime, at: float) -> None:
+        self._open_window_checked(cmd.window)
+        w = self.state.window(cmd.window)
+        if w.current is not None:
+            raise HallError("window_busy", w.current)
+        if cmd.ticket is not None:
+            t = self._ticket(cmd.ticket)
+            if t.state != "suspended":
+                raise HallError("not_suspended", t.number)
+        else:
+            if not w.suspended:
+                raise HallError("not_suspended", f"window {cmd.window}")
+            t = self.state.tickets[w.suspended[0]]
+        base = {**self._ticket_data(t), **self._window_data(cmd.window)}
+        self._emit(out, "ticket.called_back", dict(base), at)
+        self._emit(out, "ticket.called", {**base, "channel": t.channel, "callback": True}, at)
+        if t.served_at is not None:
+            self._emit(out, "ticket.serving", {**self._ticket_data(t), "window": cmd.window}, at)
+        out.result = base
+
+    def on_transfer(self, cmd: c.Transfer, out: Outcome, now: datetime, at: float) -> None:
+        t = self._current(cmd.window, CALLED, SERVING)
+        target = self._service(cmd.service)
+        if target.code == t.service:
+            raise HallError("same_service", target.code)
+        data = {
+            **self._ticket_data(t),
+            "window": cmd.window,
+            "from_service": t.service,
+            "to_service": target.code,
+            "to_service_name": target.name,
+            "front": cmd.front,
+        }
+        self._emit(out, "ticket.transferred", data, at)
+        out.result = data | {"ahead": ahead_of(self.state, t)}
+
+    # ---- evaluation ---------------------------------------------------------------------
+
+    def _evaluation_target(self, window: int | None, ticket: str | None) -> Ticket:
+        if ticket is not None:
+            return self._ticket(ticket)
+        if window is None:
+            raise HallError("bad_request", "give a window or a ticket")
+        self._window(window)
+        w = self.state.window(window)
+        for number in (w.current, w.last_finished):
+            t = self.state.tickets.get(number) if number else None
+            if t is not None and not t.evaluated:
+                return t
+        raise HallError("not_served", f"window {window} has no ticket to evaluate")
+
+    def on_request_evaluation(
+        self, cmd: c.RequestEvaluation, out: Outcome, now: datetime, at: float
+    ) -> None:
+        t = self._evaluation_target(cmd.window, None)
+        if t.state not in (CALLED, SERVING, FINISHED):
+            raise HallError("not_served", t.number)
+        if t.state == CALLED:
+            self._emit(out, "ticket.serving", {**self._ticket_data(t), "window": cmd.window}, at)
+        data = {**self._ticket_data(t), **self._window_data(cmd.window)}
+        self._emit(out, "evaluation.requested", data, at)
+        out.result = data
+
+    def on_evaluate(self, cmd: c.Evaluate, out: Outcome, now: datetime, at: float) -> None:
+        t = self._evaluation_target(cmd.window, cmd.ticket)
+        if t.state not in (CALLED, SERVING, FINISHED) or (
+            t.state == FINISHED and t.served_at is None
+        ):
+            raise HallError("not_served", t.number)
+        if t.evaluated:
+            raise HallError("already_evaluated", t.number)
+        level = parse_level(cmd.level)
+        if level.bad and self.config.evaluation.require_reason_for_bad and not cmd.reason:
+            raise HallError("reason_required")
+        if t.state == CALLED:
+            self._emit(out, "ticket.serving", {**self._ticket_data(t), "window": t.window}, at)
+        data = self._evaluation_data(t, at)
+        data.update(
+            level=level.value,
+            level_name=level.name,
+            label_zh=level.label_zh,
+            evaluated=True,
+            reason=cmd.reason,
+            case_no=cmd.case_no or t.case_no,
+            source=cmd.source,
+        )
+        self._emit(out, "evaluation.recorded", data, at)
+        if level.bad:
+            self._emit(
+                out,
+                "alarm.raised",
+                {
+                    "alarm": f"bad_review:{t.number}",
+                    "kind": "bad_review",
+                    "scope": "day",
+                    "ticket": t.number,
+                    "window": t.window,
+                    "level": level.value,
+                    "message": f"差评 {level.label_zh}: {t.number}，需回访整改",
+                },
+                at,
+            )
+        out.result = data
+
+    def _evaluation_data(self, t: Ticket, at: float) -> dict[str, Any]:
+        data = self._ticket_data(t)
+        data["window"] = t.window
+        if t.window is not None and self.state.window(t.window).staff:
+            data["staff"] = self.state.window(t.window).staff
+        return data
+
+    # ---- staff, devices -----------------------------------------------------------------
+
+    def on_staff_check_in(self, cmd: c.StaffCheckIn, out: Outcome, now: datetime, at: float) -> None:
+        self._staff_event("staff.checked_in", cmd.staff, cmd.device, cmd.time or now, out, at)
+
+    def on_staff_check_out(
+        self, cmd: c.StaffCheckOut, out: Outcome, now: datetime, at: float
+    ) -> None:
+        self._staff_event("staff.checked_out", cmd.staff, cmd.device, cmd.time or now, out, at)
+
+    def _staff_event(
+        self, type_: str, staff: str, device: str | None, when: datetime, out: Outcome, at: float
+    ) -> None:
+        person = self._staff.get(staff)
+        if person is None:
+            raise HallError("unknown_staff", staff)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=self._tz)
+        data = {
+            "staff": staff,
+            "name": person.name,
+            "staff_no": person.staff_no,
+            "device": device,
+            "time": when.astimezone(self._tz).isoformat(timespec="seconds"),
+        }
+        self._emit(out, type_, data, at)
+        out.result = data
+
+    def on_device_status(self, cmd: c.DeviceStatus, out: Outcome, now: datetime, at: float) -> None:
+        known = self.state.devices.get(cmd.device)
+        if known is None or known["online"] != cmd.online:
+            type_ = "device.online" if cmd.online else "device.offline"
+            self._emit(out, type_, {"device": cmd.device, "detail": cmd.detail}, at)
+        out.result = {"device": cmd.device, "online": cmd.online, "changed": bool(out.events)}
+
+    def on_device_alarm(self, cmd: c.DeviceAlarm, out: Outcome, now: datetime, at: float) -> None:
+        key = f"{cmd.device}:{cmd.alarm}"
+        if (key in self.state.device_alarms) != cmd.active:
+            data = {
+                "device": cmd.device,
+                "alarm": cmd.alarm,
+                "active": cmd.active,
+                "detail": cmd.detail,
+            }
+            self._emit(out, "device.alarm", data, at)
+        out.result = {"device": cmd.device, "alarm": cmd.alarm, "active": cmd.active}
+
+    # ---- time passing -------------------------------------------------------------------
+
+    def on_tick(self, cmd: c.Tick, out: Outcome, now: datetime, at: float) -> None:
+        s = self.state
+        timeout = self.config.evaluation.timeout_s
+        for number, since in list(s.pending_evaluations.items()):
+            t = s.tickets.get(number)
+            if t is None or t.evaluated:
+                continue
+            if t.state == FINISHED and at - since >= timeout:
+                data = self._evaluation_data(t, at)
+                data.update(level=None, level_name="not_evaluated", label_zh="未评价", evaluated=False)
+                self._emit(out, "evaluation.recorded", data, at)
+        for t in list(s.tickets.values()):
+            if t.state != WAITING:
+                continue
+            limit = self._services[t.service].limit_wait_min
+            key = f"long_wait:{t.number}"
+            if at - t.waiting_since > limit * 60 and key not in s.alarms:
+                self._emit(
+                    out,
+                    "alarm.raised",
+                    {
+                        "alarm": key,
+                        "kind": "long_wait",
+                        "scope": "day",
+                        "ticket": t.number,
+                        "service": t.service,
+                        "message": f"{t.number} 等候超过 {limit} 分钟",
+                    },
+                    at,
+                )
+        for key, alarm in list(s.alarms.items()):
+            if alarm.get("kind") == "long_wait":
+                t = s.tickets.get(alarm["ticket"])
+                if t is None or t.state != WAITING:
+                    self._emit(out, "alarm.cleared", {"alarm": key, "kind": "long_wait"}, at)
+        out.result = {"events": len(out.events)}
+
+    def on_status(self, cmd: c.Status, out: Outcome, now: datetime, at: float) -> None:
+        from hallctl.hall.views import status_summary
+
+        out.result = status_summary(self, now)
+

@@ -1,0 +1,216 @@
+"""Typed models of every event's ``data`` and of the envelope, for JSON Schemas and checks.
+
+The core emits plain dicts (fast); the test suite validates each one against these models, so
+the schemas published in docs/schemas/ describe what the back end really receives.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EventData(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TicketRef(EventData):
+    ticket: str = Field(description="ticket number, e.g. A012")
+    service: str = Field(description="service code")
+    service_name: str = Field(description="service name (Chinese)")
+
+
+class WindowRef(EventData):
+    window: int
+    window_name: str
+    staff: str | None = None
+
+
+class DayStarted(EventData):
+    day: str = Field(description="hall-local business day YYYY-MM-DD; ticket numbers restart")
+    previous: str | None
+
+
+class TicketIssued(TicketRef):
+    channel: Literal["normal", "green", "appointment"]
+    counter: int
+    ahead: int = Field(description="people ahead in the line at issue")
+    est_wait_min: float
+    issued_at: str
+    appointment_code: str | None = None
+    id_hash: str | None = Field(None, description="keyed hash of the ID/phone; never the value")
+    id_masked: str | None = Field(None, description="masked ID/phone, e.g. 110***********1234")
+    source: str | None = None
+
+
+class TicketCalled(TicketRef, WindowRef):
+    channel: Literal["normal", "green", "appointment"]
+    wait_s: float | None = None
+    callback: bool = False
+
+
+class TicketRecalled(TicketRef, WindowRef):
+    count: int
+
+
+class TicketAtWindow(TicketRef):
+    window: int | None
+
+
+class TicketFinished(TicketAtWindow):
+    auto: bool = Field(description="finished by calling the next ticket or closing the window")
+    case_no: str | None = None
+    wait_s: float
+    service_s: float
+
+
+class TicketNoShow(TicketAtWindow):
+    rejoin_until: str | None = None
+
+
+class TicketRejoined(TicketRef):
+    front: bool
+
+
+class TicketCalledBack(TicketRef, WindowRef):
+    pass
+
+
+class TicketTransferred(TicketAtWindow):
+    from_service: str
+    to_service: str
+    to_service_name: str
+    front: bool
+
+
+class TicketReprint(TicketRef):
+    channel: str
+    ahead: int
+    est_wait_min: float
+    issued_at: str
+
+
+class WindowOpened(EventData):
+    window: int
+    staff: str | None
+
+
+class WindowOnly(EventData):
+    window: int
+
+
+class WindowPaused(EventData):
+    window: int
+    reason: str | None
+
+
+class WindowStaffChanged(EventData):
+    window: int
+    staff: str | None
+    staff_name: str | None = None
+    staff_no: str | None = None
+    role: Literal["A", "B"] | None = None
+
+
+class EvaluationRequested(TicketRef, WindowRef):
+    pass
+
+
+class EvaluationRecorded(TicketAtWindow):
+    staff: str | None = None
+    level: int | None = Field(description="5 非常满意 … 1 非常不满意; null when not evaluated")
+    level_name: str
+    label_zh: str
+    evaluated: bool
+    reason: str | None = None
+    case_no: str | None = None
+    source: str | None = None
+
+
+class StaffAttendance(EventData):
+    staff: str
+    name: str
+    staff_no: str
+    device: str | None
+    time: str
+
+
+class DeviceAvailability(EventData):
+    device: str
+    detail: str | None
+
+
+class DeviceAlarmData(EventData):
+    device: str
+    alarm: str
+    active: bool
+    detail: str | None
+
+
+class AlarmRaised(EventData):
+    model_config = ConfigDict(extra="allow")
+    alarm: str = Field(description="alarm key; alarm.cleared names the same key")
+    kind: str = Field(description="long_wait | bad_review | unattended_window | …")
+    scope: str | None = None
+    message: str
+
+
+class AlarmCleared(EventData):
+    alarm: str
+    kind: str
+
+
+class AppointmentBooked(EventData):
+    code: str
+    service: str
+    day: str
+    slot: str | None
+
+
+EVENT_MODELS: dict[str, type[EventData]] = {
+    "day.started": DayStarted,
+    "ticket.issued": TicketIssued,
+    "ticket.called": TicketCalled,
+    "ticket.recalled": TicketRecalled,
+    "ticket.serving": TicketAtWindow,
+    "ticket.finished": TicketFinished,
+    "ticket.no_show": TicketNoShow,
+    "ticket.rejoined": TicketRejoined,
+    "ticket.suspended": TicketAtWindow,
+    "ticket.called_back": TicketCalledBack,
+    "ticket.transferred": TicketTransferred,
+    "ticket.reprint_requested": TicketReprint,
+    "window.opened": WindowOpened,
+    "window.closed": WindowOnly,
+    "window.paused": WindowPaused,
+    "window.resumed": WindowOnly,
+    "window.staff_changed": WindowStaffChanged,
+    "evaluation.requested": EvaluationRequested,
+    "evaluation.recorded": EvaluationRecorded,
+    "staff.checked_in": StaffAttendance,
+    "staff.checked_out": StaffAttendance,
+    "device.online": DeviceAvailability,
+    "device.offline": DeviceAvailability,
+    "device.alarm": DeviceAlarmData,
+    "alarm.raised": AlarmRaised,
+    "alarm.cleared": AlarmCleared,
+    "appointment.booked": AppointmentBooked,
+}
+
+
+class Envelope(BaseModel):
+    """What every ``…/events/<type>`` message carries."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(description="unique, time-sortable (ULID); deduplicate by it")
+    seq: int = Field(description="journal order; increases by one per event in this hall")
+    hall: str
+    type: str
+    ts: str = Field(description="ISO 8601 with offset")
+    v: int = Field(description="schema version of data")
+    data: dict[str, Any]
+
+
+def validate_event(type_: str, data: dict[str, Any]) -> EventData:
+    return EVENT_MODELS[type_].model_validate(data)

@@ -1,0 +1,390 @@
+"""The hall's state and the fold that changes it: ``apply(state, type, data, at)``.
+
+State is only ever changed here, by events, so that a live run and a replay of the journal
+reach the same state. Day-scoped parts (tickets, queues, counters) reset at local midnight.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+WAITING, CALLED, SERVING, SUSPENDED, FINISHED, NO_SHOW = (
+    "waiting",
+    "called",
+    "serving",
+    "suspended",
+    "finished",
+    "no_show",
+)
+CLASSES = ("green", "appointment", "normal")  # queue classes, in calling order
+CHANNEL_CLASS = {"green": "green", "appointment": "appointment", "normal": "normal"}
+
+
+@dataclass(slots=True)
+class Ticket:
+    number: str
+    service: str
+    channel: str
+    issued_at: float
+    order: int  # position key in its line; smaller is called first
+    state: str = WAITING
+    waiting_since: float = 0.0
+    window: int | None = None
+    recalls: int = 0
+    called_at: float | None = None
+    served_at: float | None = None
+    finished_at: float | None = None
+    no_show_at: float | None = None
+    appointment: str | None = None
+    id_hash: str | None = None
+    evaluated: bool = False
+    case_no: str | None = None
+    transfers: int = 0
+
+
+@dataclass(slots=True)
+class Window:
+    number: int
+    status: str = "closed"  # closed | open | paused
+    staff: str | None = None
+    current: str | None = None
+    suspended: list[str] = field(default_factory=list)
+    served: dict[str, int] = field(default_factory=dict)  # per service, for the ratio rule
+    last_finished: str | None = None
+    pause_reason: str | None = None
+
+
+@dataclass(slots=True)
+class ServiceLine:
+    """One service's waiting tickets, a sorted list per class of (order, number)."""
+
+    queues: dict[str, list[tuple[int, str]]] = field(
+        default_factory=lambda: {c: [] for c in CLASSES}
+    )
+
+    def add(self, cls: str, order: int, number: str) -> None:
+        insort(self.queues[cls], (order, number))
+
+    def remove(self, cls: str, order: int, number: str) -> None:
+        q = self.queues[cls]
+        i = bisect_left(q, (order, number))
+        if i < len(q) and q[i] == (order, number):
+            del q[i]
+
+    def __len__(self) -> int:
+        return sum(len(q) for q in self.queues.values())
+
+
+@dataclass(slots=True)
+class HallState:
+    day: str = ""
+    tickets: dict[str, Ticket] = field(default_factory=dict)
+    lines: dict[str, ServiceLine] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)  # last number issued per service
+    issued: dict[str, int] = field(default_factory=dict)
+    id_hashes: dict[str, set[str]] = field(default_factory=dict)
+    windows: dict[int, Window] = field(default_factory=dict)
+    arrivals: int = 0  # orders handed out today; front-of-line orders count down from 0
+    fronts: int = 0
+    pending_evaluations: dict[str, float] = field(default_factory=dict)  # ticket → since
+    recent_calls: list[dict[str, Any]] = field(default_factory=list)
+    service_minutes: dict[str, float] = field(default_factory=dict)  # EWMA of service time
+    staff_on_duty: dict[str, dict[str, Any]] = field(default_factory=dict)
+    devices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    device_alarms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    alarms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    appointments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    evaluations: dict[int, int] = field(default_factory=dict)  # level → count today
+    recent_calls_max: int = 8
+    last_seq: int = 0
+
+    def line(self, service: str) -> ServiceLine:
+        line = self.lines.get(service)
+        if line is None:
+            line = self.lines[service] = ServiceLine()
+        return line
+
+    def window(self, number: int) -> Window:
+        w = self.windows.get(number)
+        if w is None:
+            w = self.windows[number] = Window(number)
+        return w
+
+
+EWMA_ALPHA = 0.2
+
+
+def _enqueue(s: HallState, t: Ticket, at: float, front: bool) -> None:
+    if front:
+        s.fronts -= 1
+        t.order = s.fronts
+    else:
+        s.arrivals += 1
+        t.order = s.arrivals
+    t.state = WAITING
+    t.window = None
+    s.line(t.service).add(CHANNEL_CLASS[t.channel], t.order, t.number)
+
+
+def _dequeue(s: HallState, t: Ticket) -> None:
+    s.line(t.service).remove(CHANNEL_CLASS[t.channel], t.order, t.number)
+
+
+def _release(s: HallState, t: Ticket) -> None:
+    """The ticket leaves its window's hands."""
+    if t.window is not None:
+        w = s.window(t.window)
+        if w.current == t.number:
+            w.current = None
+        if t.number in w.suspended:
+            w.suspended.remove(t.number)
+
+
+def _day_started(s: HallState, d: dict[str, Any], at: float) -> None:
+    s.day = d["day"]
+    s.tickets.clear()
+    s.lines.clear()
+    s.counters.clear()
+    s.issued.clear()
+    s.id_hashes.clear()
+    s.arrivals = 0
+    s.fronts = 0
+    s.pending_evaluations.clear()
+    s.recent_calls.clear()
+    s.evaluations.clear()
+    for w in s.windows.values():
+        w.current = None
+        w.suspended.clear()
+        w.served.clear()
+        w.last_finished = None
+    s.appointments = {c: a for c, a in s.appointments.items() if a["day"] >= s.day}
+    s.alarms = {k: a for k, a in s.alarms.items() if a.get("scope") != "day"}
+
+
+def _ticket_issued(s: HallState, d: dict[str, Any], at: float) -> None:
+    t = Ticket(
+        number=d["ticket"],
+        service=d["service"],
+        channel=d["channel"],
+        issued_at=at,
+        order=0,
+        waiting_since=at,
+        appointment=d.get("appointment_code"),
+        id_hash=d.get("id_hash"),
+    )
+    s.tickets[t.number] = t
+    s.counters[t.service] = d["counter"]
+    s.issued[t.service] = s.issued.get(t.service, 0) + 1
+    if t.id_hash:
+        s.id_hashes.setdefault(t.service, set()).add(t.id_hash)
+    if t.appointment and t.appointment in s.appointments:
+        s.appointments[t.appointment]["used"] = True
+    _enqueue(s, t, at, front=False)
+
+
+def _ticket_called(s: HallState, d: dict[str, Any], at: float) -> None:
+    t = s.tickets[d["ticket"]]
+    if t.state == WAITING:
+        _dequeue(s, t)
+    else:
+        _release(s, t)  # called back from suspension
+    t.state = CALLED
+    t.window = d["window"]
+    t.called_at = at
+    t.recalls = 0
+    w = s.window(d["window"])
+    w.current = t.number
+    w.served[t.service] = w.served.get(t.service, 0) + 1
+    s.recent_calls.insert(
+        0, {"ticket": t.number, "window": w.number, "window_name": d.get("window_name"), "at": at}
+    )
+    del s.recent_calls[s.recent_calls_max :]
+
+
+def _ticket_recalled(s: HallState, d: dict[str, Any], at: float) -> None:
+    s.tickets[d["ticket"]].recalls = d["count"]
+
+
+def _ticket_serving(s: HallState, d: dict[str, Any], at: float) -> None:
+    t = s.tickets[d["ticket"]]
+    t.state = SERVING
+    t.served_at = at
+
+
+def _ticket_finished(s: HallState, d: dict[str, Any], at: float) -> None:
+    t = s.tickets[d["ticket"]]
+    if t.served_at is None:
+        t.served_at = t.called_at or at
+    duration_min = max(0.0, (at - t.served_at) / 60.0)
+    if duration_min > 0:
+        prev = s.service_minutes.get(t.service)
+        s.service_minutes[t.service] = (
+            duration_min if prev is None else prev + EWMA_ALPHA * (duration_min - prev)
+        )
+    _release(s, t)
+    t.state = FINISHED
+    t.finished_at = at
+    t.case_no = d.get("case_no")
+    if t.window is not None:
+        s.window(t.window).last_finished = t.number
+    if not t.evaluated:
+        s.pending_evaluations[t.number] = at
+
+
+def _ticket_no_show(s: HallState, d: dict[str, Any], at: float) -> None:
+    t = s.tickets[d["ticket"]]
+    _release(s, t)
+    t.state = NO_SHOW
+    t.no_show_at = at
+
+
+def _ticket_rejoined(s: HallState, d: dict[str, Any], at: float) -> None:
+    t = s.tickets[d["ticket"]]
+    t.no_show_at = None
+    _enqueue(s, t, at, front=d["front"])
+
+
+def _ticket_suspended(s: HallState, d: dict[str, Any], at: float) -> None:
+    t = s.tickets[d["ticket"]]
+    w = s.window(d["window"])
+    if w.current == t.number:
+        w.current = None
+    w.suspended.append(t.number)
+    t.state = SUSPENDED
+
+
+def _ticket_transferred(s: HallState, d: dict[str, Any], at: float) -> None:
+    t = s.tickets[d["ticket"]]
+    _release(s, t)
+    t.service = d["to_service"]
+    t.transfers += 1
+    t.recalls = 0
+    t.called_at = t.served_at = None
+    _enqueue(s, t, at, front=d["front"])
+
+
+def _window_opened(s: HallState, d: dict[str, Any], at: float) -> None:
+    w = s.window(d["window"])
+    w.status = "open"
+    w.pause_reason = None
+    if d.get("staff"):
+        w.staff = d["staff"]
+
+
+def _window_closed(s: HallState, d: dict[str, Any], at: float) -> None:
+    s.window(d["window"]).status = "closed"
+
+
+def _window_paused(s: HallState, d: dict[str, Any], at: float) -> None:
+    w = s.window(d["window"])
+    w.status = "paused"
+    w.pause_reason = d.get("reason")
+
+
+def _window_resumed(s: HallState, d: dict[str, Any], at: float) -> None:
+    w = s.window(d["window"])
+    w.status = "open"
+    w.pause_reason = None
+
+
+def _window_staff_changed(s: HallState, d: dict[str, Any], at: float) -> None:
+    s.window(d["window"]).staff = d.get("staff")
+
+
+def _evaluation_requested(s: HallState, d: dict[str, Any], at: float) -> None:
+    s.pending_evaluations[d["ticket"]] = at
+
+
+def _evaluation_recorded(s: HallState, d: dict[str, Any], at: float) -> None:
+    s.pending_evaluations.pop(d["ticket"], None)
+    t = s.tickets.get(d["ticket"])
+    if t is not None:
+        t.evaluated = True
+    if d.get("level") is not None:
+        s.evaluations[d["level"]] = s.evaluations.get(d["level"], 0) + 1
+
+
+def _staff_checked_in(s: HallState, d: dict[str, Any], at: float) -> None:
+    s.staff_on_duty[d["staff"]] = {"since": d["time"], "device": d.get("device")}
+
+
+def _staff_checked_out(s: HallState, d: dict[str, Any], at: float) -> None:
+    s.staff_on_duty.pop(d["staff"], None)
+
+
+def _device_online(s: HallState, d: dict[str, Any], at: float) -> None:
+    s.devices[d["device"]] = {"online": True, "since": at, "detail": d.get("detail")}
+
+
+def _device_offline(s: HallState, d: dict[str, Any], at: float) -> None:
+    s.devices[d["device"]] = {"online": False, "since": at, "detail": d.get("detail")}
+
+
+def _device_alarm(s: HallState, d: dict[str, Any], at: float) -> None:
+    key = f"{d['device']}:{d['alarm']}"
+    if d["active"]:
+        s.device_alarms[key] = {"device": d["device"], "alarm": d["alarm"], "detail": d.get("detail")}
+    else:
+        s.device_alarms.pop(key, None)
+
+
+def _alarm_raised(s: HallState, d: dict[str, Any], at: float) -> None:
+    s.alarms[d["alarm"]] = dict(d, since=at)
+
+
+def _alarm_cleared(s: HallState, d: dict[str, Any], at: float) -> None:
+    s.alarms.pop(d["alarm"], None)
+
+
+def _appointment_booked(s: HallState, d: dict[str, Any], at: float) -> None:
+    s.appointments[d["code"]] = {
+        "service": d["service"],
+        "day": d["day"],
+        "slot": d.get("slot"),
+        "used": False,
+    }
+
+
+def _no_change(s: HallState, d: dict[str, Any], at: float) -> None:
+    """Events that inform the outside world but change no state (reprints, recalls' audio)."""
+
+
+APPLY: dict[str, Callable[[HallState, dict[str, Any], float], None]] = {
+    "day.started": _day_started,
+    "ticket.issued": _ticket_issued,
+    "ticket.called": _ticket_called,
+    "ticket.recalled": _ticket_recalled,
+    "ticket.serving": _ticket_serving,
+    "ticket.finished": _ticket_finished,
+    "ticket.no_show": _ticket_no_show,
+    "ticket.rejoined": _ticket_rejoined,
+    "ticket.suspended": _ticket_suspended,
+    "ticket.called_back": _no_change,  # followed by ticket.called, which moves it
+    "ticket.transferred": _ticket_transferred,
+    "ticket.reprint_requested": _no_change,
+    "window.opened": _window_opened,
+    "window.closed": _window_closed,
+    "window.paused": _window_paused,
+    "window.resumed": _window_resumed,
+    "window.staff_changed": _window_staff_changed,
+    "evaluation.requested": _evaluation_requested,
+    "evaluation.recorded": _evaluation_recorded,
+    "staff.checked_in": _staff_checked_in,
+    "staff.checked_out": _staff_checked_out,
+    "device.online": _device_online,
+    "device.offline": _device_offline,
+    "device.alarm": _device_alarm,
+    "alarm.raised": _alarm_raised,
+    "alarm.cleared": _alarm_cleared,
+    "appointment.booked": _appointment_booked,
+}
+
+
+def apply(state: HallState, type_: str, data: dict[str, Any], at: float) -> None:
+    """Fold one event into the state. Unknown types (from a newer version) are ignored."""
+    fn = APPLY.get(type_)
+    if fn is not None:
+        fn(state, data, at)

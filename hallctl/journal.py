@@ -1,0 +1,518 @@
+"""The journal: an append-only SQLite (WAL) event log, sink cursors, snapshots and retention.
+
+Every event the hall produces is durable here before its command is acknowledged. The
+journal is synchronous and thread-safe; asyncio code calls it through ``asyncio.to_thread``.
+
+Concurrency: one writer connection (guarded by a lock) does every write; reads go through a
+small pool of reader connections, so in WAL mode a reader never waits for the writer and
+several forwarders can read at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from json.encoder import encode_basestring
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Self
+
+import structlog
+
+__all__ = ["SCHEMA_VERSION", "Journal", "JournalError", "PendingEvent", "Record"]
+
+log = structlog.get_logger(__name__)
+
+# Written into the SQLite header so a journal is recognisable (`file`, sqlite3 CLI) and a
+# foreign database is refused instead of being silently "migrated". ASCII "hall".
+APPLICATION_ID: Final = 0x68616C6C
+SNAPSHOTS_KEPT: Final = 2
+REPLAY_CHUNK: Final = 5000
+_COLUMNS: Final = "seq, id, type, ts, day, request_id, v, data"
+
+
+class JournalError(Exception):
+    """The journal cannot be opened or used (bad file, closed journal, rejected write)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    """An event the engine hands to the journal; ``data`` is JSON text of an object."""
+
+    id: str
+    type: str
+    ts: str
+    day: str
+    request_id: str | None
+    v: int
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A durable event as readers get it back, with its journal ``seq``."""
+
+    seq: int
+    id: str
+    type: str
+    ts: str
+    day: str
+    request_id: str | None
+    v: int
+    data: str
+
+    def envelope(self, hall: str) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "seq": self.seq,
+            "hall": hall,
+            "type": self.type,
+            "ts": self.ts,
+            "v": self.v,
+            "data": json.loads(self.data),
+        }
+
+    def envelope_json(self, hall: str) -> bytes:
+        # Hot path of forwarding: splice the stored data text in instead of parsing it and
+        # dumping it again. append() guarantees `data` is a valid JSON object.
+        return (
+            f'{{"id":{_js(self.id)},"seq":{self.seq},"hall":{_js(hall)},'
+            f'"type":{_js(self.type)},"ts":{_js(self.ts)},"v":{self.v},"data":{self.data}}}'
+        ).encode()
+
+
+# The C string encoder behind json.dumps(ensure_ascii=False), without its per-call set-up.
+_js: Final = encode_basestring
+
+
+# --- schema -------------------------------------------------------------------------------
+# Migration N brings the schema from version N-1 to N. Never edit a released step: add one.
+
+_V1: Final = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    # AUTOINCREMENT: a seq is never reused, even when prune() has emptied the table.
+    """CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        type TEXT NOT NULL,
+        ts TEXT NOT NULL,
+        day TEXT NOT NULL,
+        request_id TEXT,
+        v INTEGER NOT NULL,
+        data TEXT NOT NULL
+    )""",
+    "CREATE INDEX events_day ON events(day)",
+    # Partial: most events (ticks, device status) carry no request id.
+    "CREATE INDEX events_request_id ON events(request_id) WHERE request_id IS NOT NULL",
+    "CREATE TABLE cursors (sink TEXT PRIMARY KEY, seq INTEGER NOT NULL)",
+    "CREATE TABLE snapshots (seq INTEGER PRIMARY KEY, created TEXT NOT NULL, blob BLOB NOT NULL)",
+)
+
+# Idempotency: the answer to each request id, written in the same transaction as its events,
+# so a client's retry after a crash gets the first answer instead of a second ticket.
+_V2: Final = (
+    """CREATE TABLE responses (
+        request_id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        response TEXT NOT NULL
+    )""",
+)
+
+_MIGRATIONS: Final[dict[int, Sequence[str]]] = {1: _V1, 2: _V2}
+SCHEMA_VERSION: Final = max(_MIGRATIONS)
+
+
+class Journal:
+    """SQLite WAL journal. Synchronous and thread-safe; one instance per database file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._write_lock = threading.Lock()
+        self._pool_lock = threading.Lock()
+        self._idle_readers: list[sqlite3.Connection] = []
+        self._readers: set[sqlite3.Connection] = set()
+        self._prune_lock = threading.Lock()
+        self._closed = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = self._connect()
+        except (OSError, sqlite3.Error) as exc:
+            raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
+        try:
+            self._open_schema()
+        except sqlite3.Error as exc:
+            self._writer.close()
+            raise JournalError(f"{self.path} is not a usable hallctl journal: {exc}") from exc
+        except JournalError:
+            self._writer.close()
+            raise
+        log.info("journal.opened", path=str(self.path), last_seq=self.last_seq())
+
+    # --- lifetime -------------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._write_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._writer.close()
+        with self._pool_lock:
+            # Readers still checked out are closed when they come back (_reader).
+            for conn in self._idle_readers:
+                conn.close()
+                self._readers.discard(conn)
+            self._idle_readers.clear()
+        log.info("journal.closed", path=str(self.path))
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def append(
+        self, events: Sequence[PendingEvent], responses: Sequence[tuple[str, str]] = ()
+    ) -> list[Record]:
+        """Append a batch in one transaction; every event is durable when this returns.
+
+        ``responses`` are (request id, response JSON) pairs stored in the same transaction.
+        """
+        if not events:
+            return []
+        for event in events:
+            _check_data(event)
+        with self._write_lock:
+            conn = self._live_writer()
+            with _transaction(conn):
+                first = _last_seq(conn) + 1
+                records = [
+                    Record(first + i, e.id, e.type, e.ts, e.day, e.request_id, e.v, e.data)
+                    for i, e in enumerate(events)
+                ]
+                try:
+                    conn.executemany(
+                        f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        [
+                            (r.seq, r.id, r.type, r.ts, r.day, r.request_id, r.v, r.data)
+                            for r in records
+                        ],
+                    )
+                    if responses:
+                        conn.executemany(
+                            "INSERT OR IGNORE INTO responses (request_id, seq, response) "
+                            "VALUES (?, ?, ?)",
+                            [(rid, records[-1].seq, text) for rid, text in responses],
+                        )
+                except sqlite3.IntegrityError as exc:
+                    raise JournalError(f"batch rejected, nothing written: {exc}") from exc
+        return records
+
+    def response_for(self, request_id: str) -> str | None:
+        """The stored response JSON of an earlier request with this id, if any."""
+        with self._reader() as conn:
+            row = conn.execute(
+                "SELECT response FROM responses WHERE request_id = ?", (request_id,)
+            ).fetchone()
+        return str(row[0]) if row else None
+
+    def set_cursor(self, sink: str, seq: int) -> None:
+        """Record that ``sink`` has delivered everything up to and including ``seq``."""
+        with self._write_lock:
+            conn = self._live_writer()
+            with _transaction(conn):
+                # A cursor ahead of the log would let prune() drop undelivered events.
+                _check_seq(conn, seq, "cursor")
+                conn.execute(
+                    "INSERT INTO cursors (sink, seq) VALUES (?, ?) "
+                    "ON CONFLICT (sink) DO UPDATE SET seq = excluded.seq",
+                    (sink, seq),
+                )
+
+    def save_snapshot(self, seq: int, blob: bytes) -> None:
+        """Store the state folded up to ``seq``; only the latest couple are kept."""
+        created = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._write_lock:
+            conn = self._live_writer()
+            with _transaction(conn):
+                _check_seq(conn, seq, "snapshot")
+                conn.execute(
+                    "INSERT OR REPLACE INTO snapshots (seq, created, blob) VALUES (?, ?, ?)",
+                    (seq, created, blob),
+                )
+                conn.execute(
+                    "DELETE FROM snapshots WHERE seq NOT IN "
+                    "(SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)",
+                    (SNAPSHOTS_KEPT,),
+                )
+
+    def prune(
+        self, before_day: str, sinks: Iterable[str], *, archive_dir: Path | None = None
+    ) -> int:
+        """Delete events of days before ``before_day`` that every sink has delivered.
+
+        Never deletes past the slowest of ``sinks`` nor past the latest snapshot (state must
+        stay rebuildable from snapshot + later events); with no snapshot nothing is deleted.
+        With ``archive_dir``, pruned rows are first appended as JSON lines to
+        ``archive_dir/<day>.jsonl.gz`` and fsynced. A crash between archiving and deleting
+        archives those rows again on the next prune: readers should de-duplicate by ``id``.
+        Returns the number of events deleted.
+        """
+        # Days compare as text: anything but YYYY-MM-DD (even "20250303") would misorder.
+        if date.fromisoformat(before_day).isoformat() != before_day:
+            raise ValueError(f"before_day must be YYYY-MM-DD, not {before_day!r}")
+        sink_names = sorted(set(sinks))
+        with self._prune_lock:
+            with self._reader() as conn:
+                bound = self._prune_bound(conn, sink_names)
+            if bound <= 0:
+                return 0
+            if archive_dir is not None:
+                self._archive(Path(archive_dir), before_day, bound)
+            with self._write_lock:
+                conn = self._live_writer()
+                with _transaction(conn):
+                    # Cursors may have moved back while archiving; never delete past them.
+                    bound = min(bound, self._prune_bound(conn, sink_names))
+                    deleted = conn.execute(
+                        "DELETE FROM events WHERE day < ? AND seq <= ?", (before_day, bound)
+                    ).rowcount
+                    conn.execute(
+                        "DELETE FROM responses WHERE seq <= ? AND seq < "
+                        "(SELECT COALESCE(MIN(seq), ?) FROM events)",
+                        (bound, bound + 1),
+                    )
+        log.info("journal.pruned", before_day=before_day, up_to_seq=bound, deleted=deleted)
+        return deleted
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def read_after(self, seq: int, limit: int = 1000) -> list[Record]:
+        """Up to ``limit`` records with seq > ``seq``, in seq order."""
+        with self._reader() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                (seq, limit),
+            ).fetchall()
+        return [Record(*row) for row in rows]
+
+    def last_seq(self) -> int:
+        """The highest seq ever assigned (it does not go down when old events are pruned)."""
+        with self._reader() as conn:
+            return _last_seq(conn)
+
+    def replay(self, after: int = 0) -> Iterator[Record]:
+        """Stream every record with seq > ``after``, chunk by chunk (no lock held between)."""
+        while chunk := self.read_after(after, REPLAY_CHUNK):
+            yield from chunk
+            after = chunk[-1].seq
+
+    def cursor(self, sink: str) -> int:
+        """The last seq ``sink`` has delivered; 0 for a sink never seen."""
+        with self._reader() as conn:
+            row = conn.execute("SELECT seq FROM cursors WHERE sink = ?", (sink,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def load_snapshot(self) -> tuple[int, bytes] | None:
+        """The latest snapshot as (seq, blob), or None."""
+        with self._reader() as conn:
+            row = conn.execute(
+                "SELECT seq, blob FROM snapshots ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+        return (int(row[0]), bytes(row[1])) if row else None
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves (no implicit transactions).
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=10.0
+        )
+        conn.execute("PRAGMA synchronous = FULL")  # per connection; FULL: fsync every commit
+        return conn
+
+    def _open_schema(self) -> None:
+        conn = self._writer
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        if tables and (app_id != APPLICATION_ID or "meta" not in tables):
+            raise JournalError(f"{self.path} is an SQLite database but not a hallctl journal")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode != "wal":
+            raise JournalError(f"{self.path}: cannot switch to WAL mode (got {mode!r})")
+        # Let the WAL file shrink back after checkpoints instead of keeping its peak size.
+        conn.execute("PRAGMA journal_size_limit = 67108864")
+        # One transaction, version read inside it: two processes opening a new file at once
+        # cannot both run a migration, and a failed step leaves the old schema intact.
+        with _transaction(conn):
+            version = _schema_version(conn)
+            if version > SCHEMA_VERSION:
+                raise JournalError(
+                    f"{self.path} has journal schema {version}; this hallctl knows up to "
+                    f"{SCHEMA_VERSION} (upgrade hallctl)"
+                )
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[target]:
+                    conn.execute(statement)
+            if version < SCHEMA_VERSION:
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+        if version < SCHEMA_VERSION:
+            log.info(
+                "journal.migrated", path=str(self.path), from_version=version, to=SCHEMA_VERSION
+            )
+
+    def _live_writer(self) -> sqlite3.Connection:
+        if self._closed:
+            raise JournalError(f"journal {self.path} is closed")
+        return self._writer
+
+    @contextlib.contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        with self._pool_lock:
+            if self._closed:
+                raise JournalError(f"journal {self.path} is closed")
+            conn = self._idle_readers.pop() if self._idle_readers else None
+        if conn is None:
+            conn = self._connect()
+            with self._pool_lock:
+                self._readers.add(conn)
+        try:
+            yield conn
+        finally:
+            with self._pool_lock:
+                if self._closed:
+                    conn.close()
+                    self._readers.discard(conn)
+                else:
+                    self._idle_readers.append(conn)
+
+    def _prune_bound(self, conn: sqlite3.Connection, sinks: list[str]) -> int:
+        snap = conn.execute("SELECT MAX(seq) FROM snapshots").fetchone()[0]
+        bound = int(snap) if snap is not None else 0
+        for sink in sinks:
+            row = conn.execute("SELECT seq FROM cursors WHERE sink = ?", (sink,)).fetchone()
+            bound = min(bound, int(row[0]) if row else 0)
+        return bound
+
+    def _archive(self, archive_dir: Path, before_day: str, bound: int) -> None:
+        archive_dir.mkdir(parents=True, exist_ok=True)
+        files: dict[str, gzip.GzipFile] = {}
+        raw: dict[str, io.BufferedWriter] = {}
+        try:
+            after = 0
+            while True:
+                with self._reader() as conn:
+                    rows = conn.execute(
+                        f"SELECT {_COLUMNS} FROM events WHERE day < ? AND seq > ? AND seq <= ? "
+                        "ORDER BY seq LIMIT ?",
+                        (before_day, after, bound, REPLAY_CHUNK),
+                    ).fetchall()
+                if not rows:
+                    break
+                for row in rows:
+                    rec = Record(*row)
+                    out = files.get(rec.day)
+                    if out is None:
+                        fh = open(archive_dir / f"{rec.day}.jsonl.gz", "ab")  # noqa: SIM115
+                        raw[rec.day] = fh
+                        # "ab" adds a gzip member; gzip readers read concatenated members.
+                        out = files[rec.day] = gzip.GzipFile(fileobj=fh, mode="ab")
+                    out.write(_archive_line(rec))
+                after = rows[-1][0]
+        finally:
+            for day, out in files.items():
+                out.close()
+                fh = raw[day]
+                fh.flush()
+                os.fsync(fh.fileno())
+                fh.close()
+        _fsync_dir(archive_dir)  # a new archive file's name must survive power loss too
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _archive_line(rec: Record) -> bytes:
+    return (
+        f'{{"seq":{rec.seq},"id":{_js(rec.id)},"type":{_js(rec.type)},"ts":{_js(rec.ts)},'
+        f'"day":{_js(rec.day)},"request_id":{json.dumps(rec.request_id, ensure_ascii=False)},'
+        f'"v":{rec.v},"data":{rec.data}}}\n'
+    ).encode()
+
+
+def _check_data(event: PendingEvent) -> None:
+    # envelope_json splices `data` verbatim: a bad value stored once would poison every
+    # forwarder forever, so refuse it here, before anything is written.
+    try:
+        ok = isinstance(_DECODER.decode(event.data), dict)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise JournalError(f"event {event.id}: data is not a JSON object text")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # json.loads would accept NaN and Infinity
+
+
+# Built once: json.loads(..., parse_constant=...) would build a decoder per call.
+_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def _schema_version(conn: sqlite3.Connection) -> int:
+    has_meta = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+    ).fetchone()
+    if not has_meta:
+        return 0
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _last_seq(conn: sqlite3.Connection) -> int:
+    # sqlite_sequence keeps the high-water mark even after prune() emptied the table.
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _check_seq(conn: sqlite3.Connection, seq: int, what: str) -> None:
+    last = _last_seq(conn)
+    if not 0 <= seq <= last:
+        raise ValueError(f"{what} seq {seq} outside the journal (last seq is {last})")
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    # IMMEDIATE takes the write lock up front, so the commit cannot fail on a lock upgrade.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        # SQLite may already have rolled back (e.g. disk full): don't mask the real error.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise

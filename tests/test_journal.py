@@ -1,0 +1,517 @@
+"""The journal: durable, ordered, thread-safe; cursors, snapshots, retention. Real SQLite files."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hallctl.journal import SCHEMA_VERSION, Journal, JournalError, PendingEvent, Record
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def ev(n: int, day: str = "2025-03-01", request_id: str | None = None) -> PendingEvent:
+    return PendingEvent(
+        id=f"ev-{n:08d}",
+        type="ticket.issued",
+        ts=f"{day}T09:00:00+08:00",
+        day=day,
+        request_id=request_id,
+        v=1,
+        data=json.dumps({"ticket": f"A{n:03d}", "n": n}),
+    )
+
+
+def evs(start: int, count: int, day: str = "2025-03-01") -> list[PendingEvent]:
+    return [ev(n, day) for n in range(start, start + count)]
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "journal.db"
+
+
+@pytest.fixture
+def journal(path: Path) -> Iterator[Journal]:
+    with Journal(path) as j:
+        yield j
+
+
+# --- append and read -----------------------------------------------------------------------
+
+
+def test_append_assigns_consecutive_seqs_in_batch_order(journal: Journal) -> None:
+    first = journal.append(evs(0, 3))
+    second = journal.append(evs(3, 2))
+    assert [r.seq for r in first] == [1, 2, 3]
+    assert [r.seq for r in second] == [4, 5]
+    assert [r.id for r in first + second] == [f"ev-{n:08d}" for n in range(5)]
+    assert journal.last_seq() == 5
+
+
+def test_records_carry_every_field_of_the_pending_event(journal: Journal) -> None:
+    pending = ev(7, day="2025-03-02", request_id="req-1")
+    (rec,) = journal.append([pending])
+    (read,) = journal.read_after(0)
+    assert read == rec
+    assert (read.id, read.type, read.ts, read.day, read.request_id, read.v, read.data) == (
+        pending.id,
+        pending.type,
+        pending.ts,
+        pending.day,
+        pending.request_id,
+        pending.v,
+        pending.data,
+    )
+
+
+def test_read_after_returns_later_records_in_order_up_to_limit(journal: Journal) -> None:
+    journal.append(evs(0, 10))
+    assert [r.seq for r in journal.read_after(3, limit=4)] == [4, 5, 6, 7]
+    assert [r.seq for r in journal.read_after(8)] == [9, 10]
+    assert journal.read_after(10) == []
+
+
+def test_empty_append_writes_nothing(journal: Journal) -> None:
+    assert journal.append([]) == []
+    assert journal.last_seq() == 0
+
+
+def test_duplicate_event_id_rejects_the_whole_batch(journal: Journal) -> None:
+    journal.append([ev(1)])
+    with pytest.raises(JournalError, match="UNIQUE"):
+        journal.append([ev(2), ev(1)])
+    assert [r.id for r in journal.read_after(0)] == ["ev-00000001"]
+    assert journal.append([ev(2)])[0].seq == 2  # the failed batch consumed no seq
+
+
+@pytest.mark.parametrize("data", ["not json", "[1, 2]", '"text"', '{"x": NaN}', ""])
+def test_data_that_is_not_a_json_object_is_refused(journal: Journal, data: str) -> None:
+    bad = PendingEvent(
+        "ev-bad", "ticket.issued", "2025-03-01T09:00:00+08:00", "2025-03-01", None, 1, data
+    )
+    with pytest.raises(JournalError, match="ev-bad"):
+        journal.append([ev(1), bad])
+    assert journal.last_seq() == 0
+
+
+def test_every_append_is_durable_and_seq_continues_after_reopen(path: Path) -> None:
+    with Journal(path) as j:
+        written = j.append(evs(0, 5))
+    with Journal(path) as j:
+        assert j.read_after(0) == written
+        assert j.last_seq() == 5
+        assert [r.seq for r in j.append(evs(5, 2))] == [6, 7]
+
+
+def test_database_is_wal_with_full_sync_and_records_its_schema(path: Path) -> None:
+    with Journal(path) as j:
+        assert j._writer.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    raw = sqlite3.connect(path)
+    try:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        version = raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        assert version == (str(SCHEMA_VERSION),)
+    finally:
+        raw.close()
+
+
+# --- envelopes -----------------------------------------------------------------------------
+
+
+def test_envelope_json_is_the_envelope_as_compact_utf8_json(journal: Journal) -> None:
+    data = json.dumps({"window": 5, "name": "5号窗口", "staff": None}, ensure_ascii=False)
+    pending = PendingEvent(
+        "01J-x", "ticket.called", "2025-03-01T09:00:00+08:00", "2025-03-01", "r1", 2, data
+    )
+    (rec,) = journal.append([pending])
+    envelope = rec.envelope("hall-7")
+    assert envelope == {
+        "id": "01J-x",
+        "seq": 1,
+        "hall": "hall-7",
+        "type": "ticket.called",
+        "ts": "2025-03-01T09:00:00+08:00",
+        "v": 2,
+        "data": {"window": 5, "name": "5号窗口", "staff": None},
+    }
+    raw = rec.envelope_json("hall-7")
+    assert json.loads(raw) == envelope
+    assert list(json.loads(raw)) == ["id", "seq", "hall", "type", "ts", "v", "data"]
+    assert "5号窗口".encode() in raw  # not \\u-escaped
+
+
+def test_envelope_json_escapes_strings_it_splices(journal: Journal) -> None:
+    rec = Record(1, 'a"b', "t", "ts", "2025-03-01", None, 1, "{}")
+    assert json.loads(rec.envelope_json('hall "q"\n'))["hall"] == 'hall "q"\n'
+    assert json.loads(rec.envelope_json("h"))["id"] == 'a"b'
+
+
+# --- concurrency ---------------------------------------------------------------------------
+
+
+def test_readers_in_other_threads_see_every_record_in_order_while_writer_appends(
+    journal: Journal,
+) -> None:
+    rng = random.Random(7)
+    sizes = [rng.randint(1, 10) for _ in range(200)]
+    total = sum(sizes)
+    seen: dict[int, list[int]] = {}
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        n = 0
+        for size in sizes:
+            journal.append(evs(n, size))
+            n += size
+
+    def read(reader: int) -> None:
+        got: list[int] = []
+        after = 0
+        deadline = time.monotonic() + 30
+        try:
+            while after < total and time.monotonic() < deadline:
+                for rec in journal.read_after(after, limit=17):
+                    got.append(rec.seq)
+                    assert rec.id == f"ev-{rec.seq - 1:08d}"
+                    after = rec.seq
+        except BaseException as exc:  # surfaced in the main thread below
+            errors.append(exc)
+        seen[reader] = got
+
+    threads = [threading.Thread(target=read, args=(i,)) for i in range(4)]
+    threads.append(threading.Thread(target=write))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors
+    assert all(seen[i] == list(range(1, total + 1)) for i in range(4))
+
+
+def test_reads_do_not_wait_for_an_open_write_transaction(path: Path) -> None:
+    with Journal(path) as j:
+        j.append(evs(0, 3))
+        other = sqlite3.connect(path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # holds the write lock, uncommitted
+            other.execute(
+                "INSERT INTO events (id, type, ts, day, request_id, v, data) "
+                "VALUES ('uncommitted', 't', 'ts', '2025-03-01', NULL, 1, '{}')"
+            )
+            started = time.monotonic()
+            assert [r.seq for r in j.read_after(0)] == [1, 2, 3]
+            assert j.last_seq() == 3
+            assert time.monotonic() - started < 1.0  # the busy timeout is 10 s
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+
+
+# --- crash safety --------------------------------------------------------------------------
+
+CHILD = """
+import sys
+from pathlib import Path
+from hallctl.journal import Journal, PendingEvent
+journal = Journal(Path(sys.argv[1]))
+run, n = sys.argv[2], 0
+while True:
+    size = n % 7 + 1
+    batch = [
+        PendingEvent(f"{run}-{n + i}", "ticket.issued", "2025-03-01T09:00:00+08:00",
+                     "2025-03-01", None, 1, '{"n": %d}' % (n + i))
+        for i in range(size)
+    ]
+    last = journal.append(batch)[-1]
+    n += size
+    print("ack", last.seq, last.id, flush=True)
+"""
+
+
+def test_every_acknowledged_append_survives_kill_9_and_seqs_stay_gap_free(path: Path) -> None:
+    rng = random.Random()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    acked: dict[int, str] = {}
+    for run in range(3):
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(path), f"run{run}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            text=True,
+        )
+        out = child.stdout
+        assert out is not None
+        lines: list[str] = []
+        # Keep draining stdout so the child never blocks on a full pipe when it is killed.
+        drain = threading.Thread(target=lines.extend, args=(out,))
+        drain.start()
+        deadline = time.monotonic() + 20
+        while not any(x.startswith("ack ") for x in lines) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.05, 0.6))
+        child.send_signal(signal.SIGKILL)
+        assert child.wait() == -signal.SIGKILL  # killed while still appending
+        drain.join()
+        out.close()
+        for line in lines:
+            # stdout also carries structlog lines; a torn last line was never acknowledged.
+            if line.startswith("ack ") and line.endswith("\n"):
+                _, seq, event_id = line.split()
+                acked[int(seq)] = event_id
+
+        with Journal(path) as j:
+            stored = {r.seq: r.id for r in j.replay()}
+            assert list(stored) == list(range(1, j.last_seq() + 1))  # gap-free from 1
+        assert {seq: stored.get(seq) for seq in acked} == acked
+    assert len(acked) > 3, "the child never got going"
+
+
+# --- cursors -------------------------------------------------------------------------------
+
+
+def test_cursor_of_an_unknown_sink_is_zero(journal: Journal) -> None:
+    assert journal.cursor("mqtt") == 0
+
+
+def test_cursors_are_per_sink_and_survive_reopen(path: Path) -> None:
+    with Journal(path) as j:
+        j.append(evs(0, 10))
+        j.set_cursor("mqtt", 7)
+        j.set_cursor("audit", 2)
+        j.set_cursor("mqtt", 9)
+    with Journal(path) as j:
+        assert (j.cursor("mqtt"), j.cursor("audit")) == (9, 2)
+
+
+def test_a_cursor_may_move_back_but_never_beyond_the_log(journal: Journal) -> None:
+    journal.append(evs(0, 5))
+    journal.set_cursor("mqtt", 5)
+    journal.set_cursor("mqtt", 1)  # a sink may choose to re-send
+    assert journal.cursor("mqtt") == 1
+    with pytest.raises(ValueError, match="last seq is 5"):
+        journal.set_cursor("mqtt", 6)
+    with pytest.raises(ValueError):
+        journal.set_cursor("mqtt", -1)
+    assert journal.cursor("mqtt") == 1
+
+
+# --- snapshots -----------------------------------------------------------------------------
+
+
+def test_no_snapshot_loads_as_none(journal: Journal) -> None:
+    assert journal.load_snapshot() is None
+
+
+def test_latest_snapshot_wins_and_only_the_latest_two_are_kept(path: Path) -> None:
+    with Journal(path) as j:
+        j.append(evs(0, 30))
+        for seq in (10, 30, 20):
+            j.save_snapshot(seq, f"state@{seq}".encode())
+        assert j.load_snapshot() == (30, b"state@30")
+    with Journal(path) as j:
+        assert j.load_snapshot() == (30, b"state@30")
+    raw = sqlite3.connect(path)
+    try:
+        assert raw.execute("SELECT seq FROM snapshots ORDER BY seq").fetchall() == [(20,), (30,)]
+    finally:
+        raw.close()
+
+
+def test_a_snapshot_beyond_the_log_is_refused(journal: Journal) -> None:
+    journal.append(evs(0, 3))
+    with pytest.raises(ValueError):
+        journal.save_snapshot(4, b"x")
+    assert journal.load_snapshot() is None
+
+
+# --- prune ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def three_days(journal: Journal) -> Journal:
+    """Seqs 1-10 on 03-01, 11-20 on 03-02, 21-30 on 03-03."""
+    for i, day in enumerate(("2025-03-01", "2025-03-02", "2025-03-03")):
+        journal.append(evs(i * 10, 10, day))
+    return journal
+
+
+def seqs(journal: Journal) -> list[int]:
+    return [r.seq for r in journal.replay()]
+
+
+def test_prune_without_a_snapshot_deletes_nothing(three_days: Journal) -> None:
+    three_days.set_cursor("mqtt", 30)
+    assert three_days.prune("2025-03-03", ["mqtt"]) == 0
+    assert seqs(three_days) == list(range(1, 31))
+
+
+def test_prune_never_passes_the_slowest_sink(three_days: Journal) -> None:
+    three_days.save_snapshot(30, b"s")
+    three_days.set_cursor("mqtt", 25)
+    three_days.set_cursor("audit", 5)
+    assert three_days.prune("2025-03-03", ["mqtt", "audit"]) == 5
+    assert seqs(three_days) == list(range(6, 31))
+
+
+def test_prune_never_passes_a_sink_that_has_no_cursor_yet(three_days: Journal) -> None:
+    three_days.save_snapshot(30, b"s")
+    three_days.set_cursor("mqtt", 30)
+    assert three_days.prune("2025-03-03", ["mqtt", "new-sink"]) == 0
+
+
+def test_prune_never_deletes_events_after_the_latest_snapshot(three_days: Journal) -> None:
+    three_days.save_snapshot(8, b"s")
+    three_days.set_cursor("mqtt", 30)
+    assert three_days.prune("2025-03-03", ["mqtt"]) == 8
+    assert seqs(three_days) == list(range(9, 31))
+
+
+def test_prune_only_deletes_days_before_the_given_day(three_days: Journal) -> None:
+    three_days.save_snapshot(30, b"s")
+    three_days.set_cursor("mqtt", 30)
+    assert three_days.prune("2025-03-02", ["mqtt"]) == 10
+    assert seqs(three_days) == list(range(11, 31))
+    assert three_days.prune("2025-03-02", ["mqtt"]) == 0
+
+
+def test_seqs_are_never_reused_after_prune_empties_the_journal(three_days: Journal) -> None:
+    three_days.save_snapshot(30, b"s")
+    three_days.set_cursor("mqtt", 30)
+    assert three_days.prune("2025-03-04", ["mqtt"]) == 30
+    assert three_days.read_after(0) == []
+    assert three_days.last_seq() == 30
+    assert three_days.append([ev(99, "2025-03-04")])[0].seq == 31
+
+
+@pytest.mark.parametrize("day", ["3/3/2025", "20250303", "2025-3-3", "2025-02-30"])
+def test_prune_rejects_a_day_that_is_not_yyyy_mm_dd(three_days: Journal, day: str) -> None:
+    three_days.save_snapshot(30, b"s")
+    with pytest.raises(ValueError):
+        three_days.prune(day, [])
+    assert len(seqs(three_days)) == 30
+
+
+def read_archive(path: Path) -> list[dict[str, object]]:
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def test_prune_archives_the_deleted_rows_per_day_before_deleting(
+    three_days: Journal, tmp_path: Path
+) -> None:
+    archive = tmp_path / "archive"
+    three_days.save_snapshot(30, b"s")
+    three_days.set_cursor("mqtt", 15)
+    assert three_days.prune("2025-03-03", ["mqtt"], archive_dir=archive) == 15
+    three_days.set_cursor("mqtt", 30)
+    assert three_days.prune("2025-03-03", ["mqtt"], archive_dir=archive) == 5
+
+    assert sorted(p.name for p in archive.iterdir()) == [
+        "2025-03-01.jsonl.gz",
+        "2025-03-02.jsonl.gz",
+    ]
+    day2 = read_archive(archive / "2025-03-02.jsonl.gz")  # written by both prunes
+    assert [row["seq"] for row in day2] == list(range(11, 21))
+    first = read_archive(archive / "2025-03-01.jsonl.gz")[0]
+    assert first == {
+        "seq": 1,
+        "id": "ev-00000000",
+        "type": "ticket.issued",
+        "ts": "2025-03-01T09:00:00+08:00",
+        "day": "2025-03-01",
+        "request_id": None,
+        "v": 1,
+        "data": {"ticket": "A000", "n": 0},
+    }
+    assert seqs(three_days) == list(range(21, 31))
+
+
+# --- replay --------------------------------------------------------------------------------
+
+
+def test_replay_streams_100k_events_in_order(journal: Journal) -> None:
+    for start in range(0, 100_000, 10_000):
+        journal.append(evs(start, 10_000))
+    stream = journal.replay()
+    assert next(stream).seq == 1
+    # Lazy: records appended after the stream started still come out of it.
+    journal.append(evs(100_000, 5))
+    expected = 2
+    for rec in stream:
+        assert rec.seq == expected
+        expected += 1
+    assert expected == 100_006
+    assert next(journal.replay(after=99_999)).seq == 100_000
+
+
+# --- opening -------------------------------------------------------------------------------
+
+
+def test_opening_in_a_missing_directory_creates_it(tmp_path: Path) -> None:
+    path = tmp_path / "var" / "lib" / "hallctl" / "journal.db"
+    with Journal(path) as j:
+        j.append([ev(1)])
+    assert path.is_file()
+
+
+def test_a_file_that_is_not_a_database_gives_an_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "garbage.db"
+    path.write_bytes(b"this is not an sqlite file, just some text " * 200)
+    with pytest.raises(JournalError, match=r"garbage\.db"):
+        Journal(path)
+
+
+def test_a_foreign_sqlite_database_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    raw = sqlite3.connect(path)
+    raw.execute("CREATE TABLE customers (name TEXT)")
+    raw.commit()
+    raw.close()
+    with pytest.raises(JournalError, match=r"other\.db.*not a hallctl journal"):
+        Journal(path)
+    raw = sqlite3.connect(path)
+    try:
+        tables = raw.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
+        assert tables == [("customers",)]
+    finally:
+        raw.close()
+
+
+def test_a_journal_from_a_newer_hallctl_is_refused(path: Path) -> None:
+    Journal(path).close()
+    raw = sqlite3.connect(path)
+    raw.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION + 1,))
+    raw.commit()
+    raw.close()
+    with pytest.raises(JournalError, match="upgrade hallctl"):
+        Journal(path)
+
+
+def test_a_directory_in_place_of_the_file_gives_an_error_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "journal.db").mkdir()
+    with pytest.raises(JournalError, match=r"journal\.db"):
+        Journal(tmp_path / "journal.db")
+
+
+def test_a_closed_journal_refuses_reads_and_writes(path: Path) -> None:
+    j = Journal(path)
+    j.close()
+    j.close()  # idempotent
+    with pytest.raises(JournalError, match="closed"):
+        j.append([ev(1)])
+    with pytest.raises(JournalError, match="closed"):
+        j.read_after(0)
