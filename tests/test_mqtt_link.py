@@ -61,24 +61,24 @@ async def test_the_broker_publishes_the_last_will_when_the_daemon_dies(
     broker: Mosquitto, tmp_path: Path
 ) -> None:
     # A SIGKILLed process sends no DISCONNECT: only the will can tell the back end.
-    env = {**os.environ, "PYTHONPATH": f"{REPO}:{REPO / 'tests'}"}
-    child = subprocess.Popen(
-        [sys.executable, str(REPO / "tests" / "test_mqtt_support.py"), broker.url,
-         str(tmp_path / "child.db"), "h9"],
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, str(REPO / "tests" / "test_mqtt_support.py"), broker.url,
+        str(tmp_path / "child.db"), "h9",
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=REPO,
     )
     try:
         assert child.stdout is not None
         stdout = child.stdout
 
-        def read_until_online() -> None:
+        async def read_until_online() -> None:
             # structlog writes to stdout too; skip its lines.
-            for line in stdout:
+            while line := await stdout.readline():
                 if line.strip() == b"ONLINE":
                     return
             raise AssertionError("the child link exited before going online")
 
-        await asyncio.wait_for(asyncio.to_thread(read_until_online), 20)
+        await asyncio.wait_for(read_until_online(), 20)
         async with subscribed(broker.url, "hallctl/h9/status") as seen:
             await seen.wait_until(lambda: seen.last("hallctl/h9/status") == b"online")
             child.send_signal(signal.SIGKILL)
@@ -86,8 +86,9 @@ async def test_the_broker_publishes_the_last_will_when_the_daemon_dies(
         async with subscribed(broker.url, "hallctl/h9/status") as late:
             await late.wait_until(lambda: late.payloads("hallctl/h9/status") == [b"offline"])
     finally:
-        child.kill()
-        child.wait()
+        if child.returncode is None:
+            child.kill()
+        await child.wait()
 
 
 async def test_retained_state_is_published_on_connect_and_then_only_what_changed(
@@ -99,23 +100,23 @@ async def test_retained_state_is_published_on_connect_and_then_only_what_changed
         "state/windows/2": {"window": 2, "status": "closed", "name": "2号窗口"},
         "state/services/BDC": {"service": "BDC", "waiting": 0},
     }
-    async with subscribed(broker.url, "hallctl/h1/state/#") as seen:
-        async with running_link(engine, settings_for(broker.url)):
-            await seen.wait_until(lambda: len(seen.messages) == 3)
-            assert json.loads(seen.last("hallctl/h1/state/windows/1") or b"") == {
-                "window": 1, "status": "closed", "name": "1号窗口"}
+    async with subscribed(broker.url, "hallctl/h1/state/#") as seen, \
+            running_link(engine, settings_for(broker.url)):
+        await seen.wait_until(lambda: len(seen.messages) == 3)
+        assert json.loads(seen.last("hallctl/h1/state/windows/1") or b"") == {
+            "window": 1, "status": "closed", "name": "1号窗口"}
 
-            # Window 2 opens (a journal record): only its topic is published again.
-            engine.state["state/windows/2"] = {"window": 2, "status": "open", "name": "2号窗口"}
-            await engine.append("window.opened", {"window": 2})
-            await seen.wait_until(lambda: len(seen.on("hallctl/h1/state/windows/2")) == 2)
-            # A topic that disappears from the state is deleted (empty retained payload).
-            del engine.state["state/services/BDC"]
-            await engine.append("day.started")
-            await seen.wait_until(lambda: seen.last("hallctl/h1/state/services/BDC") == b"")
-            await asyncio.sleep(0.2)  # room for any wrongful republish to show up
-            assert len(seen.on("hallctl/h1/state/windows/1")) == 1
-            assert len(seen.on("hallctl/h1/state/windows/2")) == 2
+        # Window 2 opens (a journal record): only its topic is published again.
+        engine.state["state/windows/2"] = {"window": 2, "status": "open", "name": "2号窗口"}
+        await engine.append("window.opened", {"window": 2})
+        await seen.wait_until(lambda: len(seen.on("hallctl/h1/state/windows/2")) == 2)
+        # A topic that disappears from the state is deleted (empty retained payload).
+        del engine.state["state/services/BDC"]
+        await engine.append("day.started")
+        await seen.wait_until(lambda: seen.last("hallctl/h1/state/services/BDC") == b"")
+        await asyncio.sleep(0.2)  # room for any wrongful republish to show up
+        assert len(seen.on("hallctl/h1/state/windows/1")) == 1
+        assert len(seen.on("hallctl/h1/state/windows/2")) == 2
 
     # What the broker retains is the current state, Chinese text as UTF-8 JSON.
     async with subscribed(broker.url, "hallctl/h1/state/#") as late:
@@ -131,18 +132,18 @@ async def test_state_changes_are_coalesced_to_the_interval(
     engine = StandInEngine(journal)
     engine.state = {"state/calls": {"calls": []}}
     settings = settings_for(broker.url, state_interval_ms=400)
-    async with subscribed(broker.url, "hallctl/h1/state/calls") as seen:
-        async with running_link(engine, settings):
-            await seen.wait_until(lambda: len(seen.messages) == 1)
-            for n in range(20):  # 20 changes within ~200 ms
-                engine.state["state/calls"] = {"calls": [{"ticket": f"A{n:03d}"}]}
-                await engine.append("ticket.called")
-                await asyncio.sleep(0.01)
-            await seen.wait_until(
-                lambda: json.loads(seen.last("hallctl/h1/state/calls") or b"{}")
-                == {"calls": [{"ticket": "A019"}]}
-            )
-            assert len(seen.messages) <= 4  # initial + at most one per 400 ms window
+    async with subscribed(broker.url, "hallctl/h1/state/calls") as seen, \
+            running_link(engine, settings):
+        await seen.wait_until(lambda: len(seen.messages) == 1)
+        for n in range(20):  # 20 changes within ~200 ms
+            engine.state["state/calls"] = {"calls": [{"ticket": f"A{n:03d}"}]}
+            await engine.append("ticket.called")
+            await asyncio.sleep(0.01)
+        await seen.wait_until(
+            lambda: json.loads(seen.last("hallctl/h1/state/calls") or b"{}")
+            == {"calls": [{"ticket": "A019"}]}
+        )
+        assert len(seen.messages) <= 4  # initial + at most one per 400 ms window
 
 
 async def test_after_a_broker_restart_state_is_republished_and_requests_work_again(
@@ -166,7 +167,7 @@ async def test_after_a_broker_restart_state_is_republished_and_requests_work_aga
 
 
 async def _reconnected(link: MqttLink, connects: int) -> None:
-    while not (link.stats.connects >= connects and link.online):
+    while not (link.stats.connects >= connects and link.online):  # noqa: ASYNC110
         await asyncio.sleep(0.02)
 
 

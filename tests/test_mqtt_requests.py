@@ -78,10 +78,9 @@ async def test_the_answer_carries_json_content_type_and_the_same_correlation(
                            response_topic="backend/answers")
         await answers.wait_until(lambda: len(answers.messages) == 1)
     message = answers.messages[0]
-    assert message.properties is not None
-    assert message.properties.CorrelationData == b"\x00\x01binary"
-    assert message.properties.ContentType == "application/json"
-    assert json.loads(message.payload)["ok"] is True  # type: ignore[arg-type]
+    assert getattr(message.properties, "CorrelationData", None) == b"\x00\x01binary"
+    assert getattr(message.properties, "ContentType", None) == "application/json"
+    assert json.loads(message.payload)["ok"] is True
 
 
 @pytest.mark.parametrize(
@@ -154,7 +153,7 @@ async def test_a_slow_request_blocks_neither_other_requests_nor_forwarding(
         slow = await backend.send("slow", {})
         assert (await backend.call("status", {}))["ok"] is True
         await engine.append("ticket.issued", count=10)
-        await events.wait_until(lambda: len(events.messages) == 10, timeout=3)
+        await events.wait_until(lambda: len(events.messages) == 10, within_s=3)
         assert not backend.responses[slow].done()
         engine.release_slow.set()
         assert (await asyncio.wait_for(backend.responses[slow], 5))["result"] == {"slow": True}

@@ -174,7 +174,7 @@ class Collector:
         return [m for m in self.messages if m.topic.value == topic]
 
     def payloads(self, topic: str) -> list[bytes]:
-        return [bytes(m.payload) for m in self.on(topic)]  # type: ignore[arg-type]
+        return [bytes(m.payload) for m in self.on(topic)]
 
     def last(self, topic: str) -> bytes | None:
         found = self.payloads(topic)
@@ -184,7 +184,7 @@ class Collector:
         """Envelopes received on `…/events/…`, parsed once (conditions call this often)."""
         for message in self.messages[self._parsed:]:
             if "/events/" in message.topic.value:
-                self._events.append(json.loads(message.payload))  # type: ignore[arg-type]
+                self._events.append(json.loads(message.payload))
         self._parsed = len(self.messages)
         return self._events
 
@@ -192,17 +192,17 @@ class Collector:
         self.messages.append(message)
         self._arrived.set()
 
-    async def wait_until(self, condition: Callable[[], bool], timeout: float = 10) -> None:
+    async def wait_until(self, condition: Callable[[], bool], within_s: float = 10) -> None:
         async def loop() -> None:
             while not condition():
                 self._arrived.clear()
                 await self._arrived.wait()
 
         try:
-            await asyncio.wait_for(loop(), timeout)
+            await asyncio.wait_for(loop(), within_s)
         except TimeoutError:
             raise AssertionError(
-                f"condition not met within {timeout}s; {len(self.messages)} messages seen"
+                f"condition not met within {within_s}s; {len(self.messages)} messages seen"
             ) from None
 
 
@@ -265,12 +265,12 @@ async def requester(url: str, base: str) -> AsyncIterator[Requester]:
 
         async def pump() -> None:
             async for message in client.messages:
-                correlation = getattr(message.properties, "CorrelationData", None)
+                correlation: bytes = getattr(message.properties, "CorrelationData", b"")
                 future = req.responses.setdefault(
                     correlation, asyncio.get_running_loop().create_future()
                 )
                 if not future.done():
-                    future.set_result(json.loads(message.payload))  # type: ignore[arg-type]
+                    future.set_result(json.loads(message.payload))
 
         task = asyncio.create_task(pump())
         try:
