@@ -1,0 +1,179 @@
+"""The daemon: wiring and lifetimes. Everything runs in one TaskGroup under one journal.
+
+Start: lock the data directory, open the journal, rebuild state, start the writer, the control
+socket, the clock, the MQTT link and the devices, then tell systemd READY. Stop (SIGTERM/SIGINT):
+STOPPING, drain what was accepted, snapshot, let the link publish ``offline``, close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+import structlog
+
+from hallctl.config.models import HallConfig
+from hallctl.control import ControlServer
+from hallctl.engine import HallEngine
+from hallctl.journal import Journal
+from hallctl.privacy import load_or_create_secret
+from hallctl.sdnotify import Notifier
+
+log = structlog.get_logger("hallctl.daemon")
+
+TICK_S = 5.0
+PRUNE_EVERY_S = 3600.0
+
+
+class DataDirLocked(RuntimeError):
+    pass
+
+
+@contextlib.contextmanager
+def data_dir_lock(data_dir: Path) -> Iterator[None]:
+    """One daemon per data directory: two writers on one journal would fight over seqs."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "hallctl.lock"
+    f: TextIO = path.open("a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.close()
+        raise DataDirLocked(f"another hallctl is running on {data_dir}") from None
+    try:
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        yield
+    finally:
+        f.close()
+
+
+def socket_path(config: HallConfig) -> Path:
+    return config.control.socket or (config.data_dir / "control.sock")
+
+
+class _Stop(Exception):
+    """Raised inside the TaskGroup to end every task once shutdown has been done in order."""
+
+
+Component = Callable[[HallEngine], Awaitable[None]]
+
+
+class Daemon:
+    def __init__(self, config: HallConfig, extra: list[Component] | None = None) -> None:
+        self.config = config
+        self.extra = extra or []
+        self.stop_requested = asyncio.Event()
+        self.ready = asyncio.Event()
+        self.engine: HallEngine | None = None
+        self.notifier = Notifier()
+
+    async def run(self) -> None:
+        cfg = self.config
+        with data_dir_lock(cfg.data_dir), Journal(cfg.data_dir / "journal.db") as journal:
+            secret = load_or_create_secret(cfg.privacy.secret_file or cfg.data_dir / "secret")
+            engine = self.engine = HallEngine(cfg, journal, secret=secret)
+            await asyncio.to_thread(engine.recover)
+            try:
+                async with asyncio.TaskGroup() as tg, self._signals():
+                    tg.create_task(engine.run(), name="journal-writer")
+                    async with ControlServer(socket_path(cfg), self._control, mode=cfg.control.mode):
+                        tg.create_task(self._clock(engine), name="clock")
+                        tg.create_task(self._prune(engine), name="retention")
+                        tg.create_task(self._watchdog(), name="watchdog")
+                        for component in self._components(engine):
+                            tg.create_task(_supervised(component, engine))
+                        self.ready.set()
+                        self.notifier.ready(status=f"hall {cfg.hall.id} running")
+                        log.info("daemon.ready", hall=cfg.hall.id, data_dir=str(cfg.data_dir))
+                        await self.stop_requested.wait()
+                        self.notifier.stopping()
+                        log.info("daemon.stopping")
+                        await engine.drain()
+                        await engine.snapshot()
+                        raise _Stop
+            except* _Stop:
+                pass
+        log.info("daemon.stopped")
+
+    def _components(self, engine: HallEngine) -> list[Component]:
+        from hallctl.wiring import components
+
+        return components(self.config) + self.extra
+
+    async def _control(self, request: dict[str, Any]) -> dict[str, Any]:
+        assert self.engine is not None
+        return await self.engine.execute(request)
+
+    @contextlib.asynccontextmanager
+    async def _signals(self) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop_requested.set)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+
+    async def _clock(self, engine: HallEngine) -> None:
+        """Time passes: rollover at midnight, evaluation time-outs, wait alarms."""
+        while True:
+            await asyncio.sleep(TICK_S)
+            response = await engine.execute({"action": "tick", "source": "clock"})
+            if not response["ok"]:
+                log.warning("daemon.tick_failed", error=response["error"])
+
+    async def _prune(self, engine: HallEngine) -> None:
+        """Archive and prune days past retention, never before every sink has forwarded them."""
+        sinks = ["mqtt"] if self.config.mqtt else []
+        while True:
+            await asyncio.sleep(PRUNE_EVERY_S)
+            cutoff = date.fromisoformat(engine.hall.state.day or date.today().isoformat())
+            before = (cutoff - timedelta(days=self.config.retention.days)).isoformat()
+            archive = self.config.data_dir / "archive" if self.config.retention.archive else None
+            try:
+                n = await asyncio.to_thread(
+                    engine.journal.prune, before, sinks, archive_dir=archive
+                )
+                if n:
+                    log.info("daemon.pruned", before=before, events=n)
+            except Exception as e:  # retention must never stop the hall
+                log.warning("daemon.prune_failed", error=str(e))
+
+    async def _watchdog(self) -> None:
+        interval = self.notifier.watchdog_interval()
+        if interval is None:
+            return
+        while True:
+            self.notifier.watchdog()
+            await asyncio.sleep(interval)
+
+
+async def _supervised(component: Component, engine: HallEngine) -> None:
+    """A device or link that fails is logged and restarted; it never ends the daemon."""
+    name = getattr(component, "__name__", type(component).__name__)
+    delay = 1.0
+    while True:
+        try:
+            await component(engine)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("daemon.component_failed", component=name, restart_in_s=delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 30.0)
+
+
+def run_daemon(config: HallConfig) -> None:
+    asyncio.run(Daemon(config).run())
