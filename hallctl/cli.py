@@ -49,7 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def with_config(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("-c", "--config", default=None, help="hall file (default: $HALLCTL_CONFIG, /etc/hallctl/hall.yaml, config/example.yaml)")
+        sp.add_argument(
+            "-c",
+            "--config",
+            default=None,
+            help="hall file (default: $HALLCTL_CONFIG, /etc/hallctl/hall.yaml, "
+            "config/example.yaml)",
+        )
 
     def client(sp: argparse.ArgumentParser) -> None:
         with_config(sp)
@@ -139,7 +145,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from hallctl.demo import run_demo
 
-        return run_demo(speed=args.speed, duration=args.duration, ui=not args.no_ui)
+        return int(run_demo(speed=args.speed, duration=args.duration, ui=not args.no_ui))
     return cmd_client(args)
 
 
@@ -198,7 +204,12 @@ def _request(args: argparse.Namespace) -> dict[str, Any]:
                 req[opt] = getattr(args, opt)
         return req
     if c == "transfer":
-        return {"action": "transfer", "window": args.window, "service": args.service, "front": args.front}
+        return {
+            "action": "transfer",
+            "window": args.window,
+            "service": args.service,
+            "front": args.front,
+        }
     if c == "evaluate":
         level: Any = int(args.level) if args.level.isdigit() else args.level
         req = {"action": "evaluate", "window": args.window, "level": level}

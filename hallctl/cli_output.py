@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 STATUS_ZH = {"open": "开放", "closed": "关闭", "paused": "暂停"}
@@ -37,6 +38,17 @@ def render(action: str, response: dict[str, Any]) -> str:
     return f"{action}: ok"
 
 
+def width(text: str) -> int:
+    """Terminal columns: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(value: object, cols: int, right: bool = False) -> str:
+    text = str(value)
+    fill = " " * max(0, cols - width(text))
+    return fill + text if right else text + fill
+
+
 def render_status(s: dict[str, Any]) -> str:
     lines = [f"{s['name']} ({s['hall']})  {s['now']}  tickets today: {s['tickets_today']}"]
     ev = s["evaluations"]
@@ -47,21 +59,31 @@ def render_status(s: dict[str, Any]) -> str:
     for w in s["windows"]:
         staff = w["staff"]["name"] if w["staff"] else "-"
         cur = f"{w['current']['ticket']} {w['current']['state']}" if w["current"] else "-"
+        status = STATUS_ZH.get(w["status"], w["status"])
         lines.append(
-            f"{w['name']:<14}{STATUS_ZH.get(w['status'], w['status']):<8}{staff:<10}{cur:<12}{w['waiting']:>7}"
+            pad(w["name"], 14)
+            + pad(status, 8)
+            + pad(staff, 10)
+            + pad(cur, 12)
+            + pad(w["waiting"], 7, right=True)
         )
     lines.append("")
     lines.append(f"{'service':<16}{'waiting':>8}{'issued':>8}{'cap':>6}{'est. min':>10}")
     for sv in s["services"]:
         lines.append(
-            f"{sv['name']:<16}{sv['waiting']:>8}{sv['issued']:>8}{sv['cap']:>6}{sv['est_wait_min']:>10}"
+            pad(sv["name"], 16)
+            + pad(sv["waiting"], 8, True)
+            + pad(sv["issued"], 8, True)
+            + pad(sv["cap"], 6, True)
+            + pad(sv["est_wait_min"], 10, True)
         )
     if s["calls"]:
         lines.append("")
         lines.append("last calls: " + ", ".join(f"{c['ticket']}→{c['window']}" for c in s["calls"]))
     offline = [d for d, st in s["devices"].items() if st != "online"]
     if s["devices"]:
-        lines.append(f"devices: {len(s['devices']) - len(offline)} online, offline: {', '.join(offline) or 'none'}")
+        online = len(s["devices"]) - len(offline)
+        lines.append(f"devices: {online} online, offline: {', '.join(offline) or 'none'}")
     for a in s["alarms"]:
         lines.append(f"ALARM {a['kind']}: {a['message']}")
     for a in s["device_alarms"]:

@@ -86,7 +86,9 @@ class Daemon:
             try:
                 async with asyncio.TaskGroup() as tg, self._signals():
                     tg.create_task(engine.run(), name="journal-writer")
-                    async with ControlServer(socket_path(cfg), self._control, mode=cfg.control.mode):
+                    async with ControlServer(
+                        socket_path(cfg), self._control, mode=cfg.control.mode
+                    ):
                         tg.create_task(self._clock(engine), name="clock")
                         tg.create_task(self._prune(engine), name="retention")
                         tg.create_task(self._watchdog(), name="watchdog")

@@ -126,7 +126,9 @@ class HallEngine:
         self.hall = Hall(self.config, state)
         count = 0
         for rec in self.journal.replay(after):
-            self.hall.apply(rec.type, json.loads(rec.data), datetime.fromisoformat(rec.ts).timestamp())
+            self.hall.apply(
+                rec.type, json.loads(rec.data), datetime.fromisoformat(rec.ts).timestamp()
+            )
             count += 1
         self._durable_seq = self.journal.last_seq()
         self.hall.state.last_seq = self._durable_seq

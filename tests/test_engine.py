@@ -46,7 +46,9 @@ class Running:
         self.journal.close()
 
 
-async def test_an_acknowledged_ticket_is_already_in_the_journal(config: HallConfig, tmp_path: Path) -> None:
+async def test_an_acknowledged_ticket_is_already_in_the_journal(
+    config: HallConfig, tmp_path: Path
+) -> None:
     async with Running(config, tmp_path / "j.db") as engine:
         r = await engine.execute({"action": "take_ticket", "service": "BDC"})
         assert r["ok"] and r["result"]["ticket"] == "A001"
@@ -54,7 +56,9 @@ async def test_an_acknowledged_ticket_is_already_in_the_journal(config: HallConf
             assert [x.type for x in other.replay()] == ["day.started", "ticket.issued"]
 
 
-async def test_a_bad_request_gets_an_error_and_changes_nothing(config: HallConfig, tmp_path: Path) -> None:
+async def test_a_bad_request_gets_an_error_and_changes_nothing(
+    config: HallConfig, tmp_path: Path
+) -> None:
     async with Running(config, tmp_path / "j.db") as engine:
         await engine.execute({"action": "take_ticket", "service": "BDC"})
         seq = engine.last_seq()
@@ -66,7 +70,11 @@ async def test_a_bad_request_gets_an_error_and_changes_nothing(config: HallConfi
             ["not", "an", "object"],
         ):
             r = await engine.execute(bad)  # type: ignore[arg-type]
-            assert r["ok"] is False and r["error"]["code"] in {"unknown_action", "bad_request", "unknown_window"}
+            assert r["ok"] is False and r["error"]["code"] in {
+                "unknown_action",
+                "bad_request",
+                "unknown_window",
+            }
             assert r["error"]["message"] and r["error"]["message_zh"]
         assert engine.last_seq() == seq
 
@@ -83,10 +91,14 @@ async def test_a_repeated_request_id_returns_the_first_answer_even_after_restart
         assert all(b == first for b in both)
     async with Running(config, tmp_path / "j.db") as engine:
         assert await engine.execute(req) == first
-        assert (await engine.execute({"action": "take_ticket", "service": "BDC"}))["result"]["ticket"] == "A002"
+        assert (await engine.execute({"action": "take_ticket", "service": "BDC"}))["result"][
+            "ticket"
+        ] == "A002"
 
 
-async def test_concurrent_commands_are_group_committed_in_order(config: HallConfig, tmp_path: Path) -> None:
+async def test_concurrent_commands_are_group_committed_in_order(
+    config: HallConfig, tmp_path: Path
+) -> None:
     async with Running(config, tmp_path / "j.db") as engine:
         results = await asyncio.gather(
             *(engine.execute({"action": "take_ticket", "service": "SB"}) for _ in range(300))
@@ -123,13 +135,18 @@ async def test_subscribers_get_durable_records_in_order(config: HallConfig, tmp_
         await engine.execute({"action": "call_next", "window": 1})
         got = [await asyncio.wait_for(sub.__anext__(), 1) for _ in range(4)]
         assert [r.type for r in got] == [
-            "day.started", "window.opened", "ticket.issued", "ticket.called"
+            "day.started",
+            "window.opened",
+            "ticket.issued",
+            "ticket.called",
         ]
         assert [r.seq for r in got] == list(range(got[0].seq, got[0].seq + 4))
         sub.close()
 
 
-async def test_id_numbers_are_hashed_and_masked_before_the_journal(config: HallConfig, tmp_path: Path) -> None:
+async def test_id_numbers_are_hashed_and_masked_before_the_journal(
+    config: HallConfig, tmp_path: Path
+) -> None:
     async with Running(config, tmp_path / "j.db") as engine:
         r = await engine.execute(
             {"action": "take_ticket", "service": "GJJ", "id_value": "110101199003071234"}
@@ -139,7 +156,7 @@ async def test_id_numbers_are_hashed_and_masked_before_the_journal(config: HallC
             {"action": "take_ticket", "service": "GJJ", "id_value": "110101199003071234"}
         )
         assert dup["error"]["code"] == "already_has_ticket"
-    raw = b"".join(p.read_bytes() for p in tmp_path.glob("j.db*"))
+    raw = b"".join(p.read_bytes() for p in sorted(tmp_path.glob("j.db*")))  # noqa: ASYNC240
     assert b"110101199003071234" not in raw and b"110***********1234" in raw
 
 

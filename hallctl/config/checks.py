@@ -56,16 +56,16 @@ def cross_check(cfg: HallConfig) -> list[Problem]:
                 add(Problem(("windows", i, "services", j), f"unknown service {ws.service!r}"))
         if w.default_staff is not None and w.default_staff not in staff_ids:
             add(Problem(("windows", i, "default_staff"), f"unknown staff {w.default_staff!r}"))
-    for i, s in enumerate(cfg.staff):
-        for j, n in enumerate(s.windows):
+    for i, person in enumerate(cfg.staff):
+        for j, n in enumerate(person.windows):
             if n not in numbers:
                 add(Problem(("staff", i, "windows", j), f"unknown window {n}"))
     served = {ws.service for w in cfg.windows for ws in w.services}
-    for i, s in enumerate(cfg.services):
-        if s.code not in served:
-            add(Problem(("services", i, "code"), f"service {s.code!r} is served by no window"))
+    for i, svc in enumerate(cfg.services):
+        if svc.code not in served:
+            add(Problem(("services", i, "code"), f"service {svc.code!r} is served by no window"))
         if cfg.hall.hours:
-            for j, r in enumerate(s.hours):
+            for j, r in enumerate(svc.hours):
                 if not any(h.start <= r.start and r.end <= h.end for h in cfg.hall.hours):
                     add(
                         Problem(

@@ -109,7 +109,11 @@ def parse_config(
     problems = [ConfigProblem(p.path, _line_of(doc, p.path), p.message) for p in cross_check(cfg)]
     if problems:
         raise ConfigError(source, problems)
-    if base is not None and not cfg.data_dir.is_absolute() and "HALLCTL_DATA_DIR" not in (env or {}):
+    if (
+        base is not None
+        and not cfg.data_dir.is_absolute()
+        and "HALLCTL_DATA_DIR" not in (env or {})
+    ):
         cfg = cfg.model_copy(update={"data_dir": (base / cfg.data_dir).resolve()})
     return cfg
 

@@ -187,7 +187,8 @@ class StaffConfig(Strict):
     role: Literal["A", "B"] = "A"
     windows: list[int] = Field(default_factory=list, description="windows this person covers")
     external_ids: list[str] = Field(
-        default_factory=list, description="ids of this person on attendance clocks (PIN, employeeNo)"
+        default_factory=list,
+        description="ids of this person on attendance clocks (PIN, employeeNo)",
     )
 
 
@@ -247,7 +248,7 @@ class ControlConfig(Strict):
 class HallConfig(Strict):
     """The whole hall file."""
 
-    version: Literal[1] = CONFIG_VERSION
+    version: Literal[1] = 1
     hall: HallInfo
     services: list[ServiceConfig] = Field(min_length=1)
     windows: list[WindowConfig] = Field(min_length=1)
@@ -272,4 +273,3 @@ class HallConfig(Strict):
             if w.number == number:
                 return w
         raise KeyError(number)
-

@@ -30,7 +30,9 @@ class TakeTicket(Command):
     service: str
     channel: Literal["normal", "green", "appointment"] = "normal"
     appointment_code: str | None = Field(None, max_length=64)
-    id_value: str | None = Field(None, max_length=64, description="ID number or phone; hashed at the edge")
+    id_value: str | None = Field(
+        None, max_length=64, description="ID number or phone; hashed at the edge"
+    )
     id_hash: str | None = Field(None, max_length=128)
     id_masked: str | None = Field(None, max_length=64)
 

@@ -214,7 +214,9 @@ class Hall:
             "channel": t.channel,
             "ahead": ahead,
             "est_wait_min": estimated_wait_min(self, t.service, ahead),
-            "issued_at": datetime.fromtimestamp(t.issued_at, self._tz).isoformat(timespec="seconds"),
+            "issued_at": datetime.fromtimestamp(t.issued_at, self._tz).isoformat(
+                timespec="seconds"
+            ),
         }
         self._emit(out, "ticket.reprint_requested", data, at)
         out.result = data
@@ -451,7 +453,9 @@ class Hall:
 
     # ---- staff, devices -----------------------------------------------------------------
 
-    def on_staff_check_in(self, cmd: c.StaffCheckIn, out: Outcome, now: datetime, at: float) -> None:
+    def on_staff_check_in(
+        self, cmd: c.StaffCheckIn, out: Outcome, now: datetime, at: float
+    ) -> None:
         self._staff_event("staff.checked_in", cmd.staff, cmd.device, cmd.time or now, out, at)
 
     def on_staff_check_out(
@@ -507,7 +511,9 @@ class Hall:
                 continue
             if t.state == FINISHED and at - since >= timeout:
                 data = self._evaluation_data(t, at)
-                data.update(level=None, level_name="not_evaluated", label_zh="未评价", evaluated=False)
+                data.update(
+                    level=None, level_name="not_evaluated", label_zh="未评价", evaluated=False
+                )
                 self._emit(out, "evaluation.recorded", data, at)
         for t in list(s.tickets.values()):
             if t.state != WAITING:
@@ -539,4 +545,3 @@ class Hall:
         from hallctl.hall.views import status_summary
 
         out.result = status_summary(self, now)
-

@@ -15,8 +15,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "outside_hours": ("Outside issuing hours", "当前不在取号时间内"),
     "daily_cap_reached": ("Today's tickets for this service are used up", "该业务今日号源已满"),
     "service_closed": ("No window serves this service now", "该业务暂停取号"),
-    "already_has_ticket": ("This person already has a ticket for this service today", "今日已取过该业务号"),
-    "green_not_allowed": ("Green channel is not available for this service", "该业务不支持绿色通道"),
+    "already_has_ticket": (
+        "This person already has a ticket for this service today",
+        "今日已取过该业务号",
+    ),
+    "green_not_allowed": (
+        "Green channel is not available for this service",
+        "该业务不支持绿色通道",
+    ),
     "window_closed": ("The window is closed", "窗口未开放"),
     "window_open": ("The window is already open", "窗口已开放"),
     "window_paused": ("The window is paused", "窗口暂停服务中"),
@@ -50,7 +56,11 @@ class HallError(Exception):
         super().__init__(self.message)
 
     def to_dict(self) -> dict[str, Any]:
-        err: dict[str, Any] = {"code": self.code, "message": self.message, "message_zh": self.message_zh}
+        err: dict[str, Any] = {
+            "code": self.code,
+            "message": self.message,
+            "message_zh": self.message_zh,
+        }
         if self.context:
             err["context"] = self.context
         return err

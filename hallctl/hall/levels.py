@@ -37,5 +37,5 @@ def parse_level(value: str | int) -> Level:
         return _BY_KEY[value]
     except (KeyError, TypeError):
         raise ValueError(
-            f"level must be 1..5 or one of {', '.join(l.name for l in LEVELS)}, got {value!r}"
+            f"level must be 1..5 or one of {', '.join(lv.name for lv in LEVELS)}, got {value!r}"
         ) from None

@@ -85,9 +85,7 @@ RULES: dict[str, Rule] = {
 }
 
 
-def candidates(
-    state: HallState, services: Sequence[tuple[str, int, int]]
-) -> list[Candidate]:
+def candidates(state: HallState, services: Sequence[tuple[str, int, int]]) -> list[Candidate]:
     """Queues a window can call from: ``services`` is (code, level, weight) in window order."""
     out: list[Candidate] = []
     for position, (code, level, weight) in enumerate(services):

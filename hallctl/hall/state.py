@@ -326,7 +326,11 @@ def _device_offline(s: HallState, d: dict[str, Any], at: float) -> None:
 def _device_alarm(s: HallState, d: dict[str, Any], at: float) -> None:
     key = f"{d['device']}:{d['alarm']}"
     if d["active"]:
-        s.device_alarms[key] = {"device": d["device"], "alarm": d["alarm"], "detail": d.get("detail")}
+        s.device_alarms[key] = {
+            "device": d["device"],
+            "alarm": d["alarm"],
+            "detail": d.get("detail"),
+        }
     else:
         s.device_alarms.pop(key, None)
 

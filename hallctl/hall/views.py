@@ -23,7 +23,9 @@ def window_view(hall: Hall, number: int) -> dict[str, Any]:
     if w.current:
         t = hall.state.tickets[w.current]
         current = {"ticket": t.number, "service": t.service, "state": t.state, "recalls": t.recalls}
-    waiting = sum(len(hall.state.lines[ws.service]) for ws in wc.services if ws.service in hall.state.lines)
+    waiting = sum(
+        len(hall.state.lines[ws.service]) for ws in wc.services if ws.service in hall.state.lines
+    )
     return {
         "window": number,
         "name": wc.display_name,
@@ -101,5 +103,8 @@ def status_summary(hall: Hall, now: datetime) -> dict[str, Any]:
         "alarms": list(s.alarms.values()),
         "staff_on_duty": sorted(s.staff_on_duty),
         "tickets_today": sum(s.issued.values()),
-        "evaluations": {"total": total, "satisfaction": round(100 * good / total, 2) if total else None},
+        "evaluations": {
+            "total": total,
+            "satisfaction": round(100 * good / total, 2) if total else None,
+        },
     }

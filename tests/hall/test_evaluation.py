@@ -23,7 +23,12 @@ def test_a_ticket_not_yet_served_cannot_be_evaluated(hall: Driver) -> None:
 def test_level_by_number_name_or_chinese_label(hall: Driver) -> None:
     served(hall)
     r = hall("evaluate", window=1, level="非常满意", case_no="BJ2026-001")
-    assert (r["level"], r["level_name"], r["label_zh"], r["staff"]) == (5, "very_satisfied", "非常满意", "S1")
+    assert (r["level"], r["level_name"], r["label_zh"], r["staff"]) == (
+        5,
+        "very_satisfied",
+        "非常满意",
+        "S1",
+    )
     assert r["case_no"] == "BJ2026-001"
     hall.fails("already_evaluated", "evaluate", ticket="A001", level=4)
 

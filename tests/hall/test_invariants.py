@@ -22,8 +22,18 @@ CONFIG = parse_config(SMALL_HALL)
 SERVICES = ["BDC", "SB", "GJJ", "ZH"]
 WINDOWS = [1, 2, 3, 4]
 WINDOW_ACTIONS = [
-    "open_window", "close_window", "pause_window", "resume_window", "call_next", "recall",
-    "no_show", "start_service", "finish", "suspend", "call_back", "request_evaluation",
+    "open_window",
+    "close_window",
+    "pause_window",
+    "resume_window",
+    "call_next",
+    "recall",
+    "no_show",
+    "start_service",
+    "finish",
+    "suspend",
+    "call_back",
+    "request_evaluation",
 ]
 
 
@@ -128,7 +138,9 @@ class HallMachine(RuleBasedStateMachine):
     @invariant()
     def fifo_within_a_class_at_a_single_service_window(self) -> None:
         # window 1 serves only BDC: its normal tickets that were never moved come in issue order
-        moved = {d["ticket"] for t, d, _ in self.log if t in ("ticket.transferred", "ticket.rejoined")}
+        moved = {
+            d["ticket"] for t, d, _ in self.log if t in ("ticket.transferred", "ticket.rejoined")
+        }
         order: list[int] = []
         for type_, data, _ in self.log:
             if type_ == "day.started":
@@ -154,6 +166,8 @@ class HallMachine(RuleBasedStateMachine):
 
 TestHallInvariants = HallMachine.TestCase
 TestHallInvariants.settings = settings(
-    max_examples=60, stateful_step_count=60, deadline=None,
+    max_examples=60,
+    stateful_step_count=60,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

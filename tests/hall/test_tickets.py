@@ -59,11 +59,29 @@ def test_people_ahead_counts_only_those_called_before(hall: Driver) -> None:
 
 def test_appointment_check_in_by_code_once(hall: Driver) -> None:
     hall("book_appointment", code="YY123", service="BDC", day="2026-11-25", slot="09:30-10:00")
-    hall.fails("unknown_appointment", "take_ticket", service="BDC", channel="appointment", appointment_code="NOPE")
-    hall.fails("unknown_appointment", "take_ticket", service="SB", channel="appointment", appointment_code="YY123")
+    hall.fails(
+        "unknown_appointment",
+        "take_ticket",
+        service="BDC",
+        channel="appointment",
+        appointment_code="NOPE",
+    )
+    hall.fails(
+        "unknown_appointment",
+        "take_ticket",
+        service="SB",
+        channel="appointment",
+        appointment_code="YY123",
+    )
     t = hall("take_ticket", service="BDC", channel="appointment", appointment_code="YY123")
     assert t["channel"] == "appointment"
-    hall.fails("unknown_appointment", "take_ticket", service="BDC", channel="appointment", appointment_code="YY123")
+    hall.fails(
+        "unknown_appointment",
+        "take_ticket",
+        service="BDC",
+        channel="appointment",
+        appointment_code="YY123",
+    )
 
 
 def test_one_ticket_per_person_by_hashed_id(hall: Driver) -> None:
