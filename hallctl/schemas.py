@@ -49,11 +49,20 @@ def all_schemas() -> dict[str, dict[str, Any]]:
     return out
 
 
+def generated_files(out: Path) -> dict[Path, str]:
+    from hallctl.config.reference import reference
+
+    files = {
+        out / name: json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        for name, schema in all_schemas().items()
+    }
+    files[out.parent / "configuration.md"] = reference()
+    return files
+
+
 def write_schemas(out: Path, check: bool = False) -> int:
     stale: list[str] = []
-    for name, schema in all_schemas().items():
-        text = json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-        path = out / name
+    for path, text in generated_files(out).items():
         if check:
             if not path.exists() or path.read_text(encoding="utf-8") != text:
                 stale.append(str(path))
@@ -64,5 +73,5 @@ def write_schemas(out: Path, check: bool = False) -> int:
         print("stale schemas (run `hallctl schemas`):\n  " + "\n  ".join(stale), file=sys.stderr)
         return 1
     if not check:
-        print(f"wrote {len(all_schemas())} schemas to {out}")
+        print(f"wrote {len(all_schemas())} schemas to {out} and {out.parent / 'configuration.md'}")
     return 0

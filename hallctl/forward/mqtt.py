@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -31,6 +32,7 @@ from hallctl.mqtt.topics import Topics
 log = structlog.get_logger(__name__)
 
 SINK = "mqtt"
+BATCHES_IN_FLIGHT = 2
 
 
 class ForwardEngine(Protocol):
@@ -60,24 +62,37 @@ class MqttForwarder:
         self.stats = ForwardStats()
 
     async def run(self, client: aiomqtt.Client) -> None:
-        """Forward until cancelled or the connection fails (the error propagates)."""
+        """Forward until cancelled or the connection fails (the error propagates).
+
+        Two batches overlap: the next batch is read and on the wire while the previous one
+        waits for its PUBACKs, so the link never idles for a round trip between batches.
+        The cursor still advances batch by batch, in order, each only after all its PUBACKs.
+        """
         journal = self._engine.journal
         hall = self._engine.hall_id
-        seq = await asyncio.to_thread(journal.cursor, SINK)
-        self.stats.cursor = seq
-        log.info("mqtt.forward_resume", cursor=seq)
-        while True:
-            records = await asyncio.to_thread(journal.read_after, seq, self._batch)
-            if not records:
-                await self._engine.wait_beyond(seq)
-                continue
-            await self._publish_batch(client, records, hall)
-            seq = records[-1].seq
-            # Only now: every record up to `seq` has a PUBACK from the broker.
-            await asyncio.to_thread(journal.set_cursor, SINK, seq)
-            self.stats.cursor = seq
-            self.stats.forwarded += len(records)
-            self.stats.batches += 1
+        read = await asyncio.to_thread(journal.cursor, SINK)
+        self.stats.cursor = read
+        log.info("mqtt.forward_resume", cursor=read)
+        window: deque[tuple[int, int, asyncio.Task[None]]] = deque()  # (last seq, size, acks)
+        async with asyncio.TaskGroup() as tg:
+            while True:
+                if len(window) < BATCHES_IN_FLIGHT:
+                    records = await asyncio.to_thread(journal.read_after, read, self._batch)
+                    if records:
+                        acks = tg.create_task(self._publish_batch(client, records, hall))
+                        window.append((records[-1].seq, len(records), acks))
+                        read = records[-1].seq
+                        continue
+                if not window:
+                    await self._engine.wait_beyond(read)
+                    continue
+                last, size, acks = window.popleft()
+                await acks
+                # Only now: every record up to `last` has a PUBACK from the broker.
+                await asyncio.to_thread(journal.set_cursor, SINK, last)
+                self.stats.cursor = last
+                self.stats.forwarded += size
+                self.stats.batches += 1
 
     async def _publish_batch(
         self, client: aiomqtt.Client, records: Sequence[Record], hall: str
