@@ -131,7 +131,8 @@ async def main(argv: list[str] | None = None) -> None:
         print(f"with one dead unit (timeout {args.timeout * 1e3:.0f} ms, backoff "
               f"{args.backoff:.1f} s): {stats.dead_timeouts} timeouts in {periods:.1f} "
               f"periods; extra line time {lost / periods * 1e3:.0f} ms per degradation "
-              f"period ({lost / elapsed2:.1%} of the line)")
+              f"period ({lost / elapsed2:.1%} of the line), "
+              f"{lost / max(stats.dead_timeouts, 1) * 1e3:.0f} ms per probe")
         print(f"reproduce: .venv/bin/python bench/bench_modbus.py --seconds {args.seconds:g} "
               f"--units {args.units} --baud {args.baud}")
     finally:

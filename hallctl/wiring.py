@@ -1,15 +1,106 @@
-"""Which components a hall file asks for: the MQTT link and each device section."""
+"""Which components a hall file asks for, built as coroutines the daemon supervises.
+
+Each component takes the engine (the HallPort every driver talks to) and runs until cancelled.
+They are built here, not in the daemon, so the daemon stays about lifetimes only.
+"""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import structlog
 
 from hallctl.config.models import HallConfig
 from hallctl.engine import HallEngine
 
+log = structlog.get_logger("hallctl.wiring")
+
 Component = Callable[[HallEngine], Awaitable[None]]
+MqttHandler = Callable[[str, bytes], Awaitable[None]]
 
 
-def components(config: HallConfig) -> list[Component]:
+class Wiring:
+    """What the components share: extra MQTT subscriptions (face terminals, kiosks)."""
+
+    def __init__(self) -> None:
+        self.mqtt_subscriptions: list[tuple[str, MqttHandler]] = []
+
+
+def components(config: HallConfig, wiring: Wiring | None = None) -> list[Component]:
+    wiring = wiring or Wiring()
     out: list[Component] = []
+    attendance = _attendance(config, wiring)
+    if attendance is not None:
+        out.append(attendance)
+    if config.modbus is not None:
+        out.append(_modbus(config))
+    serial = _serial(config)
+    if serial is not None:
+        out.append(serial)
+    mqtt = _mqtt(config, wiring)
+    if mqtt is not None:
+        out.append(mqtt)
     return out
+
+
+def _modbus(config: HallConfig) -> Component:
+    from hallctl.modbus.service import ModbusService
+
+    assert config.modbus is not None
+    section = config.modbus
+
+    async def modbus(engine: HallEngine) -> None:
+        await ModbusService(section, engine, base_dir=Path.cwd()).run()
+
+    return modbus
+
+
+def _attendance(config: HallConfig, wiring: Wiring) -> Component | None:
+    if config.attendance is None:
+        return None
+    from hallctl.attendance.profiles import load_face_profiles
+    from hallctl.attendance.service import AttendanceService
+
+    section = config.attendance
+    http = config.http
+    staff = {x: s.id for s in config.staff for x in s.external_ids}
+    staff.update({s.staff_no: s.id for s in config.staff})
+    profiles = load_face_profiles({b.profile for b in section.mqtt})
+    holder: dict[str, Any] = {}
+
+    async def on_message(topic: str, payload: bytes) -> None:
+        svc = holder.get("svc")
+        if svc is not None:
+            await svc.on_mqtt_message(topic, payload)
+
+    async def attendance(engine: HallEngine) -> None:
+        from hallctl.transports.http import HttpServer
+
+        svc = holder["svc"] = AttendanceService.build(section, engine, profiles, staff=staff)
+        server = (
+            HttpServer(http.host, http.port, max_body=http.max_body_kib * 1024)
+            if http is not None
+            else None
+        )
+        async with contextlib.AsyncExitStack() as stack:
+            if server is not None:
+                server.add_routes(svc.routes())
+                await stack.enter_async_context(server)
+                log.info("http.listening", host=http.host if http else None, port=server.port)
+            await svc.run()
+
+    # subscriptions are known from the profiles now; the handler finds the service once it runs
+    for topic in sorted({profiles[b.profile].topic for b in section.mqtt}):
+        wiring.mqtt_subscriptions.append((topic, on_message))
+    return attendance
+
+
+def _serial(config: HallConfig) -> Component | None:
+    return None
+
+
+def _mqtt(config: HallConfig, wiring: Wiring) -> Component | None:
+    return None

@@ -16,6 +16,9 @@ from pydantic import (
     model_validator,
 )
 
+from hallctl.attendance.config import AttendanceConfig
+from hallctl.modbus.config import ModbusConfig
+
 CONFIG_VERSION = 1
 
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
@@ -245,6 +248,14 @@ class ControlConfig(Strict):
     mode: int = Field(0o660, description="socket file permissions")
 
 
+class HttpConfig(Strict):
+    """The daemon's one HTTP server, for devices that push (face clocks)."""
+
+    host: str = Field("0.0.0.0", description="address to listen on")
+    port: int = Field(8080, ge=0, le=65535, description="0 picks a free port (tests)")
+    max_body_kib: int = Field(4096, ge=1, description="largest request body accepted")
+
+
 class HallConfig(Strict):
     """The whole hall file."""
 
@@ -259,8 +270,10 @@ class HallConfig(Strict):
     data_dir: Path = Path("var")
     retention: RetentionConfig = RetentionConfig()
     control: ControlConfig = ControlConfig()
-    mqtt: dict[str, Any] | None = None
-    devices: dict[str, Any] = Field(default_factory=dict)
+    mqtt: dict[str, Any] | None = Field(None, description="the broker link (docs/mqtt.md)")
+    http: HttpConfig | None = Field(None, description="HTTP server for push devices")
+    modbus: ModbusConfig | None = Field(None, description="Modbus lines and devices")
+    attendance: AttendanceConfig | None = Field(None, description="face-recognition clocks")
 
     def service(self, code: str) -> ServiceConfig:
         for s in self.services:

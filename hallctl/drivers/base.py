@@ -18,7 +18,13 @@ from typing import Any, Protocol
 import structlog
 
 from hallctl.codec.frame import EncodeError, Frame
-from hallctl.codec.mapping import InputAction, ack_frame, match_input, render_output, reply_predicate
+from hallctl.codec.mapping import (
+    InputAction,
+    ack_frame,
+    match_input,
+    render_output,
+    reply_predicate,
+)
 from hallctl.codec.profile import FrameProfile
 from hallctl.drivers.serial_config import SerialDevice
 from hallctl.ids import new_id

@@ -7,15 +7,10 @@ than failing, so a template typo shows up as a blank on a strip, never as a cras
 
 from __future__ import annotations
 
-import string
 from collections.abc import Mapping
 from typing import Any
 
 from hallctl.drivers.serial_config import Templates
-
-WINDOW_FIELDS = frozenset({"ticket", "window", "window_name", "staff_name", "staff_no", "service"})
-CALL_FIELDS = frozenset({"ticket", "window", "window_name"})
-QR_FIELDS = frozenset({"ticket", "service", "hall", "day"})
 
 
 class _Blank(dict[str, Any]):
@@ -28,15 +23,6 @@ def fill(template: str, values: Mapping[str, Any]) -> str:
         return template.format_map(_Blank(values))
     except (ValueError, IndexError, AttributeError):
         return template  # malformed braces: show it as written
-
-
-def unknown_fields(template: str, known: frozenset[str]) -> list[str]:
-    """Fields of `template` outside `known` (for config checks)."""
-    try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        return [f"malformed template: {exc}"]
-    return sorted({name for _, name, _, _ in parsed if name is not None and name not in known})
 
 
 def window_text(view: Mapping[str, Any], t: Templates) -> str:

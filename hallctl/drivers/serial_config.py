@@ -23,6 +23,7 @@ and the profile (see ``device_role``). Cross references are checked by ``check``
 
 from __future__ import annotations
 
+import string
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -150,6 +151,45 @@ _NEEDS_OUTPUT: dict[str, str] = {
 }
 
 
+WINDOW_FIELDS = frozenset({"ticket", "window", "window_name", "staff_name", "staff_no", "service"})
+CALL_FIELDS = frozenset({"ticket", "window", "window_name", "ts"})
+QR_FIELDS = frozenset({"ticket", "service", "hall", "day"})
+
+
+def unknown_fields(template: str, known: frozenset[str]) -> list[str]:
+    """Fields of `template` outside `known` (they would render empty)."""
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        return [f"malformed template: {exc}"]
+    return sorted({name for _, name, _, _ in parsed if name is not None and name not in known})
+
+
+def _template_problems(section: SerialSection) -> list[Problem]:
+    out = []
+    t = section.templates
+    for name in ("called", "serving", "idle", "idle_no_staff", "paused", "closed", "main_call"):
+        known = CALL_FIELDS if name == "main_call" else WINDOW_FIELDS
+        bad = unknown_fields(getattr(t, name), known)
+        if bad:
+            out.append(Problem(("serial", "templates", name), f"unknown field(s) {bad}"))
+    for i, d in enumerate(section.devices):
+        bad = unknown_fields(d.qr_url or "", QR_FIELDS)
+        if bad:
+            out.append(Problem(("serial", "devices", i, "qr_url"), f"unknown field(s) {bad}"))
+    return out
+
+
+def _profile_fits(profile: FrameProfile, role: str) -> list[str]:
+    out = []
+    needed = _NEEDS_OUTPUT.get(role)
+    if needed is not None and needed not in profile.outputs:
+        out.append(f"profile {profile.name!r} has no output {needed!r} (needed by a {role})")
+    if role in ("keypad", "evaluator", "dispenser") and not profile.inputs:
+        out.append(f"profile {profile.name!r} has no inputs for a {role}")
+    return out
+
+
 def _framing(profile: FrameProfile) -> Any:
     return (profile.frame, profile.escape, profile.max_frame)
 
@@ -160,7 +200,7 @@ def check(
     profile_dirs: Sequence[Path] | None = None,
 ) -> list[Problem]:
     """References a schema cannot express; paths start at the hall file's ``serial``."""
-    problems: list[Problem] = []
+    problems: list[Problem] = _template_problems(section)
 
     def add(message: str, *path: str | int) -> None:
         problems.append(Problem(("serial", *path), message))
@@ -175,7 +215,9 @@ def check(
         if line.id in seen_lines:
             add(f"duplicate line id {line.id!r}", "lines", i, "id")
         seen_lines.add(line.id)
-    ports = Counter([line.port for line in section.lines] + [d.port for d in section.devices if d.port])
+    ports = Counter(
+        [line.port for line in section.lines] + [d.port for d in section.devices if d.port]
+    )
     for port, n in ports.items():
         if n > 1:
             add(f"port {port!r} is opened by {n} lines/devices", "lines")
@@ -205,10 +247,9 @@ def check(
             add(f"a {role} needs a window", "devices", i, "window")
         if d.window is not None and d.window not in windows:
             add(f"unknown window {d.window}", "devices", i, "window")
-        if profile is not None and role in _NEEDS_OUTPUT and _NEEDS_OUTPUT[role] not in profile.outputs:
-            add(f"profile {profile.name!r} has no output {_NEEDS_OUTPUT[role]!r}", "devices", i, "profile")
-        if profile is not None and role in ("keypad", "evaluator", "dispenser") and not profile.inputs:
-            add(f"profile {profile.name!r} has no inputs for a {role}", "devices", i, "profile")
+        if profile is not None and role is not None:
+            for message in _profile_fits(profile, role):
+                add(message, "devices", i, "profile")
         if d.transfer_to is not None and d.transfer_to not in services:
             add(f"unknown service {d.transfer_to!r}", "devices", i, "transfer_to")
         if role == "dispenser":

@@ -218,6 +218,8 @@ class Hall:
                 timespec="seconds"
             ),
         }
+        if cmd.source:
+            data["source"] = cmd.source  # routes it to the printer that serves this source
         self._emit(out, "ticket.reprint_requested", data, at)
         out.result = data
 

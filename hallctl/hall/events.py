@@ -89,6 +89,7 @@ class TicketReprint(TicketRef):
     ahead: int
     est_wait_min: float
     issued_at: str
+    source: str | None = None
 
 
 class WindowOpened(EventData):
