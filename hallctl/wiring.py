@@ -6,6 +6,7 @@ They are built here, not in the daemon, so the daemon stays about lifetimes only
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -103,4 +104,15 @@ def _serial(config: HallConfig) -> Component | None:
 
 
 def _mqtt(config: HallConfig, wiring: Wiring) -> Component | None:
-    return None
+    if config.mqtt is None:
+        return None
+    from hallctl.mqtt.link import MqttLink
+
+    settings = config.mqtt
+
+    async def mqtt(engine: HallEngine) -> None:
+        # leaving the context (daemon stop) publishes offline and disconnects cleanly
+        async with MqttLink(engine, settings, extra=wiring.mqtt_subscriptions):
+            await asyncio.Event().wait()  # until the daemon stops (cancels) us
+
+    return mqtt

@@ -75,6 +75,7 @@ async def test_a_refused_key_beeps_and_an_unacknowledged_repeat_is_not_a_second_
         await r.do("take_ticket", service="SB")
         await r.do("take_ticket", service="SB")
         seq = r.engine.last_seq()
+        await asyncio.sleep(REPEAT_WINDOW_S)
         # the keypad sends the same press twice (its ack was lost): one call, not two
         frame = bytes.fromhex("FF 68 03 03 68 02 01 0C 0F 16")
         r.bus.port.write(frame)
@@ -84,6 +85,8 @@ async def test_a_refused_key_beeps_and_an_unacknowledged_repeat_is_not_a_second_
         await asyncio.sleep(0.3)
         assert [e["ticket"] for e in r.events("ticket.called")] == ["B001"]
         assert r.devices.stats()["devices"]["kp-2"]["repeats"] == 1
+        # acknowledged both times (echo): the keypad stops repeating either way
+        assert [f.raw for f in r.bus.received_frames[2]].count(frame) == 2
 
 
 async def test_bad_frames_on_the_line_are_counted_and_skipped(tmp_path: Path) -> None:

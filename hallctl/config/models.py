@@ -18,6 +18,7 @@ from pydantic import (
 
 from hallctl.attendance.config import AttendanceConfig
 from hallctl.modbus.config import ModbusConfig
+from hallctl.mqtt.settings import MqttSettings
 
 CONFIG_VERSION = 1
 
@@ -212,6 +213,18 @@ class EvaluationConfig(Strict):
     )
 
 
+class DutyConfig(Strict):
+    """Staff on duty (考勤) rules; they need attendance clocks to know who is in."""
+
+    enabled: bool = Field(False, description="raise duty alarms and ask B staff to cover (AB岗)")
+    schedule: list[TimeRange] = Field(
+        default_factory=list, description="working hours; default: the hall's hours"
+    )
+    late_grace_min: int = Field(10, ge=0, description="no check-in by start + this: late arrival")
+    unattended_grace_min: int = Field(5, ge=0, description="open window, staff not in: alarm")
+    cover_after_min: int = Field(15, ge=0, description="A absent this long: ask B to cover")
+
+
 class PrivacyConfig(Strict):
     secret_file: Path | None = Field(
         None, description="per-hall secret for hashing ID numbers; default <data_dir>/secret"
@@ -266,11 +279,12 @@ class HallConfig(Strict):
     staff: list[StaffConfig] = Field(default_factory=list)
     calling: CallingConfig = CallingConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
+    duty: DutyConfig = DutyConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     data_dir: Path = Path("var")
     retention: RetentionConfig = RetentionConfig()
     control: ControlConfig = ControlConfig()
-    mqtt: dict[str, Any] | None = Field(None, description="the broker link (docs/mqtt.md)")
+    mqtt: MqttSettings | None = Field(None, description="the broker link (docs/mqtt.md)")
     http: HttpConfig | None = Field(None, description="HTTP server for push devices")
     modbus: ModbusConfig | None = Field(None, description="Modbus lines and devices")
     attendance: AttendanceConfig | None = Field(None, description="face-recognition clocks")

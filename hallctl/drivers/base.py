@@ -158,7 +158,10 @@ class FramedDriver(Driver):
         if expect is None:
             await self.line.send(frame)
             return True
-        return await self.line.transact(frame, expect=expect, device=self.id) is not None
+        # not retried: the next redraw carries the current state anyway, and one time-out is
+        # the most a silent device can hold up a neighbour's acknowledgement
+        reply = await self.line.transact(frame, expect=expect, retries=0, device=self.id)
+        return reply is not None
 
 
 class Redraw:

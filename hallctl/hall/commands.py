@@ -50,6 +50,11 @@ class OpenWindow(WindowCommand):
     staff: str | None = None
 
 
+class AssignStaff(WindowCommand):
+    action: Literal["assign_staff"]
+    staff: str | None = Field(None, description="who serves now (AB岗 cover); null = nobody")
+
+
 class CloseWindow(WindowCommand):
     action: Literal["close_window"]
 
@@ -168,6 +173,7 @@ AnyCommand = Annotated[
     TakeTicket
     | BookAppointment
     | OpenWindow
+    | AssignStaff
     | CloseWindow
     | PauseWindow
     | ResumeWindow

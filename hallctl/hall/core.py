@@ -14,6 +14,7 @@ from typing import Any
 
 from hallctl.config.models import HallConfig, ServiceConfig, WindowConfig
 from hallctl.hall import commands as c
+from hallctl.hall import duty
 from hallctl.hall.errors import HallError
 from hallctl.hall.estimate import ahead_in_class, ahead_of, estimated_wait_min
 from hallctl.hall.levels import parse_level
@@ -237,6 +238,19 @@ class Hall:
         if chosen:
             self._staff_changed(out, number, chosen, at)
 
+    def staff_name(self, staff: str | None) -> str:
+        person = self._staff.get(staff or "")
+        return person.name if person is not None else (staff or "")
+
+    def on_assign_staff(self, cmd: c.AssignStaff, out: Outcome, now: datetime, at: float) -> None:
+        self._window(cmd.window)
+        if cmd.staff is not None and cmd.staff not in self._staff:
+            raise HallError("unknown_staff", cmd.staff)
+        self._staff_changed(out, cmd.window, cmd.staff, at)
+        if cmd.staff is not None and cmd.staff in self.state.staff_on_duty:
+            duty.on_check_in(self, out, cmd.staff, at)
+        out.result = self._window_data(cmd.window)
+
     def _staff_changed(self, out: Outcome, number: int, staff: str | None, at: float) -> None:
         data: dict[str, Any] = {"window": number, "staff": staff}
         if staff:
@@ -459,11 +473,17 @@ class Hall:
         self, cmd: c.StaffCheckIn, out: Outcome, now: datetime, at: float
     ) -> None:
         self._staff_event("staff.checked_in", cmd.staff, cmd.device, cmd.time or now, out, at)
+        result = out.result
+        duty.on_check_in(self, out, cmd.staff, at)
+        out.result = result
 
     def on_staff_check_out(
         self, cmd: c.StaffCheckOut, out: Outcome, now: datetime, at: float
     ) -> None:
         self._staff_event("staff.checked_out", cmd.staff, cmd.device, cmd.time or now, out, at)
+        result = out.result
+        duty.on_check_out(self, out, cmd.staff, at)
+        out.result = result
 
     def _staff_event(
         self, type_: str, staff: str, device: str | None, when: datetime, out: Outcome, at: float
@@ -541,6 +561,8 @@ class Hall:
                 t = s.tickets.get(alarm["ticket"])
                 if t is None or t.state != WAITING:
                     self._emit(out, "alarm.cleared", {"alarm": key, "kind": "long_wait"}, at)
+        if self.config.duty.enabled:
+            duty.check(self, out, now, at)
         out.result = {"events": len(out.events)}
 
     def on_status(self, cmd: c.Status, out: Outcome, now: datetime, at: float) -> None:

@@ -55,6 +55,7 @@ class Window:
     served: dict[str, int] = field(default_factory=dict)  # per service, for the ratio rule
     last_finished: str | None = None
     pause_reason: str | None = None
+    opened_at: float = 0.0
 
 
 @dataclass(slots=True)
@@ -98,6 +99,8 @@ class HallState:
     alarms: dict[str, dict[str, Any]] = field(default_factory=dict)
     appointments: dict[str, dict[str, Any]] = field(default_factory=dict)
     evaluations: dict[int, int] = field(default_factory=dict)  # level → count today
+    first_check_in: dict[str, float] = field(default_factory=dict)  # staff → today's first
+    checked_out_at: dict[str, float] = field(default_factory=dict)
     recent_calls_max: int = 8
     last_seq: int = 0
 
@@ -155,6 +158,8 @@ def _day_started(s: HallState, d: dict[str, Any], at: float) -> None:
     s.pending_evaluations.clear()
     s.recent_calls.clear()
     s.evaluations.clear()
+    s.first_check_in.clear()
+    s.checked_out_at.clear()
     for w in s.windows.values():
         w.current = None
         w.suspended.clear()
@@ -270,6 +275,7 @@ def _window_opened(s: HallState, d: dict[str, Any], at: float) -> None:
     w = s.window(d["window"])
     w.status = "open"
     w.pause_reason = None
+    w.opened_at = at
     if d.get("staff"):
         w.staff = d["staff"]
 
@@ -309,10 +315,13 @@ def _evaluation_recorded(s: HallState, d: dict[str, Any], at: float) -> None:
 
 def _staff_checked_in(s: HallState, d: dict[str, Any], at: float) -> None:
     s.staff_on_duty[d["staff"]] = {"since": d["time"], "device": d.get("device")}
+    s.first_check_in.setdefault(d["staff"], at)
+    s.checked_out_at.pop(d["staff"], None)
 
 
 def _staff_checked_out(s: HallState, d: dict[str, Any], at: float) -> None:
     s.staff_on_duty.pop(d["staff"], None)
+    s.checked_out_at[d["staff"]] = at
 
 
 def _device_online(s: HallState, d: dict[str, Any], at: float) -> None:

@@ -25,6 +25,7 @@ import contextlib
 import json
 import random
 import ssl
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -38,6 +39,8 @@ from hallctl.forward.mqtt import ForwardEngine, MqttForwarder
 from hallctl.mqtt.requests import RequestEngine, RequestHandler
 from hallctl.mqtt.settings import MqttSettings, TlsSettings
 from hallctl.mqtt.topics import Topics
+
+MessageHandler = Callable[[str, bytes], Awaitable[None]]
 
 log = structlog.get_logger(__name__)
 
@@ -117,9 +120,16 @@ class _Stopping(Exception):
 class MqttLink:
     """Run with `async with MqttLink(engine, settings):` or `await link.run()` + `link.stop()`."""
 
-    def __init__(self, engine: LinkEngine, settings: MqttSettings) -> None:
+    def __init__(
+        self,
+        engine: LinkEngine,
+        settings: MqttSettings,
+        extra: Sequence[tuple[str, MessageHandler]] = (),
+    ) -> None:
         self._engine = engine
         self._settings = settings
+        # other topics the hall listens to (face terminals, kiosks), restored on every connect
+        self._extra = list(extra)
         self.topics = Topics(settings.topic_base(engine.hall_id))
         self.client_id = settings.client_id_for(engine.hall_id)
         self.forwarder = MqttForwarder(engine, self.topics, batch=settings.forward_batch)
@@ -215,6 +225,8 @@ class MqttLink:
             self.topics.request_filter,
             options=SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND),
         )
+        for topic_filter, _ in self._extra:
+            await client.subscribe(topic_filter, qos=1)
         seq = await self._state.publish_all(client)
         await client.publish(self.topics.status, b"online", qos=1, retain=True)
         self._client = client
@@ -223,7 +235,7 @@ class MqttLink:
         log.info("mqtt.online", broker=self._broker, base=self.topics.base)
         try:
             async with asyncio.TaskGroup() as tg:
-                tg.create_task(self._receive(client))
+                tg.create_task(self._receive(client, tg))
                 tg.create_task(self.forwarder.run(client))
                 tg.create_task(self._state.follow(client, seq))
                 tg.create_task(self._until_stopped())
@@ -234,11 +246,17 @@ class MqttLink:
         await self._stop.wait()
         raise _Stopping
 
-    async def _receive(self, client: aiomqtt.Client) -> None:
+    async def _receive(self, client: aiomqtt.Client, tg: asyncio.TaskGroup) -> None:
         # Raises MqttError when the connection drops: that is what ends the session's tasks,
         # including a forwarder waiting for PUBACKs that will never come.
         async for message in client.messages:
-            self.requests.submit(message, self._reply)
+            for topic_filter, handler in self._extra:
+                if message.topic.matches(topic_filter):
+                    payload = message.payload if isinstance(message.payload, bytes) else b""
+                    tg.create_task(_handle(handler, str(message.topic), payload))
+                    break
+            else:
+                self.requests.submit(message, self._reply)
 
     async def _reply(self, topic: str, payload: bytes, properties: Properties) -> None:
         # The current connection, not the one the request came in on: an answer finished
@@ -283,6 +301,14 @@ class MqttLink:
             s.forward_batch + s.request_concurrency + s.request_backlog + 1000
         )
         return client
+
+
+async def _handle(handler: MessageHandler, topic: str, payload: bytes) -> None:
+    """A failing handler is logged; it never ends the session."""
+    try:
+        await handler(topic, payload)
+    except Exception:
+        log.exception("mqtt.handler_failed", topic=topic)
 
 
 def _tls_context(tls: TlsSettings | None) -> ssl.SSLContext:

@@ -1,0 +1,234 @@
+"""Key press → window strip latency with 60 window keypads on RS-485 lines at 9600 baud.
+
+    .venv/bin/python bench/bench_keypress.py [--windows 60 --lines 3 --seconds 20 --load 20]
+
+Every line is a ``hallctl.sim.wire`` process (real wire time at the baud, 11 bits a
+character, half duplex); each keypad line has a matching strip line. The devices (keypads
+and strips) run in their own process and hold the clock: a press is written to the wire at
+t0, and t1 is when the strip frame for that window has fully arrived. In between: the key
+frame's wire time, the daemon (driver → engine → journal fsync → fan-out → strip driver →
+line owner) and the strip frame's wire time. Presses on one line are paced (one outstanding,
+then a short random pause) so that the figure is the daemon's own cost, not line queueing;
+the lines run concurrently, with a background of ``take_ticket`` requests (kiosks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import os
+import random
+import select
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tty
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BITS_PER_CHAR = 11
+GAP_CHARS = 3.5
+
+
+def wire_time(nbytes: int, baud: int) -> float:
+    return (nbytes + GAP_CHARS) * BITS_PER_CHAR / baud
+
+
+# ---- the device side (its own process) -------------------------------------------------------
+
+
+def devices_main(lines: list[tuple[str, str, list[int]]], seconds: float, conn: Connection) -> None:
+    """`lines`: (keypad device port, strip device port, windows on that pair of lines)."""
+    from hallctl.codec.frame import FrameDecoder, encode_frame
+    from hallctl.codec.loader import load_profile
+
+    keypad, strip = load_profile("ff68-keypad"), load_profile("at-strip")
+    fds: list[tuple[int, int]] = []
+    for kp_port, led_port, _ in lines:
+        pair = []
+        for port in (kp_port, led_port):
+            fd = os.open(port, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+            tty.setraw(fd)
+            pair.append(fd)
+        fds.append((pair[0], pair[1]))
+    decoders = {led: FrameDecoder(strip) for _, led in fds}
+    conn.send("ready")
+    conn.recv()  # go
+    rng = random.Random(7)
+    samples: list[tuple[float, int, int]] = []  # latency, key bytes, strip bytes
+    state = []  # per line: [next window index, outstanding (window, address, t0) | None, resume_at]
+    for _ in lines:
+        state.append([0, None, time.perf_counter() + rng.uniform(0, 0.05)])
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        now = time.perf_counter()
+        for k, (kp_fd, _) in enumerate(fds):
+            st = state[k]
+            if st[1] is None and now >= st[2]:
+                windows = lines[k][2]
+                address = st[0] % len(windows) + 1
+                window = windows[address - 1]
+                st[0] += 1
+                frame = encode_frame(keypad, address=address, function=0x01, data=b"\x0c")
+                st[1] = (window, address, time.perf_counter(), len(frame))
+                os.write(kp_fd, frame)
+        readable, _, _ = select.select([fd for pair in fds for fd in pair], [], [], 0.005)
+        t1 = time.perf_counter()
+        for fd in readable:
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                continue
+            if fd not in decoders:
+                continue  # keypad line: acknowledgements and digits
+            k = next(i for i, pair in enumerate(fds) if pair[1] == fd)
+            st = state[k]
+            for f in decoders[fd].feed(data):
+                out = st[1]
+                if out is None or f.address != out[1]:
+                    continue
+                if f"到{out[0]}号窗口".encode("gb2312") not in f.data:
+                    continue
+                samples.append((t1 - out[2], out[3], len(f.raw)))
+                st[1] = None
+                st[2] = t1 + 0.03 + rng.uniform(0, 0.05)
+    conn.send(samples)
+
+
+# ---- the daemon side (this process) ----------------------------------------------------------
+
+
+def hall_yaml(windows: int) -> str:
+    services = [("BDC", "不动产登记", "A"), ("SB", "社保", "B"), ("GJJ", "公积金", "C"),
+                ("ZH", "综合受理", "D")]
+    lines = ["version: 1", "hall: {id: bench, name: 基准大厅, timezone: Asia/Shanghai}",
+             "services:"]
+    lines += [f"  - {{code: {c}, name: {n}, prefix: {p}}}" for c, n, p in services]
+    lines.append("windows:")
+    lines += [f"  - {{number: {w}, services: [BDC, SB, GJJ, ZH]}}" for w in range(1, windows + 1)]
+    return "\n".join(lines) + "\n"
+
+
+async def daemon(args: argparse.Namespace, ports: list[tuple[str, str]], conn: Connection,
+                 tmp: Path) -> list[tuple[float, int, int]]:
+    from hallctl.config import parse_config
+    from hallctl.drivers.serial_config import SerialSection
+    from hallctl.drivers.serial_devices import SerialDevices
+    from hallctl.engine import HallEngine
+    from hallctl.journal import Journal
+    from hallctl.logging import configure_logging
+
+    configure_logging(level="warning")
+    config = parse_config(hall_yaml(args.windows))
+    journal = Journal(tmp / "journal.db")
+    engine = HallEngine(config, journal, secret=b"b" * 32)
+    engine.recover()
+    writer = asyncio.create_task(engine.run())
+    per_line = args.windows // args.lines
+    line_cfg = {"baudrate": args.baud, "gap_ms": GAP_CHARS * BITS_PER_CHAR / args.baud * 1000}
+    section: dict[str, Any] = {"lines": [], "devices": []}
+    for k, (kp_host, led_host) in enumerate(ports):
+        section["lines"] += [{"id": f"kp{k}", "port": kp_host, **line_cfg},
+                             {"id": f"led{k}", "port": led_host, **line_cfg}]
+        for a in range(1, per_line + 1):
+            w = k * per_line + a
+            section["devices"] += [
+                {"id": f"kp-{w}", "profile": "ff68-keypad", "line": f"kp{k}", "address": a,
+                 "window": w},
+                {"id": f"strip-{w}", "profile": "at-strip", "line": f"led{k}", "address": a,
+                 "window": w},
+            ]
+    devices = SerialDevices(SerialSection.model_validate(section), engine, config)
+    for w in range(1, args.windows + 1):
+        await engine.execute({"action": "open_window", "window": w})
+    codes = ["BDC", "SB", "GJJ", "ZH"]
+    for i in range(600):
+        await engine.execute({"action": "take_ticket", "service": codes[i % 4]})
+
+    async def load() -> None:
+        i = 0
+        while True:
+            await engine.execute({"action": "take_ticket", "service": codes[i % 4]})
+            i += 1
+            await asyncio.sleep(1 / args.load)
+
+    async with devices:
+        await asyncio.sleep(1.5)  # lines connected, start-up redraws done
+        loader = asyncio.create_task(load())
+        conn.send("go")
+        samples: list[tuple[float, int, int]] = await asyncio.to_thread(conn.recv)
+        loader.cancel()
+    writer.cancel()
+    journal.close()
+    return samples
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--windows", type=int, default=60)
+    parser.add_argument("--lines", type=int, default=3, help="keypad lines (and as many strip lines)")
+    parser.add_argument("--baud", type=int, default=9600)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--load", type=float, default=20, help="background tickets per second")
+    args = parser.parse_args()
+    per_line = args.windows // args.lines
+    wires = []
+    ports: list[tuple[str, str]] = []  # host side: (keypad line, strip line)
+    dev_ports: list[tuple[str, str, list[int]]] = []
+    for k in range(args.lines):
+        pair = []
+        for _ in range(2):
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "hallctl.sim.wire", "--baud", str(args.baud),
+                 "--bits-per-char", str(BITS_PER_CHAR), "--gap-chars", str(GAP_CHARS)],
+                stdout=subprocess.PIPE, text=True, cwd=ROOT,
+            )
+            assert proc.stdout is not None
+            host, dev = proc.stdout.readline().split()
+            wires.append(proc)
+            pair.append((host, dev))
+        ports.append((pair[0][0], pair[1][0]))
+        dev_ports.append((pair[0][1], pair[1][1],
+                          list(range(k * per_line + 1, (k + 1) * per_line + 1))))
+    ctx = mp.get_context("spawn")
+    ours, theirs = ctx.Pipe()
+    dev_proc = ctx.Process(target=devices_main, args=(dev_ports, args.seconds, theirs))
+    dev_proc.start()
+    assert ours.recv() == "ready"
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            samples = asyncio.run(daemon(args, ports, ours, Path(tmp)))
+    finally:
+        dev_proc.join(5)
+        for proc in wires:
+            proc.terminate()
+            proc.wait()
+    lat = [s[0] * 1000 for s in samples]
+    wire = [wire_time(s[1], args.baud) * 1000 + wire_time(s[2], args.baud) * 1000
+            for s in samples]
+    own = [a - b for a, b in zip(lat, wire, strict=True)]
+    print(f"{len(samples)} presses, {args.windows} windows on {args.lines} keypad + "
+          f"{args.lines} strip lines at {args.baud} baud, background {args.load} tickets/s")
+    print(f"wire time (key frame + strip frame, {BITS_PER_CHAR} bits/char, "
+          f"{GAP_CHARS}-char gaps): {statistics.median(wire):.1f} ms")
+    print(f"press → strip latency: p50 {pct(lat, 50):.1f} ms  p99 {pct(lat, 99):.1f} ms  "
+          f"max {max(lat):.1f} ms")
+    print(f"daemon's own share:    p50 {pct(own, 50):.1f} ms  p99 {pct(own, 99):.1f} ms  "
+          f"(target < 5 ms)")
+    print("reproduce: .venv/bin/python bench/bench_keypress.py " + " ".join(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()
