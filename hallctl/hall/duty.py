@@ -102,19 +102,18 @@ def check(hall: Hall, out: Outcome, now: datetime, at: float) -> None:
                     f"{wc.display_name}顶岗（AB岗）",
                 )
                 busy.add(cover)
-    if start is not None:
+    if start is not None and at - start >= duty.late_grace_min * 60:
         for p in hall.config.staff:
             if p.role == "A" and p.windows and p.id not in s.first_check_in:
-                if at - start >= duty.late_grace_min * 60:
-                    _raise(
-                        hall,
-                        out,
-                        at,
-                        f"late:{p.id}",
-                        "late_arrival",
-                        staff=p.id,
-                        message=f"{p.name}（工号{p.staff_no}）未按时签到",
-                    )
+                _raise(
+                    hall,
+                    out,
+                    at,
+                    f"late:{p.id}",
+                    "late_arrival",
+                    staff=p.id,
+                    message=f"{p.name}（工号{p.staff_no}）未按时签到",
+                )
 
 
 def on_check_in(hall: Hall, out: Outcome, staff: str, at: float) -> None:
