@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import tty
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -38,10 +39,18 @@ GAP_CHARS = 3.5
 
 
 def wire_time(nbytes: int, baud: int) -> float:
-    return (nbytes + GAP_CHARS) * BITS_PER_CHAR / baud
+    """Characters on the wire; no gap: presses are paced, so the line is idle before each."""
+    return nbytes * BITS_PER_CHAR / baud
 
 
 # ---- the device side (its own process) -------------------------------------------------------
+
+
+@dataclass
+class _LineState:
+    resume_at: float
+    next: int = 0  # presses so far: the next keypad is next % windows + 1
+    outstanding: tuple[int, int, float, int] | None = None  # window, address, t0, key bytes
 
 
 def devices_main(lines: list[tuple[str, str, list[int]]], seconds: float, conn: Connection) -> None:
@@ -63,21 +72,18 @@ def devices_main(lines: list[tuple[str, str, list[int]]], seconds: float, conn: 
     conn.recv()  # go
     rng = random.Random(7)
     samples: list[tuple[float, int, int]] = []  # latency, key bytes, strip bytes
-    state = []  # per line: [next window index, outstanding (window, address, t0) | None, resume_at]
-    for _ in lines:
-        state.append([0, None, time.perf_counter() + rng.uniform(0, 0.05)])
+    state = [_LineState(resume_at=time.perf_counter() + rng.uniform(0, 0.05)) for _ in lines]
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         now = time.perf_counter()
         for k, (kp_fd, _) in enumerate(fds):
             st = state[k]
-            if st[1] is None and now >= st[2]:
+            if st.outstanding is None and now >= st.resume_at:
                 windows = lines[k][2]
-                address = st[0] % len(windows) + 1
-                window = windows[address - 1]
-                st[0] += 1
+                address = st.next % len(windows) + 1
+                st.next += 1
                 frame = encode_frame(keypad, address=address, function=0x01, data=b"\x0c")
-                st[1] = (window, address, time.perf_counter(), len(frame))
+                st.outstanding = (windows[address - 1], address, time.perf_counter(), len(frame))
                 os.write(kp_fd, frame)
         readable, _, _ = select.select([fd for pair in fds for fd in pair], [], [], 0.005)
         t1 = time.perf_counter()
@@ -91,14 +97,14 @@ def devices_main(lines: list[tuple[str, str, list[int]]], seconds: float, conn: 
             k = next(i for i, pair in enumerate(fds) if pair[1] == fd)
             st = state[k]
             for f in decoders[fd].feed(data):
-                out = st[1]
+                out = st.outstanding
                 if out is None or f.address != out[1]:
                     continue
                 if f"到{out[0]}号窗口".encode("gb2312") not in f.data:
                     continue
                 samples.append((t1 - out[2], out[3], len(f.raw)))
-                st[1] = None
-                st[2] = t1 + 0.03 + rng.uniform(0, 0.05)
+                st.outstanding = None
+                st.resume_at = t1 + 0.03 + rng.uniform(0, 0.05)
     conn.send(samples)
 
 
@@ -178,7 +184,8 @@ def pct(values: list[float], p: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--windows", type=int, default=60)
-    parser.add_argument("--lines", type=int, default=3, help="keypad lines (and as many strip lines)")
+    parser.add_argument("--lines", type=int, default=3,
+                        help="keypad lines (and as many strip lines)")
     parser.add_argument("--baud", type=int, default=9600)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--load", type=float, default=20, help="background tickets per second")
@@ -221,8 +228,8 @@ def main() -> None:
     own = [a - b for a, b in zip(lat, wire, strict=True)]
     print(f"{len(samples)} presses, {args.windows} windows on {args.lines} keypad + "
           f"{args.lines} strip lines at {args.baud} baud, background {args.load} tickets/s")
-    print(f"wire time (key frame + strip frame, {BITS_PER_CHAR} bits/char, "
-          f"{GAP_CHARS}-char gaps): {statistics.median(wire):.1f} ms")
+    print(f"wire time (key frame + strip frame, {BITS_PER_CHAR} bits/char): "
+          f"{statistics.median(wire):.1f} ms")
     print(f"press → strip latency: p50 {pct(lat, 50):.1f} ms  p99 {pct(lat, 99):.1f} ms  "
           f"max {max(lat):.1f} ms")
     print(f"daemon's own share:    p50 {pct(own, 50):.1f} ms  p99 {pct(own, 99):.1f} ms  "

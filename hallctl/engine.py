@@ -39,6 +39,11 @@ RECENT_REQUESTS = 20_000
 Clock = Callable[[], datetime]
 
 
+def snapshot_blob(state: HallState) -> bytes:
+    """A snapshot tagged with its format, so another version falls back to a full replay."""
+    return SNAPSHOT_FORMAT.encode() + b"\n" + pickle.dumps(state, protocol=5)
+
+
 def ok(result: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "result": result}
 
@@ -176,7 +181,7 @@ class HallEngine:
         if self._batch is not None:
             return
         seq = self._durable_seq
-        blob = SNAPSHOT_FORMAT.encode() + b"\n" + pickle.dumps(self.hall.state, protocol=5)
+        blob = snapshot_blob(self.hall.state)
         self._since_snapshot = 0
         await asyncio.to_thread(self.journal.save_snapshot, seq, blob)
         log.info("engine.snapshot", seq=seq, bytes=len(blob))

@@ -21,6 +21,8 @@ log = structlog.get_logger("hallctl.wiring")
 
 Component = Callable[[HallEngine], Awaitable[None]]
 MqttHandler = Callable[[str, bytes], Awaitable[None]]
+# (request message, reply) -> None, answered later through reply (see MqttLink responders)
+MqttResponder = Callable[[Any, Any], None]
 
 
 class Wiring:
@@ -28,6 +30,7 @@ class Wiring:
 
     def __init__(self) -> None:
         self.mqtt_subscriptions: list[tuple[str, MqttHandler]] = []
+        self.mqtt_responders: list[tuple[str, MqttResponder]] = []
 
 
 def components(config: HallConfig, wiring: Wiring | None = None) -> list[Component]:
@@ -38,6 +41,9 @@ def components(config: HallConfig, wiring: Wiring | None = None) -> list[Compone
         out.append(attendance)
     if config.modbus is not None:
         out.append(_modbus(config))
+    kiosks = _kiosks(config, wiring)
+    if kiosks is not None:
+        out.append(kiosks)
     serial = _serial(config)
     if serial is not None:
         out.append(serial)
@@ -99,6 +105,37 @@ def _attendance(config: HallConfig, wiring: Wiring) -> Component | None:
     return attendance
 
 
+def _kiosks(config: HallConfig, wiring: Wiring) -> Component | None:
+    if config.kiosks is None:
+        return None
+    if config.mqtt is None:
+        log.warning("kiosks.need_mqtt", kiosks=len(config.kiosks.kiosks))
+        return None
+    from hallctl.kiosk.gateway import KioskGateway
+
+    section = config.kiosks
+    base = config.mqtt.topic_base(config.hall.id)
+    holder: dict[str, KioskGateway] = {}
+
+    def on_request(message: Any, reply: Any) -> None:
+        gateway = holder.get("gateway")
+        if gateway is None:  # the link came up first; the kiosk retries (same correlation)
+            log.info("kiosks.not_ready")
+            return
+        gateway.submit(message, reply)
+
+    async def kiosks(engine: HallEngine) -> None:
+        gateway = holder["gateway"] = KioskGateway(engine, section, base)
+        try:
+            await asyncio.Event().wait()  # requests arrive through the MQTT link
+        finally:
+            del holder["gateway"]
+            await gateway.aclose()
+
+    wiring.mqtt_responders.append((KioskGateway.filter_for(base), on_request))
+    return kiosks
+
+
 def _serial(config: HallConfig) -> Component | None:
     return None
 
@@ -112,7 +149,9 @@ def _mqtt(config: HallConfig, wiring: Wiring) -> Component | None:
 
     async def mqtt(engine: HallEngine) -> None:
         # leaving the context (daemon stop) publishes offline and disconnects cleanly
-        async with MqttLink(engine, settings, extra=wiring.mqtt_subscriptions):
+        async with MqttLink(
+            engine, settings, extra=wiring.mqtt_subscriptions, responders=wiring.mqtt_responders
+        ):
             await asyncio.Event().wait()  # until the daemon stops (cancels) us
 
     return mqtt

@@ -24,6 +24,7 @@ from hallctl.sim.printer import PrinterSim
 from hallctl.sim.serial_devices import FF68Bus, TextStripSim
 
 TZ = ZoneInfo("Asia/Shanghai")
+DEVICES_DIR = Path(__file__).resolve().parent.parent / "devices"
 
 HALL = """
 version: 1
@@ -131,7 +132,7 @@ async def rig(
         d.setdefault("repeat_window_ms", REPEAT_WINDOW_S * 1000)
         if d.get("port") == "PRN":
             d["port"] = str(tmp / "tty-prn")
-    dirs = [*(profile_dirs or []), Path(__file__).resolve().parent.parent / "devices"]
+    dirs = [*(profile_dirs or []), DEVICES_DIR]
     bus = FF68Bus(
         tmp / "tty-bus",
         load_profile(bus_profile, dirs),

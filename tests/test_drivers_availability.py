@@ -7,10 +7,23 @@ import asyncio
 import time
 from pathlib import Path
 
-from tests.drivers_support import REPEAT_WINDOW_S, STANDARD_DEVICES, rig
+from tests.drivers_support import DEVICES_DIR, REPEAT_WINDOW_S, STANDARD_DEVICES, rig
 from tests.serial_support import eventually
 
 CALL = 0x0C
+
+
+def echo_keypad_profile(tmp: Path) -> Path:
+    """A keypad model that echoes host frames, so a dead one costs reply time-outs."""
+    profiles = tmp / "profiles"
+    profiles.mkdir()
+    text = (DEVICES_DIR / "ff68-keypad.yaml").read_text()
+    (profiles / "ff68-keypad-echo.yaml").write_text(
+        text.replace("name: ff68-keypad", "name: ff68-keypad-echo").replace(
+            "device_ack: {mode: none}", "device_ack: {mode: echo}"
+        )
+    )
+    return profiles
 
 
 async def test_a_replugged_strip_comes_back_online_showing_the_current_text(
@@ -39,15 +52,7 @@ async def test_a_replugged_strip_comes_back_online_showing_the_current_text(
 
 
 async def test_a_dead_keypad_does_not_slow_the_live_one_next_to_it(tmp_path: Path) -> None:
-    # a keypad model that echoes host frames, so a dead one costs reply time-outs on the line
-    profiles = tmp_path / "profiles"
-    profiles.mkdir()
-    text = (Path(__file__).resolve().parent.parent / "devices" / "ff68-keypad.yaml").read_text()
-    (profiles / "ff68-keypad-echo.yaml").write_text(
-        text.replace("name: ff68-keypad", "name: ff68-keypad-echo").replace(
-            "device_ack: {mode: none}", "device_ack: {mode: echo}"
-        )
-    )
+    profiles = echo_keypad_profile(tmp_path)
     devices = [
         {"id": "kp-1", "profile": "ff68-keypad-echo", "line": "bus", "address": 1, "window": 1},
         {"id": "kp-2", "profile": "ff68-keypad-echo", "line": "bus", "address": 2, "window": 2},

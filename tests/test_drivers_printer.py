@@ -27,6 +27,7 @@ async def test_a_panel_button_issues_a_ticket_that_its_printer_prints(tmp_path: 
 
 async def test_the_default_printer_prints_tickets_without_a_source(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
+        # issued while the printer's port may still be opening: printed once it is
         await r.engine.execute({"action": "take_ticket", "service": "SB"})
         await eventually(lambda: len(r.printer.tickets) == 1)
         assert "B001" in r.printer.tickets[0].texts

@@ -41,6 +41,7 @@ ALARMS: dict[str, str] = {
     "error": "error",
 }
 PRINT_FAILED = "print_failed"
+CONNECT_WAIT_S = 2.0
 
 
 class PrinterDriver(Driver):
@@ -126,6 +127,10 @@ class PrinterDriver(Driver):
         except (KeyError, ValueError) as exc:
             log.error("printer.render_failed", device=self.id, ticket=ticket, reason=str(exc))
             return await self._failed(ticket, "render")
+        if not self.line.connected:
+            # e.g. just after start-up or a USB re-plug: worth a moment of the citizen's time
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.line.wait_connected(), CONNECT_WAIT_S)
         before = await self.poll()
         if before is None or not before.ok:
             # a stopped printer drops what it is sent: do not pretend it printed

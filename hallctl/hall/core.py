@@ -55,6 +55,11 @@ class Hall:
             ]
             for w in config.windows
         }
+        # which windows serve each service: wait estimates ask on every ticket
+        self.windows_serving: dict[str, list[int]] = {code: [] for code in self._services}
+        for w in config.windows:
+            for ws in w.services:
+                self.windows_serving[ws.service].append(w.number)
         self._rules = {
             w.number: list((w.policy or config.calling.policy).rules) for w in config.windows
         }

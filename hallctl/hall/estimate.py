@@ -19,13 +19,8 @@ if TYPE_CHECKING:
 
 
 def serving_windows(hall: Hall, service: str) -> int:
-    n = 0
-    for w in hall.config.windows:
-        if hall.state.window(w.number).status == "open" and any(
-            ws.service == service for ws in w.services
-        ):
-            n += 1
-    return n
+    windows = hall.state.windows
+    return sum(1 for n in hall.windows_serving[service] if windows[n].status == "open")
 
 
 def estimated_wait_min(hall: Hall, service: str, ahead: int) -> float:

@@ -6,25 +6,5 @@ and one task per RTU line or TCP connection), ``driver`` (registers <-> hall req
 events), ``service`` (wiring from ``config``).
 """
 
-from .config import LinkSettings, ModbusConfig, ModbusDeviceConfig, ModbusLineConfig
-from .driver import HallPort, ModbusDriver
-from .line import LineDevice, ModbusLink, WriteOp
-from .profile import ModbusProfile, ProfileError, load_profile, parse_profile
-from .service import ModbusService
-
-__all__ = [
-    "HallPort",
-    "LineDevice",
-    "LinkSettings",
-    "ModbusConfig",
-    "ModbusDeviceConfig",
-    "ModbusDriver",
-    "ModbusLineConfig",
-    "ModbusLink",
-    "ModbusProfile",
-    "ModbusService",
-    "ProfileError",
-    "WriteOp",
-    "load_profile",
-    "parse_profile",
-]
+# Submodules are imported where used, so a hall without these devices never loads
+# their libraries (pymodbus, aiohttp): the daemon stays within its memory budget.

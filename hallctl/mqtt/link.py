@@ -36,11 +36,14 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from hallctl.forward.mqtt import ForwardEngine, MqttForwarder
-from hallctl.mqtt.requests import RequestEngine, RequestHandler
+from hallctl.mqtt.requests import Reply, RequestEngine, RequestHandler
 from hallctl.mqtt.settings import MqttSettings, TlsSettings
 from hallctl.mqtt.topics import Topics
 
 MessageHandler = Callable[[str, bytes], Awaitable[None]]
+# Takes a request message and answers it later through the Reply (kiosks); must not wait:
+# it owns the work it starts, like RequestHandler.submit.
+Responder = Callable[[aiomqtt.Message, Reply], None]
 
 log = structlog.get_logger(__name__)
 
@@ -125,11 +128,14 @@ class MqttLink:
         engine: LinkEngine,
         settings: MqttSettings,
         extra: Sequence[tuple[str, MessageHandler]] = (),
+        responders: Sequence[tuple[str, Responder]] = (),
     ) -> None:
         self._engine = engine
         self._settings = settings
         # other topics the hall listens to (face terminals, kiosks), restored on every connect
         self._extra = list(extra)
+        # other request endpoints, answered like `<base>/request/+` (kiosks)
+        self._responders = list(responders)
         self.topics = Topics(settings.topic_base(engine.hall_id))
         self.client_id = settings.client_id_for(engine.hall_id)
         self.forwarder = MqttForwarder(engine, self.topics, batch=settings.forward_batch)
@@ -227,6 +233,11 @@ class MqttLink:
         )
         for topic_filter, _ in self._extra:
             await client.subscribe(topic_filter, qos=1)
+        for topic_filter, _ in self._responders:
+            await client.subscribe(
+                topic_filter,
+                options=SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND),
+            )
         seq = await self._state.publish_all(client)
         await client.publish(self.topics.status, b"online", qos=1, retain=True)
         self._client = client
@@ -250,6 +261,12 @@ class MqttLink:
         # Raises MqttError when the connection drops: that is what ends the session's tasks,
         # including a forwarder waiting for PUBACKs that will never come.
         async for message in client.messages:
+            responder = next(
+                (r for f, r in self._responders if message.topic.matches(f)), None
+            )
+            if responder is not None:
+                responder(message, self._reply)
+                continue
             for topic_filter, handler in self._extra:
                 if message.topic.matches(topic_filter):
                     payload = message.payload if isinstance(message.payload, bytes) else b""

@@ -1,0 +1,254 @@
+"""Hall core + durable journal: commands/s, restart time with 1,000,000 events, daemon memory.
+
+    .venv/bin/python bench/bench_engine.py            # all three (about 1-2 minutes)
+    .venv/bin/python bench/bench_engine.py --events 200000 --seconds 3   # quicker
+
+Baselines measured in the same run, because machines are noisy:
+- one fsync per command (bare journal append of batch size 1): what group commit buys;
+- the pure core alone (no journal): the ceiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from hallctl.config import load_config, parse_config  # noqa: E402
+from hallctl.control import ControlError, control_request_sync  # noqa: E402
+from hallctl.engine import HallEngine, snapshot_blob  # noqa: E402
+from hallctl.hall.commands import parse_command  # noqa: E402
+from hallctl.hall.core import Hall  # noqa: E402
+from hallctl.ids import new_id  # noqa: E402
+from hallctl.journal import Journal, PendingEvent  # noqa: E402
+
+TZ = ZoneInfo("Asia/Shanghai")
+HALL = """
+version: 1
+hall: {id: bench, name: 基准大厅}
+services:
+""" + "".join(
+    f"  - {{code: S{i}, name: 业务{i}, prefix: {chr(65 + i)}, digits: 5}}\n" for i in range(10)
+) + "windows:\n" + "".join(
+    f"  - {{number: {n}, services: [S{n % 10}, S{(n + 3) % 10}]}}\n" for n in range(1, 101)
+)
+
+
+def mix(rng: random.Random) -> dict[str, object]:
+    """A realistic mix: issue, call, finish, sometimes recall or evaluate."""
+    r = rng.random()
+    w = rng.randint(1, 100)
+    if r < 0.45:
+        return {"action": "take_ticket", "service": f"S{rng.randint(0, 9)}"}
+    if r < 0.85:
+        return {"action": "call_next", "window": w}
+    if r < 0.93:
+        return {"action": "recall", "window": w}
+    return {"action": "evaluate", "window": w, "level": rng.randint(3, 5)}
+
+
+async def commands_per_second(seconds: float, clients: int) -> tuple[float, float]:
+    cfg = parse_config(HALL)
+    with tempfile.TemporaryDirectory() as d, Journal(Path(d) / "j.db") as journal:
+        engine = HallEngine(cfg, journal, secret=b"x" * 32)
+        engine.recover()
+        writer = asyncio.create_task(engine.run())
+        for n in range(1, 101):
+            await engine.execute({"action": "open_window", "window": n})
+        done = 0
+        stop_at = time.perf_counter() + seconds
+
+        async def client(seed: int) -> None:
+            nonlocal done
+            rng = random.Random(seed)
+            while time.perf_counter() < stop_at:
+                await engine.execute(mix(rng))
+                done += 1
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(client(i) for i in range(clients)))
+        concurrent = done / (time.perf_counter() - t0)
+        # one client, one command at a time: every command waits for its own fsync
+        done = 0
+        stop_at = time.perf_counter() + min(seconds, 3)
+        t0 = time.perf_counter()
+        await client(999)
+        sequential = done / (time.perf_counter() - t0)
+        writer.cancel()
+    return concurrent, sequential
+
+
+def fsync_per_command_baseline(seconds: float) -> float:
+    with tempfile.TemporaryDirectory() as d, Journal(Path(d) / "j.db") as journal:
+        n = 0
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            journal.append([PendingEvent(new_id(), "x", "t", "2026-11-25", None, 1, "{}")])
+            n += 1
+        return n / (time.perf_counter() - t0)
+
+
+def pure_core_rate(count: int) -> float:
+    hall = Hall(parse_config(HALL))
+    now = datetime(2026, 11, 25, 9, 0, tzinfo=TZ)
+    for n in range(1, 101):
+        hall.execute(parse_command({"action": "open_window", "window": n}), now)
+    rng = random.Random(1)
+    cmds = [parse_command(mix(rng)) for _ in range(count)]
+    t0 = time.perf_counter()
+    for cmd in cmds:
+        try:
+            hall.execute(cmd, now)
+        except Exception:
+            pass
+    return count / (time.perf_counter() - t0)
+
+
+def build_journal(path: Path, events: int) -> int:
+    """Many days of a busy hall through the real core, written in large batches + snapshot."""
+    cfg = parse_config(HALL)
+    hall = Hall(cfg)
+    rng = random.Random(2)
+    now = datetime(2026, 11, 1, 8, 0, tzinfo=TZ)
+    written = 0
+    snapped = False
+    # the engine snapshots every 20,000 events: a restart replays up to that many after it
+    snap_at = max(0, events - 19_000)
+    batch: list[PendingEvent] = []
+    with Journal(path) as journal:
+        while written + len(batch) < events:
+            now += timedelta(seconds=2)
+            if now.hour >= 18:
+                now = (now + timedelta(days=1)).replace(hour=8, minute=0)
+            req = mix(rng) if rng.random() > 0.01 else {"action": "open_window", "window": rng.randint(1, 100)}
+            try:
+                out = hall.execute(parse_command(req), now)
+            except Exception as e:  # refused commands change nothing
+                out_events = getattr(e, "events", [])
+            else:
+                out_events = out.events
+            ts = now.isoformat(timespec="milliseconds")
+            for type_, data in out_events:
+                batch.append(PendingEvent(new_id(), type_, ts, hall.state.day, None, 1,
+                                          json.dumps(data, ensure_ascii=False)))
+            if len(batch) >= 1_000:
+                written += len(journal.append(batch))
+                batch = []
+                if not snapped and written >= snap_at:
+                    journal.save_snapshot(journal.last_seq(), snapshot_blob(hall.state))
+                    snapped = True
+        if batch:
+            written += len(journal.append(batch))
+    return written
+
+
+def restart_seconds(path: Path, with_snapshot: bool) -> tuple[float, int]:
+    cfg = parse_config(HALL)
+    t0 = time.perf_counter()
+    with Journal(path) as journal:
+        engine = HallEngine(cfg, journal)
+        if not with_snapshot:
+            journal.load_snapshot = lambda: None  # type: ignore[method-assign]
+        replayed = engine.recover()
+    return time.perf_counter() - t0, replayed
+
+
+def daemon_ready_seconds(data_dir: Path) -> float:
+    """`hallctl run` as a process: start to answering on its control socket."""
+    hall = data_dir.parent / "hall.yaml"
+    hall.write_text(HALL + f"data_dir: {data_dir}\n", encoding="utf-8")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "hallctl.cli", "run", "-c", str(hall)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            try:
+                if control_request_sync(data_dir / "control.sock", {"action": "status"}, 2)["ok"]:
+                    return time.perf_counter() - t0
+            except ControlError:
+                time.sleep(0.01)
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def daemon_rss_mb() -> float:
+    """Resident memory of `hallctl run` on config/example.yaml after 1,000 tickets."""
+    with tempfile.TemporaryDirectory() as d:
+        cfg = load_config(ROOT / "config" / "example.yaml")
+        hall = Path(d) / "hall.yaml"
+        text = (ROOT / "config" / "example.yaml").read_text(encoding="utf-8")
+        text = text.replace("data_dir: ../var/example", f"data_dir: {d}/data")
+        # issue around the clock for the bench: drop the hours of the example hall
+        text = "\n".join(l for l in text.splitlines() if "hours:" not in l)
+        hall.write_text(text, encoding="utf-8")
+        env = dict(os.environ, HALLCTL_MQTT_URL="mqtt://127.0.0.1:9")  # no broker: keeps retrying
+        proc = subprocess.Popen([sys.executable, "-m", "hallctl.cli", "run", "-c", str(hall)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        sock = Path(d) / "data" / "control.sock"
+        try:
+            while True:
+                try:
+                    control_request_sync(sock, {"action": "status"}, 2)
+                    break
+                except ControlError:
+                    time.sleep(0.05)
+            codes = [s.code for s in cfg.services]
+            for i in range(1000):
+                control_request_sync(sock, {"action": "take_ticket", "service": codes[i % len(codes)]}, 5)
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+            kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
+            return kb / 1024
+        finally:
+            proc.terminate()
+            proc.wait()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--events", type=int, default=1_000_000)
+    args = ap.parse_args()
+
+    print("== hall core + durable journal (floor: 2,000 commands/s)")
+    base = fsync_per_command_baseline(2.0)
+    print(f"baseline, one fsync per command (bare journal): {base:,.0f}/s")
+    print(f"pure core, no journal (ceiling):                {pure_core_rate(50_000):,.0f} commands/s")
+    concurrent, sequential = asyncio.run(commands_per_second(args.seconds, args.clients))
+    print(f"engine, {args.clients} concurrent clients (group commit): {concurrent:,.0f} commands/s")
+    print(f"engine, 1 client waiting for each answer:      {sequential:,.0f} commands/s")
+
+    print(f"\n== restart with {args.events:,} journaled events (floor: ready in 2 s)")
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "data" / "journal.db"
+        t0 = time.perf_counter()
+        n = build_journal(path, args.events)
+        print(f"built {n:,} events of a busy hall in {time.perf_counter() - t0:.1f} s")
+        secs, replayed = restart_seconds(path, with_snapshot=True)
+        print(f"recover from snapshot + tail: {secs:.3f} s (replayed {replayed:,} events)")
+        ready = daemon_ready_seconds(path.parent)
+        print(f"`hallctl run` start → answering on its socket: {ready:.2f} s")
+        secs, replayed = restart_seconds(path, with_snapshot=False)
+        print(f"for comparison, full replay without snapshot: {secs:.1f} s ({replayed:,} events)")
+
+    print("\n== memory of `hallctl run` on config/example.yaml (floor: 60 MB)")
+    print(f"resident after 1,000 tickets: {daemon_rss_mb():.1f} MB")
+    print(f"(this bench process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()
