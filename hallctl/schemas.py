@@ -11,6 +11,7 @@ from pydantic import TypeAdapter
 
 from hallctl.hall.commands import AnyCommand
 from hallctl.hall.events import EVENT_MODELS, Envelope
+from hallctl.kiosk.contract import kiosk_schemas
 
 
 def all_schemas() -> dict[str, dict[str, Any]]:
@@ -46,6 +47,7 @@ def all_schemas() -> dict[str, dict[str, Any]]:
             },
         ],
     }
+    out.update(kiosk_schemas())
     return out
 
 

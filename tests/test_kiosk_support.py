@@ -119,8 +119,8 @@ async def running_hall(
         engine.recover()
         async with subscribed(url, f"{BASE}/events/#", f"{BASE}/status",
                               **(events_options or {})) as seen:
-            tasks = [asyncio.create_task(engine.run())]
-            tasks += [asyncio.create_task(c(engine)) for c in components(config, Wiring())]
+            tasks: list[asyncio.Future[None]] = [asyncio.ensure_future(engine.run())]
+            tasks += [asyncio.ensure_future(c(engine)) for c in components(config, Wiring())]
             try:
                 await seen.wait_until(lambda: seen.last(f"{BASE}/status") == b"online")
                 yield Hall(engine, journal_path, clock, seen, url)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import uuid
 from types import TracebackType
 from typing import Any, Self
@@ -51,9 +52,12 @@ class KioskSim:
             password=password,
             identifier=f"kiosk-{kiosk_id}-{session}",
             protocol=aiomqtt.ProtocolVersion.V5,
+            # A request is one small packet after another: Nagle would hold it ~40 ms.
+            socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
         )
         self._waiting: dict[bytes, asyncio.Future[dict[str, Any]]] = {}
         self._pump: asyncio.Task[None] | None = None
+        self.connection_error: aiomqtt.MqttError | None = None
 
     async def __aenter__(self) -> Self:
         await self._client.__aenter__()
@@ -91,6 +95,8 @@ class KioskSim:
         timeout_s: float | None = None,
     ) -> dict[str, Any]:
         """Publish one request and return its answer; TimeoutError when none comes."""
+        if self.connection_error is not None:
+            raise self.connection_error
         correlation = correlation or uuid.uuid4().bytes
         future = self._waiting.get(correlation)
         if future is None or future.done():
@@ -114,10 +120,18 @@ class KioskSim:
                 self._waiting.pop(correlation, None)
 
     async def _receive(self) -> None:
-        async for message in self._client.messages:
-            correlation = getattr(message.properties, "CorrelationData", None)
-            future = self._waiting.get(correlation) if correlation is not None else None
-            if future is None or future.done():
-                continue  # a late answer to a request given up on
-            payload = message.payload if isinstance(message.payload, bytes) else b"{}"
-            future.set_result(json.loads(payload))
+        try:
+            async for message in self._client.messages:
+                correlation = getattr(message.properties, "CorrelationData", None)
+                future = self._waiting.get(correlation) if correlation is not None else None
+                if future is None or future.done():
+                    continue  # a late answer to a request given up on
+                payload = message.payload if isinstance(message.payload, bytes) else b"{}"
+                future.set_result(json.loads(payload))
+        except aiomqtt.MqttError as exc:
+            # The broker may end the session (e.g. after a publish its ACL denies): whoever
+            # waits learns it now instead of at their time-out.
+            self.connection_error = exc
+            for future in self._waiting.values():
+                if not future.done():
+                    future.set_exception(exc)
