@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -36,14 +37,19 @@ from hallctl.ids import new_id  # noqa: E402
 from hallctl.journal import Journal, PendingEvent  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
-HALL = """
+HALL = (
+    """
 version: 1
 hall: {id: bench, name: 基准大厅}
 services:
-""" + "".join(
-    f"  - {{code: S{i}, name: 业务{i}, prefix: {chr(65 + i)}, digits: 5}}\n" for i in range(10)
-) + "windows:\n" + "".join(
-    f"  - {{number: {n}, services: [S{n % 10}, S{(n + 3) % 10}]}}\n" for n in range(1, 101)
+"""
+    + "".join(
+        f"  - {{code: S{i}, name: 业务{i}, prefix: {chr(65 + i)}, digits: 5}}\n" for i in range(10)
+    )
+    + "windows:\n"
+    + "".join(
+        f"  - {{number: {n}, services: [S{n % 10}, S{(n + 3) % 10}]}}\n" for n in range(1, 101)
+    )
 )
 
 
@@ -110,10 +116,8 @@ def pure_core_rate(count: int) -> float:
     cmds = [parse_command(mix(rng)) for _ in range(count)]
     t0 = time.perf_counter()
     for cmd in cmds:
-        try:
+        with contextlib.suppress(Exception):  # refused commands cost time too
             hall.execute(cmd, now)
-        except Exception:
-            pass
     return count / (time.perf_counter() - t0)
 
 
@@ -133,7 +137,11 @@ def build_journal(path: Path, events: int) -> int:
             now += timedelta(seconds=2)
             if now.hour >= 18:
                 now = (now + timedelta(days=1)).replace(hour=8, minute=0)
-            req = mix(rng) if rng.random() > 0.01 else {"action": "open_window", "window": rng.randint(1, 100)}
+            req = (
+                mix(rng)
+                if rng.random() > 0.01
+                else {"action": "open_window", "window": rng.randint(1, 100)}
+            )
             try:
                 out = hall.execute(parse_command(req), now)
             except Exception as e:  # refused commands change nothing
@@ -142,8 +150,17 @@ def build_journal(path: Path, events: int) -> int:
                 out_events = out.events
             ts = now.isoformat(timespec="milliseconds")
             for type_, data in out_events:
-                batch.append(PendingEvent(new_id(), type_, ts, hall.state.day, None, 1,
-                                          json.dumps(data, ensure_ascii=False)))
+                batch.append(
+                    PendingEvent(
+                        new_id(),
+                        type_,
+                        ts,
+                        hall.state.day,
+                        None,
+                        1,
+                        json.dumps(data, ensure_ascii=False),
+                    )
+                )
             if len(batch) >= 1_000:
                 written += len(journal.append(batch))
                 batch = []
@@ -171,8 +188,11 @@ def daemon_ready_seconds(data_dir: Path) -> float:
     hall = data_dir.parent / "hall.yaml"
     hall.write_text(HALL + f"data_dir: {data_dir}\n", encoding="utf-8")
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "hallctl.cli", "run", "-c", str(hall)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hallctl.cli", "run", "-c", str(hall)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         while True:
             try:
@@ -193,11 +213,15 @@ def daemon_rss_mb() -> float:
         text = (ROOT / "config" / "example.yaml").read_text(encoding="utf-8")
         text = text.replace("data_dir: ../var/example", f"data_dir: {d}/data")
         # issue around the clock for the bench: drop the hours of the example hall
-        text = "\n".join(l for l in text.splitlines() if "hours:" not in l)
+        text = "\n".join(ln for ln in text.splitlines() if "hours:" not in ln)
         hall.write_text(text, encoding="utf-8")
         env = dict(os.environ, HALLCTL_MQTT_URL="mqtt://127.0.0.1:9")  # no broker: keeps retrying
-        proc = subprocess.Popen([sys.executable, "-m", "hallctl.cli", "run", "-c", str(hall)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "hallctl.cli", "run", "-c", str(hall)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
         sock = Path(d) / "data" / "control.sock"
         try:
             while True:
@@ -208,9 +232,13 @@ def daemon_rss_mb() -> float:
                     time.sleep(0.05)
             codes = [s.code for s in cfg.services]
             for i in range(1000):
-                control_request_sync(sock, {"action": "take_ticket", "service": codes[i % len(codes)]}, 5)
+                control_request_sync(
+                    sock, {"action": "take_ticket", "service": codes[i % len(codes)]}, 5
+                )
             status = Path(f"/proc/{proc.pid}/status").read_text()
-            kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
+            kb = next(
+                int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS")
+            )
             return kb / 1024
         finally:
             proc.terminate()
@@ -227,7 +255,9 @@ def main() -> None:
     print("== hall core + durable journal (floor: 2,000 commands/s)")
     base = fsync_per_command_baseline(2.0)
     print(f"baseline, one fsync per command (bare journal): {base:,.0f}/s")
-    print(f"pure core, no journal (ceiling):                {pure_core_rate(50_000):,.0f} commands/s")
+    print(
+        f"pure core, no journal (ceiling):                {pure_core_rate(50_000):,.0f} commands/s"
+    )
     concurrent, sequential = asyncio.run(commands_per_second(args.seconds, args.clients))
     print(f"engine, {args.clients} concurrent clients (group commit): {concurrent:,.0f} commands/s")
     print(f"engine, 1 client waiting for each answer:      {sequential:,.0f} commands/s")
@@ -247,7 +277,9 @@ def main() -> None:
 
     print("\n== memory of `hallctl run` on config/example.yaml (floor: 60 MB)")
     print(f"resident after 1,000 tickets: {daemon_rss_mb():.1f} MB")
-    print(f"(this bench process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
+    print(
+        f"(this bench process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)"
+    )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import json
 import pickle
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -103,6 +103,8 @@ class HallEngine:
         self._snapshot_every = snapshot_every
         self.hall = Hall(config)
         self._recent: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        # ids whose answers are in the journal but not in _recent: only these need a lookup
+        self._stored: set[str] = set()
         self._inflight: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._batch: _Batch | None = None
         self._writer_wake = asyncio.Event()
@@ -137,6 +139,10 @@ class HallEngine:
             count += 1
         self._durable_seq = self.journal.last_seq()
         self.hall.state.last_seq = self._durable_seq
+        today = self._clock().astimezone(self._tz).date()
+        self._stored = self.journal.request_ids_since_day(
+            (today - timedelta(days=1)).isoformat()
+        )
         self._since_snapshot = count
         log.info("engine.recovered", snapshot_seq=after, replayed=count, seq=self._durable_seq)
         return count
@@ -208,9 +214,10 @@ class HallEngine:
             pending = self._inflight.get(rid)
             if pending is not None:
                 return await asyncio.shield(pending)
-            stored = await asyncio.to_thread(self.journal.response_for, rid)
-            if stored is not None:
-                return json.loads(stored)  # type: ignore[no-any-return]
+            if rid in self._stored:
+                stored = await asyncio.to_thread(self.journal.response_for, rid)
+                if stored is not None:
+                    return json.loads(stored)  # type: ignore[no-any-return]
         request = self._protect(request)
         now = self._clock()
         try:
@@ -277,7 +284,8 @@ class HallEngine:
     def _remember(self, rid: str, response: dict[str, Any]) -> None:
         self._recent[rid] = response
         if len(self._recent) > RECENT_REQUESTS:
-            self._recent.popitem(last=False)
+            old, _ = self._recent.popitem(last=False)
+            self._stored.add(old)
 
     def _protect(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
         """Replace a clear ID number or phone with its keyed hash and mask, at the door."""

@@ -230,6 +230,17 @@ class Journal:
             ).fetchone()
         return str(row[0]) if row else None
 
+    def request_ids_since_day(self, day: str) -> set[str]:
+        """Request ids answered by events of ``day`` or later (the idempotency window)."""
+        with self._reader() as conn:
+            row = conn.execute("SELECT MIN(seq) FROM events WHERE day >= ?", (day,)).fetchone()
+            if row is None or row[0] is None:
+                return set()
+            rows = conn.execute(
+                "SELECT request_id FROM responses WHERE seq >= ?", (int(row[0]),)
+            ).fetchall()
+        return {str(r[0]) for r in rows}
+
     def set_cursor(self, sink: str, seq: int) -> None:
         """Record that ``sink`` has delivered everything up to and including ``seq``."""
         with self._write_lock:

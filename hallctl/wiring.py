@@ -137,7 +137,16 @@ def _kiosks(config: HallConfig, wiring: Wiring) -> Component | None:
 
 
 def _serial(config: HallConfig) -> Component | None:
-    return None
+    if config.serial is None:
+        return None
+    from hallctl.drivers.serial_devices import SerialDevices
+
+    section = config.serial
+
+    async def serial(engine: HallEngine) -> None:
+        await SerialDevices(section, engine, config).run()
+
+    return serial
 
 
 def _mqtt(config: HallConfig, wiring: Wiring) -> Component | None:

@@ -37,9 +37,16 @@ def test_example_and_demo_halls_are_valid() -> None:
     cfg = load_config(ROOT / "config" / "example.yaml")
     assert len(cfg.services) >= 8 and len(cfg.windows) >= 12
     assert {s.role for s in cfg.staff} == {"A", "B"}
-    assert {"不动产登记", "社保医保", "公积金", "企业开办", "税务", "户籍", "出入境", "综合受理"} <= {
-        s.name for s in cfg.services
-    }
+    assert {
+        "不动产登记",
+        "社保医保",
+        "公积金",
+        "企业开办",
+        "税务",
+        "户籍",
+        "出入境",
+        "综合受理",
+    } <= {s.name for s in cfg.services}
 
 
 def test_defaults_timezone_to_shanghai() -> None:
@@ -48,7 +55,9 @@ def test_defaults_timezone_to_shanghai() -> None:
 
 def test_unknown_key_names_its_path_and_line() -> None:
     text = GOOD.replace("{number: 1, services: [BDC]}", "{number: 1, services: [BDC], colour: red}")
-    assert problems(text) == [(7, "windows.0.colour", "unknown key (not part of the hall file schema)")]
+    assert problems(text) == [
+        (7, "windows.0.colour", "unknown key (not part of the hall file schema)")
+    ]
 
 
 def test_every_schema_problem_is_reported_at_once() -> None:

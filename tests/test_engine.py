@@ -167,3 +167,16 @@ async def test_wait_beyond_wakes_on_new_records(config: HallConfig, tmp_path: Pa
         assert not waiter.done()
         await engine.execute({"action": "take_ticket", "service": "BDC"})
         assert await asyncio.wait_for(waiter, 1) >= 2
+
+
+async def test_a_retry_after_restart_is_recognised_and_new_ids_skip_the_journal(
+    config: HallConfig, tmp_path: Path
+) -> None:
+    req = {"action": "take_ticket", "service": "SB", "request_id": "k:1"}
+    async with Running(config, tmp_path / "j.db") as engine:
+        first = await engine.execute(req)
+    async with Running(config, tmp_path / "j.db") as engine:
+        assert engine._stored == {"k:1"}
+        assert await engine.execute(req) == first
+        fresh = await engine.execute({**req, "request_id": "k:2"})
+        assert fresh["result"]["ticket"] == "B002"

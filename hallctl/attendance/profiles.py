@@ -17,7 +17,9 @@ def load_face_profile(name: str, dirs: Iterable[Path] | None = None) -> MqttFace
         path = directory / f"face-{name}.yaml"
         if path.exists():
             try:
-                return MqttFaceProfile.model_validate(YAML(typ="safe").load(path.read_text("utf-8")))
+                return MqttFaceProfile.model_validate(
+                    YAML(typ="safe").load(path.read_text("utf-8"))
+                )
             except ValidationError as e:
                 raise ProfileError(f"{path}: {e}") from None
     raise ProfileError(f"no face profile named {name!r} (looked for face-{name}.yaml)")

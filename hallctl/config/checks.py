@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass
 
 from hallctl.config.models import HallConfig
+from hallctl.config.problem import Path, Problem
 
-Path = tuple[str | int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    path: Path
-    message: str
+__all__ = ["Path", "Problem", "cross_check"]
 
 
 def cross_check(cfg: HallConfig) -> list[Problem]:
@@ -73,4 +67,8 @@ def cross_check(cfg: HallConfig) -> list[Problem]:
                             f"issuing hours {r} lie outside the hall's opening hours",
                         )
                     )
+    if cfg.serial is not None:
+        from hallctl.drivers.serial_config import check as check_serial
+
+        problems.extend(check_serial(cfg.serial, cfg))
     return problems

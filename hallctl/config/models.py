@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from hallctl.attendance.config import AttendanceConfig
+from hallctl.drivers.serial_config import SerialSection
 from hallctl.kiosk.config import KioskSection
 from hallctl.modbus.config import ModbusConfig
 from hallctl.mqtt.settings import MqttSettings
@@ -289,6 +290,7 @@ class HallConfig(Strict):
     http: HttpConfig | None = Field(None, description="HTTP server for push devices")
     modbus: ModbusConfig | None = Field(None, description="Modbus lines and devices")
     attendance: AttendanceConfig | None = Field(None, description="face-recognition clocks")
+    serial: SerialSection | None = Field(None, description="serial lines and devices")
     kiosks: KioskSection | None = Field(None, description="touchscreen kiosks (docs/kiosks.md)")
 
     def service(self, code: str) -> ServiceConfig:

@@ -27,15 +27,17 @@ import string
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hallctl.codec.loader import ProfileError, ProfileLoader
 from hallctl.codec.profile import FrameProfile
-from hallctl.config.checks import Problem
-from hallctl.config.models import HallConfig
+from hallctl.config.problem import Problem
 from hallctl.transports.serial import SerialLineConfig
+
+if TYPE_CHECKING:
+    from hallctl.config.models import HallConfig
 
 Role = Literal["keypad", "evaluator", "window_display", "main_display", "dispenser", "printer"]
 WINDOW_ROLES: frozenset[str] = frozenset({"keypad", "evaluator", "window_display"})

@@ -18,7 +18,6 @@ from ruamel.yaml.error import YAMLError
 Table = Literal["coil", "discrete", "input", "holding"]
 PointType = Literal["u16", "i16", "u32", "i32", "f32", "bool", "bits", "text"]
 
-BUILTIN_DIR = Path(__file__).resolve().parents[2] / "devices"
 
 
 class _Model(BaseModel):
@@ -211,7 +210,10 @@ def load_profile(name: str, search: list[Path] | None = None) -> ModbusProfile:
     """Load a profile by path, or by name (``modbus-evaluator``) from ``search`` dirs and
     the built-in ``devices/`` directory."""
     candidates = [Path(name)]
-    for directory in [*(search or []), BUILTIN_DIR]:
+    # the same search path as frame profiles: $HALLCTL_DEVICES_PATH, devices/, packaged copy
+    from hallctl.codec.loader import default_profile_dirs
+
+    for directory in [*(search or []), *default_profile_dirs()]:
         candidates += [directory / name, directory / f"{name}.yaml"]
     for path in candidates:
         if path.is_file():
