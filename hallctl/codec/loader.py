@@ -10,14 +10,13 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from hallctl.codec.profile import FrameProfile
+from hallctl.yamlfile import line_of
 
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 _SOURCE_DEVICES = _PACKAGE_ROOT.parent / "devices"
@@ -33,22 +32,6 @@ def default_profile_dirs() -> list[Path]:
     return [*dirs, _SOURCE_DEVICES, _PACKAGED_DEVICES]
 
 
-def _line_of(doc: Any, loc: Sequence[int | str]) -> int | None:
-    """1-based line of the deepest YAML node on `loc` that ruamel still knows about."""
-    node, line = doc, None
-    for key in loc:
-        if isinstance(node, CommentedMap) and key in node:
-            line = node.lc.key(key)[0] + 1
-            node = node[key]
-        elif isinstance(node, CommentedSeq) and isinstance(key, int) and key < len(node):
-            line = node.lc.item(key)[0] + 1
-            node = node[key]
-        else:
-            # pydantic adds union/discriminator tags to loc ("const", ...); skip those
-            continue
-    return line
-
-
 def parse_profile(text: str, source: str = "<string>") -> FrameProfile:
     try:
         doc = YAML(typ="rt").load(text)
@@ -60,7 +43,7 @@ def parse_profile(text: str, source: str = "<string>") -> FrameProfile:
         problems = []
         for err in exc.errors():
             path = ".".join(str(p) for p in err["loc"]) or "(top)"
-            line = _line_of(doc, err["loc"])
+            line = line_of(doc, err["loc"])
             where = f"{source}:{line}" if line else source
             problems.append(f"{where}: {path}: {err['msg']}")
         raise ProfileError("\n".join(problems)) from None

@@ -13,11 +13,12 @@ from typing import Any
 
 from pydantic import ValidationError
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError
 
 from hallctl.config.checks import cross_check
 from hallctl.config.models import CONFIG_VERSION, HallConfig
+from hallctl.yamlfile import line_of
 
 FieldPath = tuple[str | int, ...]
 
@@ -77,7 +78,7 @@ def parse_config(
     version = doc.get("version")
     if not isinstance(version, int):
         raise ConfigError(
-            source, [ConfigProblem(("version",), _line_of(doc, ("version",)), "must be an integer")]
+            source, [ConfigProblem(("version",), line_of(doc, ("version",)), "must be an integer")]
         )
     data: dict[str, Any] = _plain(doc)
     while data["version"] < CONFIG_VERSION and data["version"] in MIGRATIONS:
@@ -88,7 +89,7 @@ def parse_config(
             [
                 ConfigProblem(
                     ("version",),
-                    _line_of(doc, ("version",)),
+                    line_of(doc, ("version",)),
                     f"version {version} is not supported (this hallctl reads {CONFIG_VERSION})",
                 )
             ],
@@ -101,12 +102,12 @@ def parse_config(
     except ValidationError as e:
         problems = [
             ConfigProblem(
-                tuple(err["loc"]), _line_of(doc, tuple(err["loc"])), _message(err["msg"], err)
+                tuple(err["loc"]), line_of(doc, tuple(err["loc"])), _message(err["msg"], err)
             )
             for err in e.errors()
         ]
         raise ConfigError(source, problems) from None
-    problems = [ConfigProblem(p.path, _line_of(doc, p.path), p.message) for p in cross_check(cfg)]
+    problems = [ConfigProblem(p.path, line_of(doc, p.path), p.message) for p in cross_check(cfg)]
     if problems:
         raise ConfigError(source, problems)
     if (
@@ -139,19 +140,3 @@ def _set(data: dict[str, Any], path: FieldPath, value: str) -> None:
             node[key] = {}
         node = node[key]
     node[path[-1]] = value
-
-
-def _line_of(doc: Any, path: FieldPath) -> int | None:
-    """The 1-based line of the deepest node on `path` that exists in the YAML."""
-    node = doc
-    line: int | None = (doc.lc.line + 1) if hasattr(doc, "lc") else None
-    for key in path:
-        if isinstance(node, CommentedMap) and key in node:
-            line = node.lc.key(key)[0] + 1
-            node = node[key]
-        elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
-            line = node.lc.item(key)[0] + 1
-            node = node[key]
-        else:
-            break
-    return line

@@ -15,9 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from hallctl.yamlfile import line_of
+
 Table = Literal["coil", "discrete", "input", "holding"]
 PointType = Literal["u16", "i16", "u32", "i32", "f32", "bool", "bits", "text"]
-
 
 
 class _Model(BaseModel):
@@ -50,8 +51,10 @@ class Point(_Model):
             raise ValueError(f"a {self.table} point is type bool or bits, not {self.type}")
         if bit_table and self.type == "bool" and self.count != 1:
             raise ValueError("a bool point has count 1; use type bits for an array")
-        if not bit_table and self.type in ("u16", "i16", "u32", "i32", "f32", "bool") and (
-            self.count != 1
+        if (
+            not bit_table
+            and self.type in ("u16", "i16", "u32", "i32", "f32", "bool")
+            and (self.count != 1)
         ):
             raise ValueError(f"count applies to text and bits, not {self.type}")
         if self.bit is not None and (bit_table or self.type != "bool"):
@@ -152,8 +155,10 @@ class ModbusProfile(_Model):
             if rule.trigger == "latched" and not point.writable:
                 raise ValueError(f"latched point {rule.point!r} is read-only: cannot clear it")
             if rule.trigger == "latched" and point.table == "holding" and point.type == "bits":
-                raise ValueError(f"latched point {rule.point!r}: register bits cannot be "
-                                 "cleared one at a time; use coils or one register a key")
+                raise ValueError(
+                    f"latched point {rule.point!r}: register bits cannot be "
+                    "cleared one at a time; use coils or one register a key"
+                )
         for writes, where in [(o.write, "outputs") for o in self.outputs] + [
             (r.write, "render") for r in self.render
         ]:
@@ -172,22 +177,6 @@ class ProfileError(ValueError):
     """A profile file is missing or invalid; the message names the file, field and line."""
 
 
-def _line_of(data: Any, loc: tuple[int | str, ...]) -> int | None:
-    """The 1-based line of the deepest key of ``loc`` present in ruamel's parsed data."""
-    line: int | None = None
-    node = data
-    for key in loc:
-        lc = getattr(node, "lc", None)
-        try:
-            if lc is not None:
-                pos = lc.key(key) if isinstance(key, str) else lc.item(key)
-                line = pos[0] + 1
-            node = node[key]
-        except (KeyError, IndexError, TypeError, AttributeError):
-            break
-    return line
-
-
 def parse_profile(text: str, source: str = "<profile>") -> ModbusProfile:
     try:
         data = YAML(typ="rt").load(text)
@@ -199,7 +188,7 @@ def parse_profile(text: str, source: str = "<profile>") -> ModbusProfile:
         lines = []
         for err in exc.errors():
             loc = tuple(err["loc"])
-            line = _line_of(data, loc)
+            line = line_of(data, loc)
             where = ".".join(str(p) for p in loc) or "(top)"
             at = f" (line {line})" if line else ""
             lines.append(f"{source}: {where}{at}: {err['msg']}")
