@@ -184,6 +184,15 @@ class Redraw:
         return force
 
 
+def calls_view(hall: HallPort) -> dict[str, Any]:
+    """The main display's last calls, without building the whole retained state."""
+    core = getattr(hall, "hall", None)
+    if core is not None:
+        return views.calls_view(core)
+    calls: dict[str, Any] = hall.retained_state().get("state/calls", {})
+    return calls
+
+
 def window_view(hall: HallPort, window: int) -> dict[str, Any] | None:
     """One window's retained state payload. HallEngine exposes its pure core as ``hall``:
     one window's view from it costs microseconds, the whole retained state about a

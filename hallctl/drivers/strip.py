@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from hallctl.drivers.base import FramedDriver, Redraw, window_view
+from hallctl.drivers.base import FramedDriver, Redraw, calls_view, window_view
 from hallctl.drivers.display import main_text, window_text
 from hallctl.drivers.serial_config import Templates
 
@@ -68,5 +68,4 @@ class MainDisplayDriver(_TextDriver):
             self._redraw.set()
 
     def text(self) -> str:
-        calls = self.hall.retained_state().get("state/calls", {})
-        return main_text(calls, self.templates)
+        return main_text(calls_view(self.hall), self.templates)
