@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 
-from hallctl.config.models import HallConfig
+from hallctl.config.models import HallConfig, HttpConfig
 from hallctl.engine import HallEngine
 
 log = structlog.get_logger("hallctl.wiring")
@@ -72,7 +72,9 @@ def _attendance(config: HallConfig, wiring: Wiring) -> Component | None:
     from hallctl.attendance.service import AttendanceService
 
     section = config.attendance
-    http = config.http
+    # clocks that push need the HTTP server: listen on the defaults when none is configured
+    pushes = bool(section.adms.clocks or section.isapi.terminals)
+    http = config.http or (HttpConfig() if pushes else None)
     staff = {x: s.id for s in config.staff for x in s.external_ids}
     staff.update({s.staff_no: s.id for s in config.staff})
     profiles = load_face_profiles({b.profile for b in section.mqtt})
@@ -96,8 +98,8 @@ def _attendance(config: HallConfig, wiring: Wiring) -> Component | None:
             if server is not None:
                 server.add_routes(svc.routes())
                 await stack.enter_async_context(server)
-                log.info("http.listening", host=http.host if http else None, port=server.port)
-            await svc.run()
+            await svc.run()  # returns at once when no clock is polled over TCP
+            await asyncio.Event().wait()  # keep serving pushes until the daemon stops us
 
     # subscriptions are known from the profiles now; the handler finds the service once it runs
     for topic in sorted({profiles[b.profile].topic for b in section.mqtt}):
