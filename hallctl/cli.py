@@ -122,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--speed", type=float, default=1.0)
     sp.add_argument("--duration", type=float, default=None, help="seconds, then stop")
     sp.add_argument("--no-ui", action="store_true")
+    sp.add_argument("--modbus", action="store_true", help="add Modbus TCP evaluator + display")
     return p
 
 
@@ -145,7 +146,11 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from hallctl.demo import run_demo
 
-        return int(run_demo(speed=args.speed, duration=args.duration, ui=not args.no_ui))
+        return int(
+            run_demo(
+                speed=args.speed, duration=args.duration, ui=not args.no_ui, modbus=args.modbus
+            )
+        )
     return cmd_client(args)
 
 

@@ -39,13 +39,15 @@ DEMO_CONFIG = REPO / "config" / "demo.yaml"
 READY_TIMEOUT_S = 30.0
 
 
-def run_demo(speed: float = 1.0, duration: float | None = None, ui: bool = True) -> int:
+def run_demo(
+    speed: float = 1.0, duration: float | None = None, ui: bool = True, modbus: bool = False
+) -> int:
     from hallctl.logging import configure_logging
 
     # warnings only, on stderr: info lines would scroll the live view away
     configure_logging("warning", json=False)
     try:
-        return asyncio.run(_demo(speed, duration, ui))
+        return asyncio.run(_demo(speed, duration, ui, modbus))
     except KeyboardInterrupt:  # Ctrl-C before the daemon had its handler in place
         return 130
 
@@ -163,7 +165,7 @@ def _broker() -> Any:
         broker.close()
 
 
-async def _demo(speed: float, duration: float | None, ui: bool) -> int:
+async def _demo(speed: float, duration: float | None, ui: bool, modbus: bool = False) -> int:
     with _broker() as (url, mqtt_note):
         cfg = _demo_config(DEMO_CONFIG, url)
         shutil.rmtree(cfg.data_dir, ignore_errors=True)  # a fresh hall every run
@@ -171,9 +173,32 @@ async def _demo(speed: float, duration: float | None, ui: bool) -> int:
         sims = Sims(cfg.serial)
         sims.start()  # the ports exist before the daemon looks for them
         try:
-            return await _run_hall(cfg, sims, speed, duration, ui, mqtt_note)
+            if not modbus:
+                return await _run_hall(cfg, sims, speed, duration, ui, mqtt_note)
+            return await _with_modbus(cfg, sims, speed, duration, ui, mqtt_note)
         finally:
             sims.close()
+
+
+async def _with_modbus(
+    cfg: HallConfig, sims: Sims, speed: float, duration: float | None, ui: bool, note: str
+) -> int:
+    """The same hall plus a Modbus TCP evaluator and LED display at the last window."""
+    from hallctl.demo_modbus import citizen_at_the_evaluator, free_port, simulator, with_modbus
+
+    port = free_port()
+    stats: dict[str, Any] = {}
+    async with simulator(port) as sim:
+        presser = asyncio.create_task(citizen_at_the_evaluator(sim, speed, stats))
+        try:
+            code = await _run_hall(with_modbus(cfg, port), sims, speed, duration, ui, note)
+        finally:
+            presser.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await presser
+        print(f"modbus: {sim.requests} requests served, "
+              f"{stats.get('presses', 0)} Modbus evaluator presses", flush=True)
+        return code
 
 
 async def _run_hall(

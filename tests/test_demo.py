@@ -45,3 +45,11 @@ def test_demo_runs_and_summarises() -> None:
     assert _number(r"tickets printed: (\d+)", out) > 0
     m = re.search(r"last printed ticket: (.+)", out)
     assert m and re.search(r"\b[A-H]\d{3}\b", m.group(1)), out
+
+
+def test_demo_with_modbus_devices_polls_the_pymodbus_simulator() -> None:
+    result = _run("demo", "--no-ui", "--duration", "8", "--speed", "30", "--modbus", timeout=90)
+    out = result.stdout
+    assert result.returncode == 0, f"{out}\n{result.stderr}"
+    assert _number(r"modbus: (\d+) requests served", out) > 10
+    assert _number(r"tickets issued: (\d+)", out) > 0

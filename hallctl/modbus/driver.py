@@ -155,7 +155,9 @@ class ModbusDriver:
                             point=rule.point, error=str(exc))
                 return
             request_id = self._request_id(rule, index, raw)
-            await self._execute({**request, "request_id": request_id})
+            await self._execute(
+                {"source": self.device.id, **request, "request_id": request_id}
+            )
         if rule.trigger == "latched" and await self._clear(rule, index):
             self._unclear.pop((rule.point, index), None)
 
