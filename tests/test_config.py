@@ -120,3 +120,14 @@ def test_check_command_exit_codes(tmp_path: Path) -> None:
 
 def test_committed_schemas_and_reference_are_current() -> None:
     assert write_schemas(ROOT / "docs" / "schemas", check=True) == 0
+
+
+def test_a_port_cannot_be_both_a_serial_and_a_modbus_line() -> None:
+    text = GOOD + (
+        "serial:\n  lines: [{id: bus, port: /dev/ttyUSB0}]\n"
+        "modbus:\n  lines: [{id: mb, port: /dev/ttyUSB0}]\n"
+    )
+    found = problems(text)
+    assert any(
+        path == "modbus.lines.0.port" and "one owner per port" in msg for _, path, msg in found
+    )

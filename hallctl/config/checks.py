@@ -67,6 +67,18 @@ def cross_check(cfg: HallConfig) -> list[Problem]:
                             f"issuing hours {r} lie outside the hall's opening hours",
                         )
                     )
+    if cfg.serial is not None and cfg.modbus is not None:
+        # RS-485 is half-duplex: one owner per port; Modbus RTU lines have their own owner
+        framed = {str(line.port) for line in cfg.serial.lines}
+        for i, mline in enumerate(cfg.modbus.lines):
+            if str(mline.port) in framed:
+                add(
+                    Problem(
+                        ("modbus", "lines", i, "port"),
+                        f"port {mline.port} is also a serial line: give Modbus RTU devices "
+                        "their own RS-485 line (one owner per port)",
+                    )
+                )
     if cfg.serial is not None:
         from hallctl.drivers.serial_config import check as check_serial
 
