@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from hallctl.codec.escpos import TicketContent, TicketLayout, build_ticket
 from hallctl.codec.escpos_status import PAPER_SENSOR, PrinterStatus, apply_status, status_request
 from hallctl.codec.frame import FrameDecoder
@@ -39,10 +41,13 @@ async def test_onbon_and_at_strips_show_chinese_text(tmp_path: Path) -> None:
             strip.close()
 
 
-async def test_printer_prints_tickets_and_reports_paper_out(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["serial", "file"])
+async def test_printer_prints_tickets_and_reports_paper_out(tmp_path: Path, mode: str) -> None:
+    # "file" opens the port as a plain character device, as for a USB printer's /dev/usb/lp0
     printer = PrinterSim(tmp_path / "ttyPRN")
     printer.start()
-    line = SerialLine(config(printer.link))  # unframed: replies are counted in bytes
+    cfg = config(printer.link).model_copy(update={"mode": mode})
+    line = SerialLine(cfg)  # unframed: replies are counted in bytes
     layout = TicketLayout(paper_mm=58, hall_name="政务服务大厅", footer="过号请重新取号")
     content = TicketContent(
         service_name="社保医保",

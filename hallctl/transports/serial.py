@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
@@ -42,6 +43,11 @@ class SerialLineConfig(BaseModel):
     bytesize: Literal[5, 6, 7, 8] = 8
     parity: Literal["N", "E", "O", "M", "S"] = "N"
     stopbits: Literal[1, 2] = 1
+    mode: Literal["auto", "serial", "file"] = Field(
+        "auto",
+        description="serial: a tty with baud settings; file: a device file such as "
+        "/dev/usb/lp0 (USB printers); auto: file when the path is not a tty",
+    )
     gap_ms: float = Field(20, ge=0, description="silence between frames on the line")
     timeout_ms: float = Field(200, gt=0, description="wait for a reply")
     retries: int = Field(2, ge=0)
@@ -164,13 +170,16 @@ class SerialLine:
         backoff = cfg.reconnect_min_s
         while True:
             try:
-                reader, writer = await open_serial_connection(
-                    url=cfg.port,
-                    baudrate=cfg.baudrate,
-                    bytesize=cfg.bytesize,
-                    parity=cfg.parity,
-                    stopbits=cfg.stopbits,
-                )
+                if _file_mode(cfg):
+                    reader, writer = await open_device_file(cfg.port)
+                else:
+                    reader, writer = await open_serial_connection(
+                        url=cfg.port,
+                        baudrate=cfg.baudrate,
+                        bytesize=cfg.bytesize,
+                        parity=cfg.parity,
+                        stopbits=cfg.stopbits,
+                    )
             except (OSError, serial.SerialException) as exc:
                 log.warning("serial.open_failed", line=cfg.id, port=cfg.port, reason=str(exc))
                 await asyncio.sleep(backoff)
@@ -350,3 +359,36 @@ def line_kwargs(config: SerialLineConfig) -> dict[str, Any]:
         "parity": config.parity,
         "stopbits": config.stopbits,
     }
+
+
+def _file_mode(cfg: SerialLineConfig) -> bool:
+    if cfg.mode != "auto":
+        return cfg.mode == "file"
+    try:
+        fd = os.open(cfg.port, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError:
+        return False  # let the serial open report the problem
+    try:
+        return not os.isatty(fd)
+    finally:
+        os.close(fd)
+
+
+async def open_device_file(path: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Streams over a character device that is not a tty (``/dev/usb/lp0``): no baud rate,
+    but the same reader/writer the line owner uses, so printers there poll DLE EOT too."""
+    loop = asyncio.get_running_loop()
+    fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_NOCTTY)
+    read_file = os.fdopen(fd, "rb", buffering=0)
+    write_file = os.fdopen(os.dup(fd), "wb", buffering=0)
+    reader = asyncio.StreamReader()
+    try:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), read_file)
+        transport, protocol = await loop.connect_write_pipe(
+            lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()), write_file
+        )
+    except BaseException:
+        read_file.close()
+        write_file.close()
+        raise
+    return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
