@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import ValidationError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 
@@ -24,3 +25,12 @@ def line_of(doc: Any, path: Sequence[int | str]) -> int | None:
             line = node.lc.item(key)[0] + 1
             node = node[key]
     return line
+
+
+def located_errors(doc: Any, exc: ValidationError) -> list[tuple[str, int | None, str]]:
+    """(dotted field path, line, message) for each error of a model validated from ``doc``."""
+    out = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        out.append((".".join(str(p) for p in loc) or "(top)", line_of(doc, loc), str(err["msg"])))
+    return out

@@ -16,7 +16,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from hallctl.codec.profile import FrameProfile
-from hallctl.yamlfile import line_of
+from hallctl.yamlfile import located_errors
 
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 _SOURCE_DEVICES = _PACKAGE_ROOT.parent / "devices"
@@ -40,12 +40,10 @@ def parse_profile(text: str, source: str = "<string>") -> FrameProfile:
     try:
         return FrameProfile.model_validate(doc)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            path = ".".join(str(p) for p in err["loc"]) or "(top)"
-            line = line_of(doc, err["loc"])
-            where = f"{source}:{line}" if line else source
-            problems.append(f"{where}: {path}: {err['msg']}")
+        problems = [
+            f"{source}:{line}: {path}: {msg}" if line else f"{source}: {path}: {msg}"
+            for path, line, msg in located_errors(doc, exc)
+        ]
         raise ProfileError("\n".join(problems)) from None
 
 

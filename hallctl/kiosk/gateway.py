@@ -29,8 +29,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import aiomqtt
 import structlog
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from pydantic import BaseModel, ValidationError
 
 from hallctl.hall.errors import HallError
@@ -38,7 +36,7 @@ from hallctl.kiosk import contract as c
 from hallctl.kiosk.config import KioskConfig, KioskSection
 from hallctl.kiosk.ratelimit import Clock, RateLimiter
 from hallctl.kiosk.views import closed_reason, queue_status, service_list
-from hallctl.mqtt.requests import Reply, derived_request_id, error_response
+from hallctl.mqtt.requests import Reply, derived_request_id, error_response, reply_message
 
 if TYPE_CHECKING:
     from hallctl.hall.core import Hall
@@ -143,7 +141,7 @@ class KioskGateway:
 
     def _parse_topic(self, topic: str) -> tuple[str, str]:
         # The link only hands us topics matching `<base>/kiosk/+/request/+`.
-        kiosk, _, action = topic[len(self._prefix):].split("/")
+        kiosk, _, action = topic[len(self._prefix) :].split("/")
         return kiosk, action
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -154,11 +152,7 @@ class KioskGateway:
     async def _serve(self, origin: Origin, payload: bytes, reply: Reply) -> None:
         response = await self.answer(origin, payload)
         assert origin.response_topic is not None
-        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-        props.ContentType = "application/json"
-        if origin.correlation is not None:
-            props.CorrelationData = origin.correlation
-        body = json.dumps(response, ensure_ascii=False, separators=(",", ":")).encode()
+        body, props = reply_message(response, origin.correlation)
         try:
             await reply(origin.response_topic, body, props)
         except (aiomqtt.MqttError, ValueError) as exc:
@@ -183,8 +177,12 @@ class KioskGateway:
         request = self._parse(origin.action, payload)
         if isinstance(request, dict):
             self.stats.rejected += 1
-            log.info("kiosk.request_rejected", kiosk=kiosk.id, action=origin.action,
-                     code=request["error"]["code"])
+            log.info(
+                "kiosk.request_rejected",
+                kiosk=kiosk.id,
+                action=origin.action,
+                code=request["error"]["code"],
+            )
             return request
         try:
             response = await self._dispatch(kiosk, origin, request)
@@ -196,8 +194,12 @@ class KioskGateway:
             log.exception("kiosk.request_failed", kiosk=kiosk.id, action=origin.action)
             response = _fail("internal", "retry with the same correlation data")
         if not response["ok"]:
-            log.info("kiosk.request_refused_by_hall", kiosk=kiosk.id, action=origin.action,
-                     code=response["error"]["code"])
+            log.info(
+                "kiosk.request_refused_by_hall",
+                kiosk=kiosk.id,
+                action=origin.action,
+                code=response["error"]["code"],
+            )
         return response
 
     def _refused(self, code: str, origin: Origin, detail: str) -> Response:
@@ -254,8 +256,11 @@ class KioskGateway:
                 appointment = hall.state.appointments.get(code)
                 if appointment is None:
                     raise HallError("unknown_appointment")  # never echo the code back
-                fields = {"service": appointment["service"], "channel": "appointment",
-                          "appointment_code": code}
+                fields = {
+                    "service": appointment["service"],
+                    "channel": "appointment",
+                    "appointment_code": code,
+                }
                 return await self._ticket_action(kiosk, origin, request, fields)
             case c.ReprintLast():
                 return await self._reprint_last(kiosk, origin, request)
@@ -291,12 +296,17 @@ class KioskGateway:
             return remembered
         hall = self._engine.hall
         self._known_service(fields["service"])
-        reason = closed_reason(hall, fields["service"], self._engine.now(),
-                               self._section.refuse_when_unstaffed)
+        reason = closed_reason(
+            hall, fields["service"], self._engine.now(), self._section.refuse_when_unstaffed
+        )
         if reason == "service_closed":  # the hall core decides hours and caps itself
             raise HallError("service_closed", fields["service"])
-        engine_request: dict[str, Any] = {"action": "take_ticket", **fields,
-                                          "source": kiosk.id, "request_id": rid}
+        engine_request: dict[str, Any] = {
+            "action": "take_ticket",
+            **fields,
+            "source": kiosk.id,
+            "request_id": rid,
+        }
         if request.id_value is not None:
             engine_request["id_value"] = request.id_value  # hashed and masked by the engine
         answer = await self._engine.execute(engine_request)
@@ -318,10 +328,14 @@ class KioskGateway:
         # Yesterday's A001 is not today's A001: numbers restart every day.
         if last is None or last[0] != self._engine.hall.state.day:
             raise HallError("unknown_ticket", "this kiosk has issued no ticket today")
-        answer = await self._engine.execute({
-            "action": "reprint", "ticket": last[1], "source": kiosk.id,
-            "request_id": self._request_id(kiosk, origin, request),
-        })
+        answer = await self._engine.execute(
+            {
+                "action": "reprint",
+                "ticket": last[1],
+                "source": kiosk.id,
+                "request_id": self._request_id(kiosk, origin, request),
+            }
+        )
         if not answer["ok"]:
             return answer
         return _ok(_ticket(answer["result"], kiosk.id))

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from hallctl.yamlfile import line_of
+from hallctl.yamlfile import located_errors
 
 Table = Literal["coil", "discrete", "input", "holding"]
 PointType = Literal["u16", "i16", "u32", "i32", "f32", "bool", "bits", "text"]
@@ -185,13 +185,10 @@ def parse_profile(text: str, source: str = "<profile>") -> ModbusProfile:
     try:
         return ModbusProfile.model_validate(data)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            line = line_of(data, loc)
-            where = ".".join(str(p) for p in loc) or "(top)"
-            at = f" (line {line})" if line else ""
-            lines.append(f"{source}: {where}{at}: {err['msg']}")
+        lines = [
+            f"{source}: {path}" + (f" (line {line})" if line else "") + f": {msg}"
+            for path, line, msg in located_errors(data, exc)
+        ]
         raise ProfileError("\n".join(lines)) from exc
 
 

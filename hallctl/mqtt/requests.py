@@ -48,16 +48,33 @@ Reply = Callable[[str, bytes, Properties], Awaitable[None]]
 # Errors this layer produces itself; everything else comes from the engine.
 ERRORS: dict[str, tuple[str, str]] = {
     "bad_json": ("payload is not UTF-8 JSON", "请求内容不是有效的 UTF-8 JSON"),
-    "bad_request": ("payload must be a JSON object of the action's fields",
-                    "请求内容必须是包含操作字段的 JSON 对象"),
-    "action_mismatch": ("payload `action` differs from the topic's action",
-                        "请求内容中的 action 与主题中的操作不一致"),
+    "bad_request": (
+        "payload must be a JSON object of the action's fields",
+        "请求内容必须是包含操作字段的 JSON 对象",
+    ),
+    "action_mismatch": (
+        "payload `action` differs from the topic's action",
+        "请求内容中的 action 与主题中的操作不一致",
+    ),
     "unknown_action": ("no such action", "未知的操作"),
-    "busy": ("too many requests waiting; retry later with the same request_id",
-             "请求过多，请稍后使用相同的 request_id 重试"),
-    "internal": ("internal error; retry with the same request_id",
-                 "内部错误，请使用相同的 request_id 重试"),
+    "busy": (
+        "too many requests waiting; retry later with the same request_id",
+        "请求过多，请稍后使用相同的 request_id 重试",
+    ),
+    "internal": (
+        "internal error; retry with the same request_id",
+        "内部错误，请使用相同的 request_id 重试",
+    ),
 }
+
+
+def reply_message(response: dict[str, Any], correlation: bytes | None) -> tuple[bytes, Properties]:
+    """The body and MQTT 5 properties of an answer: JSON, with the request's correlation data."""
+    props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+    props.ContentType = "application/json"
+    if correlation is not None:
+        props.CorrelationData = correlation
+    return json.dumps(response, ensure_ascii=False, separators=(",", ":")).encode(), props
 
 
 def error_response(code: str, detail: str | None = None) -> dict[str, Any]:
@@ -156,8 +173,11 @@ class RequestHandler:
         if parsed.request is None:
             assert parsed.error is not None
             self.stats.rejected += 1
-            log.info("mqtt.request_rejected", topic=message.topic.value,
-                     code=parsed.error["error"]["code"])
+            log.info(
+                "mqtt.request_rejected",
+                topic=message.topic.value,
+                code=parsed.error["error"]["code"],
+            )
             self._spawn(self._answer(parsed.reply_to, parsed.error, reply))
             return
         if self._pending >= self._limit:
@@ -203,11 +223,7 @@ class RequestHandler:
         await self._answer(reply_to, response, reply)
 
     async def _answer(self, reply_to: ReplyTo, response: dict[str, Any], reply: Reply) -> None:
-        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-        props.ContentType = "application/json"
-        if reply_to.correlation is not None:
-            props.CorrelationData = reply_to.correlation
-        payload = json.dumps(response, ensure_ascii=False, separators=(",", ":")).encode()
+        payload, props = reply_message(response, reply_to.correlation)
         try:
             await reply(reply_to.topic, payload, props)
         except (aiomqtt.MqttError, ValueError) as exc:
