@@ -27,6 +27,8 @@ from typing import Any, Final, Self
 
 import structlog
 
+from hallctl import json_input
+
 __all__ = ["SCHEMA_VERSION", "Journal", "JournalError", "PendingEvent", "Record"]
 
 log = structlog.get_logger(__name__)
@@ -478,19 +480,11 @@ def _check_data(event: PendingEvent) -> None:
     # envelope_json splices `data` verbatim: a bad value stored once would poison every
     # forwarder forever, so refuse it here, before anything is written.
     try:
-        ok = isinstance(_DECODER.decode(event.data), dict)
-    except ValueError:
+        ok = isinstance(json_input.loads(event.data), dict)
+    except json_input.JsonInputError:
         ok = False
     if not ok:
         raise JournalError(f"event {event.id}: data is not a JSON object text")
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")  # json.loads would accept NaN and Infinity
-
-
-# Built once: json.loads(..., parse_constant=...) would build a decoder per call.
-_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def _schema_version(conn: sqlite3.Connection) -> int:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import re
 import time
 from collections import Counter
@@ -26,6 +25,7 @@ from zoneinfo import ZoneInfo
 import structlog
 from aiohttp import web
 
+from hallctl import json_input
 from hallctl.attendance.config import IsapiConfig, IsapiTerminal
 from hallctl.attendance.records import AttendanceRecord, record_key
 from hallctl.attendance.sink import AttendanceSink
@@ -193,9 +193,9 @@ async def _read_multipart(request: web.Request) -> tuple[dict[str, Any], bytes |
 
 def _json_object(data: bytes) -> dict[str, Any]:
     try:
-        value = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadEvent("body is not JSON") from exc
+        value = json_input.loads(data)
+    except json_input.JsonInputError as exc:
+        raise BadEvent(f"body is not usable JSON: {exc}") from exc
     if not isinstance(value, dict):
         raise BadEvent("event is not a JSON object")
     return value

@@ -19,7 +19,6 @@ same correlation data returns the same ticket. A phone or ID number goes to the 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections import OrderedDict
 from collections.abc import Coroutine, Mapping
@@ -31,6 +30,7 @@ import aiomqtt
 import structlog
 from pydantic import BaseModel, ValidationError
 
+from hallctl import json_input
 from hallctl.hall.errors import HallError
 from hallctl.kiosk import contract as c
 from hallctl.kiosk.config import KioskConfig, KioskSection
@@ -212,8 +212,8 @@ class KioskGateway:
 
     def _parse(self, action: str, payload: bytes) -> c.KioskRequest | Response:
         try:
-            body = json.loads(payload.decode("utf-8")) if payload.strip() else {}
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            body = json_input.loads(payload) if payload.strip() else {}
+        except json_input.JsonInputError as exc:
             return error_response("bad_json", str(exc))
         if not isinstance(body, dict):
             return _fail("bad_request", "payload must be a JSON object")

@@ -33,6 +33,7 @@ import structlog
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from hallctl import json_input
 from hallctl.mqtt.topics import Topics
 
 log = structlog.get_logger(__name__)
@@ -120,8 +121,8 @@ def parse_request(topics: Topics, message: aiomqtt.Message) -> Parsed:
         return Parsed(reply_to, error=error_response("unknown_action", message.topic.value))
     payload = message.payload if isinstance(message.payload, bytes) else b""
     try:
-        body = json.loads(payload.decode("utf-8")) if payload.strip() else {}
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        body = json_input.loads(payload) if payload.strip() else {}
+    except json_input.JsonInputError as exc:
         return Parsed(reply_to, error=error_response("bad_json", str(exc)))
     if not isinstance(body, dict):
         return Parsed(reply_to, error=error_response("bad_request", type(body).__name__))
