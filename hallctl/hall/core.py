@@ -15,6 +15,7 @@ from typing import Any
 from hallctl.config.models import HallConfig, ServiceConfig, WindowConfig
 from hallctl.hall import commands as c
 from hallctl.hall import duty
+from hallctl.hall.devices import device_ids
 from hallctl.hall.errors import HallError
 from hallctl.hall.estimate import ahead_in_class, ahead_of, estimated_wait_min
 from hallctl.hall.levels import parse_level
@@ -47,6 +48,7 @@ class Hall:
         self._services = {s.code: s for s in config.services}
         self._windows = {w.number: w for w in config.windows}
         self._staff = {s.id: s for s in config.staff}
+        self._devices = device_ids(config)
         self._tz = config.hall.tz
         self._window_services = {
             w.number: [
@@ -508,7 +510,12 @@ class Hall:
         self._emit(out, type_, data, at)
         out.result = data
 
+    def _device(self, device: str) -> None:
+        if device not in self._devices:
+            raise HallError("unknown_device", device)
+
     def on_device_status(self, cmd: c.DeviceStatus, out: Outcome, now: datetime, at: float) -> None:
+        self._device(cmd.device)
         known = self.state.devices.get(cmd.device)
         if known is None or known["online"] != cmd.online:
             type_ = "device.online" if cmd.online else "device.offline"
@@ -516,6 +523,7 @@ class Hall:
         out.result = {"device": cmd.device, "online": cmd.online, "changed": bool(out.events)}
 
     def on_device_alarm(self, cmd: c.DeviceAlarm, out: Outcome, now: datetime, at: float) -> None:
+        self._device(cmd.device)
         key = f"{cmd.device}:{cmd.alarm}"
         if (key in self.state.device_alarms) != cmd.active:
             data = {
