@@ -35,6 +35,7 @@ EVENT_VERSION = 1
 SNAPSHOT_EVERY = 20_000
 SNAPSHOT_FORMAT = f"hallstate/1/{__version__}"
 RECENT_REQUESTS = 20_000
+MAX_REQUEST_ID = 128  # as the request models say; a longer one is refused, and not kept
 
 Clock = Callable[[], datetime]
 
@@ -224,32 +225,43 @@ class HallEngine:
             cmd = parse_command(request)
             outcome = self.hall.execute(cmd, now)
         except HallError as err:
-            if err.events:  # a day rollover preceded the error: it stands, journal it
-                await self._commit(err.events, None, now, None)
-            return error(err)
+            # A day rollover may precede the error: it stands, and is journaled with it.
+            return await self._settle(rid, err.events, now, error(err))
         except Exception as e:  # a bug must not take the hall down with it
             log.exception("engine.command_crashed", action=request.get("action"))
-            return error(HallError("internal", type(e).__name__))
+            return error(HallError("internal", type(e).__name__))  # not kept: retry may work
         response = ok(outcome.result)
-        if not outcome.events:
-            if cmd.action not in READ_ONLY:
+        if not outcome.events and cmd.action in READ_ONLY:
+            return response  # changes nothing, so a repeat may as well see the hall as it is now
+        return await self._settle(rid, outcome.events, now, response)
+
+    async def _settle(
+        self, rid: str | None, events: list[Event], now: datetime, response: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Make the events durable and keep the answer under its request id, errors too.
+
+        A repeat of a request id gets its first answer, whatever it was: a refused
+        `call_next` retried after a ticket arrived must not call it (docs: "a repeat returns
+        the first answer and changes nothing").
+        """
+        if not rid or len(rid) > MAX_REQUEST_ID:
+            if events:
+                await self._commit(events, None, now, None)
+            else:
                 await self.drain()  # the answer may rest on events not yet durable
             return response
-        if rid:
-            fut = asyncio.get_running_loop().create_future()
-            self._inflight[rid] = fut
-            try:
-                await self._commit(outcome.events, rid, now, response)
-                fut.set_result(response)
-            except BaseException as e:
-                fut.set_exception(e)
-                fut.exception()  # mark retrieved
-                raise
-            finally:
-                del self._inflight[rid]
-            self._remember(rid, response)
-        else:
-            await self._commit(outcome.events, None, now, None)
+        fut = asyncio.get_running_loop().create_future()
+        self._inflight[rid] = fut
+        try:
+            await self._commit(events, rid, now, response)
+            fut.set_result(response)
+        except BaseException as e:
+            fut.set_exception(e)
+            fut.exception()  # mark retrieved
+            raise
+        finally:
+            del self._inflight[rid]
+        self._remember(rid, response)
         return response
 
     async def _commit(

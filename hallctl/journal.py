@@ -28,6 +28,7 @@ from typing import Any, Final, Self
 import structlog
 
 from hallctl import json_input
+from hallctl.files import private_dir, private_file
 
 __all__ = ["SCHEMA_VERSION", "Journal", "JournalError", "PendingEvent", "Record"]
 
@@ -144,7 +145,8 @@ class Journal:
         self._prune_lock = threading.Lock()
         self._closed = False
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)
+            private_file(self.path)  # 0640 before SQLite creates it under the umask
             self._writer = self._connect()
         except (OSError, sqlite3.Error) as exc:
             raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
@@ -192,9 +194,10 @@ class Journal:
     ) -> list[Record]:
         """Append a batch in one transaction; every event is durable when this returns.
 
-        ``responses`` are (request id, response JSON) pairs stored in the same transaction.
+        ``responses`` are (request id, response JSON) pairs stored in the same transaction;
+        a batch may hold answers only (refused requests), kept under the current last seq.
         """
-        if not events:
+        if not events and not responses:
             return []
         for event in events:
             _check_data(event)
@@ -215,10 +218,11 @@ class Journal:
                         ],
                     )
                     if responses:
+                        seq = records[-1].seq if records else first - 1
                         conn.executemany(
                             "INSERT OR IGNORE INTO responses (request_id, seq, response) "
                             "VALUES (?, ?, ?)",
-                            [(rid, records[-1].seq, text) for rid, text in responses],
+                            [(rid, seq, text) for rid, text in responses],
                         )
                 except sqlite3.IntegrityError as exc:
                     raise JournalError(f"batch rejected, nothing written: {exc}") from exc
@@ -426,7 +430,7 @@ class Journal:
         return bound
 
     def _archive(self, archive_dir: Path, before_day: str, bound: int) -> None:
-        archive_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(archive_dir)
         files: dict[str, gzip.GzipFile] = {}
         raw: dict[str, io.BufferedWriter] = {}
         try:
@@ -444,7 +448,8 @@ class Journal:
                     rec = Record(*row)
                     out = files.get(rec.day)
                     if out is None:
-                        fh = open(archive_dir / f"{rec.day}.jsonl.gz", "ab")  # noqa: SIM115
+                        name = private_file(archive_dir / f"{rec.day}.jsonl.gz")
+                        fh = open(name, "ab")  # noqa: SIM115
                         raw[rec.day] = fh
                         # "ab" adds a gzip member; gzip readers read concatenated members.
                         out = files[rec.day] = gzip.GzipFile(fileobj=fh, mode="ab")
