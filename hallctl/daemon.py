@@ -22,6 +22,7 @@ import structlog
 from hallctl.config.models import HallConfig
 from hallctl.control import ControlServer
 from hallctl.engine import HallEngine
+from hallctl.files import private_dir
 from hallctl.journal import Journal
 from hallctl.privacy import load_or_create_secret
 from hallctl.sdnotify import Notifier
@@ -39,7 +40,7 @@ class DataDirLocked(RuntimeError):
 @contextlib.contextmanager
 def data_dir_lock(data_dir: Path) -> Iterator[None]:
     """One daemon per data directory: two writers on one journal would fight over seqs."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     path = data_dir / "hallctl.lock"
     f: TextIO = path.open("a+")
     try:
