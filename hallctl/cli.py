@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hallctl import __version__
+from hallctl import __version__, journal_cli
 
 DEFAULT_CONFIGS = ("/etc/hallctl/hall.yaml", "config/example.yaml")
 
@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("schemas", help="write JSON Schemas of events and requests")
     sp.add_argument("--out", type=Path, default=Path("docs/schemas"))
     sp.add_argument("--check", action="store_true", help="exit 1 if the files differ")
+
+    journal_cli.add_parser(sub, with_config)
 
     sp = sub.add_parser("status", help="windows, queues, devices and alarms")
     client(sp)
@@ -139,6 +141,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_check(args.config or default_config())
     if args.command == "run":
         return cmd_run(args)
+    if args.command == "journal":
+        return journal_cli.run(args, args.config or default_config())
     if args.command == "schemas":
         from hallctl.schemas import write_schemas
 
@@ -181,10 +185,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(e, file=sys.stderr)
         return 1
+    from hallctl.startup_errors import STARTUP_ERRORS, startup_message
+
     try:
         run_daemon(cfg)
     except DataDirLocked as e:
         print(f"hallctl: {e}", file=sys.stderr)
+        return 1
+    except STARTUP_ERRORS as e:
+        # A clear sentence, not a traceback: a lost journal tail, a full disk.
+        print(f"hallctl: {startup_message(e, cfg.data_dir)}", file=sys.stderr)
         return 1
     return 0
 

@@ -29,8 +29,11 @@ import structlog
 
 from hallctl import json_input
 from hallctl.files import private_dir, private_file
+from hallctl.journal_mark import HighWaterMark, JournalBehind, mark_path
 
-__all__ = ["SCHEMA_VERSION", "Journal", "JournalError", "PendingEvent", "Record"]
+__all__ = [
+    "SCHEMA_VERSION", "Journal", "JournalBehind", "JournalError", "PendingEvent", "Record"
+]
 
 log = structlog.get_logger(__name__)
 
@@ -136,7 +139,12 @@ SCHEMA_VERSION: Final = max(_MIGRATIONS)
 class Journal:
     """SQLite WAL journal. Synchronous and thread-safe; one instance per database file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, accept_loss: bool = False) -> None:
+        """Open (or create) the journal at ``path``.
+
+        Raises JournalBehind when the journal ends before its high-water mark (its tail was
+        lost), unless ``accept_loss``: then the mark is set back to the journal's end.
+        """
         self.path = Path(path)
         self._write_lock = threading.Lock()
         self._pool_lock = threading.Lock()
@@ -158,7 +166,19 @@ class Journal:
         except JournalError:
             self._writer.close()
             raise
-        log.info("journal.opened", path=str(self.path), last_seq=self.last_seq())
+        try:
+            self._mark = HighWaterMark(self.path)
+            last = self.last_seq()
+            lost_from = self._mark.check(self.path, last, accept_loss=accept_loss)
+        except (OSError, JournalBehind) as exc:
+            self.close_quietly()
+            if isinstance(exc, JournalBehind):
+                raise
+            raise JournalError(f"cannot use {mark_path(self.path)}: {exc}") from exc
+        if lost_from is not None:
+            log.warning("journal.loss_accepted", path=str(self.path), last_seq=last,
+                        acknowledged_up_to=lost_from, lost=lost_from - last)
+        log.info("journal.opened", path=str(self.path), last_seq=last)
 
     # --- lifetime -------------------------------------------------------------------------
 
@@ -173,12 +193,21 @@ class Journal:
     ) -> None:
         self.close()
 
+    def close_quietly(self) -> None:
+        """Close without the log line (a journal refused while opening)."""
+        self._closed = True
+        self._writer.close()
+        mark = getattr(self, "_mark", None)
+        if mark is not None:
+            mark.close()
+
     def close(self) -> None:
         with self._write_lock:
             if self._closed:
                 return
             self._closed = True
             self._writer.close()
+            self._mark.close()
         with self._pool_lock:
             # Readers still checked out are closed when they come back (_reader).
             for conn in self._idle_readers:
@@ -226,6 +255,11 @@ class Journal:
                         )
                 except sqlite3.IntegrityError as exc:
                     raise JournalError(f"batch rejected, nothing written: {exc}") from exc
+            if records:
+                try:
+                    self._mark.write(records[-1].seq)
+                except OSError as exc:  # the mark lagging only weakens the check
+                    log.warning("journal.mark_not_written", error=str(exc))
         return records
 
     def response_for(self, request_id: str) -> str | None:

@@ -179,7 +179,7 @@ async def test_mosquitto_rr_round_trip_as_in_the_docs(broker: Mosquitto, link: M
     result = await asyncio.to_thread(
         subprocess.run,
         ["mosquitto_rr", "-p", str(broker.port), "-t", f"{link.topics.base}/request/open_window",
-         "-e", "backend/rr", "-m", '{"window": 3}', "-W", "5"],
+         "-e", "backend/responses/rr", "-m", '{"window": 3}', "-W", "5"],
         capture_output=True, text=True, timeout=10,
     )
     assert result.returncode == 0, result.stderr
