@@ -42,6 +42,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "forbidden": ("Not allowed for this client", "无权执行该操作"),
     "rate_limited": ("Too many requests, try again shortly", "请求过于频繁，请稍后再试"),
     "internal": ("Internal error", "内部错误"),
+    "disk_full": (
+        "Disk full: nothing was changed; retry with the same request_id when space is freed",
+        "磁盘已满：本次操作未执行，请清理空间后使用相同的 request_id 重试",
+    ),
 }
 
 

@@ -52,6 +52,7 @@ CONNECT_TIMEOUT_S = 10.0  # CONNACK, SUBACK and PUBACK of the setup steps
 STOP_DRAIN_S = 5.0  # how long stop() waits for requests in hand to be answered
 STABLE_AFTER_S = 10.0  # a connection up this long resets the backoff to reconnect_min_s
 PROBE_EVERY_S = 0.5  # while waiting to reconnect: is the broker's port answering again?
+UNJOURNALED_STATE_S = 2.0  # retained state is compared this often even without new records
 
 
 class LinkEngine(ForwardEngine, RequestEngine, Protocol):
@@ -93,7 +94,10 @@ class RetainedState:
     async def follow(self, client: aiomqtt.Client, seq: int) -> None:
         """Publish what changed after each new journal record, at most every interval."""
         while True:
-            await self._engine.wait_beyond(seq)
+            # Also look now and then without a new record: some state is not journaled (a
+            # full disk's alarm, which cannot be).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._engine.wait_beyond(seq), UNJOURNALED_STATE_S)
             seq, current = self._snapshot()
             changes = {k: v for k, v in current.items() if self._published.get(k) != v}
             # An empty retained message deletes the topic on the broker.
