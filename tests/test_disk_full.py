@@ -8,12 +8,14 @@ mounting is not allowed). The same path is also driven by SQLite's own page limi
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +25,13 @@ from hallctl.engine import HallEngine
 from hallctl.journal import Journal
 from tests.hall.conftest import SMALL_HALL
 from tests.test_engine import Running
+from tests.test_mqtt_support import (
+    BROKER_OPTIONS,
+    StandInEngine,
+    running_link,
+    settings_for,
+    subscribed,
+)
 
 
 @pytest.fixture
@@ -98,7 +107,7 @@ async def _ride_out_a_full_disk(engine: HallEngine, path: Path, free: object) ->
         resumed = await take(engine, 1000)  # the same request id: it was not used up
         if resumed["ok"]:
             break
-        await __import__("asyncio").sleep(0.1)
+        await asyncio.sleep(0.1)
     assert resumed["ok"] is True
     assert resumed["result"]["ticket"] == f"A{issued + 1:03d}"  # type: ignore[index]  # no reuse
     status = await engine.execute({"action": "status"})
@@ -144,3 +153,23 @@ def test_starting_on_a_full_disk_says_so_without_a_traceback(
                          capture_output=True, text=True, timeout=30, env=env)
     assert run.returncode == 1
     assert "disk full" in run.stderr and "Traceback" not in run.stderr, run.stderr
+
+
+async def test_forwarding_goes_on_when_its_cursor_cannot_be_saved(
+    small_disk: Path, mosquitto_factory: Any
+) -> None:
+    broker = mosquitto_factory(extra_config=BROKER_OPTIONS)
+    with Journal(small_disk / "journal.db") as journal:
+        engine = StandInEngine(journal)
+        await engine.append("ticket.issued", count=5)  # not yet forwarded
+        filler = fill(small_disk)  # saving the forwarder's cursor needs space now
+        async with subscribed(broker.url, "hallctl/h1/events/#") as seen, \
+                running_link(engine, settings_for(broker.url)) as link:
+            await seen.wait_until(lambda: len(seen.events()) == 5)
+            await asyncio.sleep(0.3)
+            assert link.stats.connects == 1 and link.stats.failures == 0  # never dropped
+            assert len(seen.events()) == 5  # so nothing was sent twice
+            filler.unlink()
+            await engine.append("ticket.called")
+            await seen.wait_until(lambda: len(seen.events()) == 6)
+        assert journal.cursor("mqtt") == 6  # saved again once there was room
