@@ -168,8 +168,11 @@ class Journal:
             raise
         try:
             self._mark = HighWaterMark(self.path)
+            # The mark first: it is written after each commit, so a journal appended to by
+            # another process meanwhile can only be found ahead of it, never behind.
+            mark = self._mark.read()
             last = self.last_seq()
-            lost_from = self._mark.check(self.path, last, accept_loss=accept_loss)
+            lost_from = self._mark.check(self.path, last, mark, accept_loss=accept_loss)
         except (OSError, JournalBehind) as exc:
             self.close_quietly()
             if isinstance(exc, JournalBehind):

@@ -67,12 +67,12 @@ class HighWaterMark:
             os.close(self._fd)
             self._fd = -1
 
-    def check(self, journal: Path, last_seq: int, *, accept_loss: bool = False) -> int | None:
-        """Raise JournalBehind when the journal is behind the mark; set the mark to it.
-
-        Returns the seq the mark said when a loss was accepted, else None.
+    def check(
+        self, journal: Path, last_seq: int, mark: int | None, *, accept_loss: bool = False
+    ) -> int | None:
+        """Raise JournalBehind when the journal (``last_seq``) is behind ``mark`` (read before
+        it); set the mark to the journal's end. Returns the old mark when a loss was accepted.
         """
-        mark = self.read()
         lost = mark is not None and last_seq < mark
         if lost and not accept_loss:
             assert mark is not None
