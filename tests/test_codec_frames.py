@@ -80,15 +80,19 @@ def test_evaluator_outputs() -> None:
     assert render_output(EVALUATOR, "set_stars", address=12, level=4) == ff68(12, 0x02, b"\x04")
 
 
-def test_keypad_digits_blank_with_0x0a() -> None:
+def test_keypad_empty_cells_are_0x0a_and_the_waiting_count_is_zero_padded() -> None:
     assert render_output(KEYPAD, "show_ticket", address=1, number="012") == ff68(
         1, 0x02, bytes([10, 10, 10, 0, 1, 2])
     )
     assert render_output(KEYPAD, "show_waiting", address=1, waiting="7") == ff68(
-        1, 0x02, bytes([10, 10, 7, 10, 10, 10])
+        1, 0x02, bytes([0, 0, 7, 10, 10, 10])
     )
     both = render_output(KEYPAD, "show_digits", address=1, waiting="15", number="123")
-    assert both == ff68(1, 0x02, bytes([10, 1, 5, 1, 2, 3]))
+    assert both == ff68(1, 0x02, bytes([0, 1, 5, 1, 2, 3]))
+    nobody = render_output(KEYPAD, "show_digits", address=1, waiting="0", number="7")
+    assert nobody == ff68(1, 0x02, bytes([0, 0, 0, 10, 10, 7]))
+    unknown = render_output(KEYPAD, "show_digits", address=1, number="7")
+    assert unknown == ff68(1, 0x02, bytes([10, 10, 10, 10, 10, 7]))
 
 
 def test_output_parameter_errors_are_refused() -> None:

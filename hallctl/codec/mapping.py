@@ -113,7 +113,9 @@ def _digits(item: DataItem, value: Any) -> bytes:
     if len(text) > item.width:
         raise EncodeError(f"{text!r} has more than {item.width} digits")
     cells = [int(c) for c in text]
-    pad = [item.blank] * (item.width - len(cells))
+    # An empty value shows blank cells; a short number is padded (zeros on keypads: `0 0 7`).
+    fill = item.blank if not cells or item.pad is None else item.pad
+    pad = [fill] * (item.width - len(cells))
     return bytes(pad + cells if item.align == "right" else cells + pad)
 
 

@@ -208,7 +208,10 @@ class DataItem(_Model):
     param: str | None = None
     length_of: str | None = None
     width: int | None = Field(None, ge=1, description="digits: count; bcd: bytes; text: max")
-    blank: Byte = 0x0A
+    blank: Byte = Field(0x0A, description="digits: the cell code of an empty cell")
+    pad: Byte | None = Field(
+        None, description="digits: the cell code that fills a shorter number; default: blank"
+    )
     align: Literal["left", "right"] = "right"
 
     @model_validator(mode="after")
