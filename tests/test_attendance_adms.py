@@ -145,7 +145,9 @@ async def test_form_encoded_data_body_is_read_like_a_raw_one(clock: Clock) -> No
     ]
 
 
-async def test_malformed_lines_are_counted_and_skipped_good_ones_recorded(clock: Clock) -> None:
+async def test_malformed_lines_are_quarantined_and_counted_good_ones_recorded(
+    clock: Clock,
+) -> None:
     body = [
         "0105",  # too few fields
         "0105\t2026-13-45 08:00:00\t0\t15",  # no such date
@@ -159,6 +161,7 @@ async def test_malformed_lines_are_counted_and_skipped_good_ones_recorded(clock:
     assert (status, text) == (200, "OK: 6")  # all taken: resending bad lines helps nobody
     assert len(clock.hall.applied) == 2
     assert clock.receiver.stats["malformed"] == 4
+    assert [q.line for q in clock.receiver.quarantine.lines()][::-1] == body[:4]
     assert clock.receiver.stats["lines"] == 2
 
 
@@ -303,7 +306,7 @@ async def test_commands_are_refused_for_unknown_devices_and_multi_line_text(cloc
 
 def test_parse_attlog_reads_hall_local_time_and_the_optional_mask_fields() -> None:
     lines, malformed = parse_attlog(CHECK_OUT + "\r\n", SHANGHAI)
-    assert malformed == 0
+    assert malformed == []
     assert lines[0].pin == "0231"
     assert lines[0].status == 1
     assert lines[0].time == datetime(2026, 11, 25, 1, 12, 40, tzinfo=ZoneInfo("UTC"))
