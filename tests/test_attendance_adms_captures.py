@@ -21,8 +21,8 @@ import pytest
 
 from hallctl.attendance.access import key_digest
 from hallctl.attendance.config import AdmsConfig
-from hallctl.attendance.quarantine import Quarantine
 from hallctl.attendance.sink import AttendanceSink, StaffDirectory
+from hallctl.attendance.store import AttendanceStore
 from hallctl.attendance.zkteco_adms import AdmsReceiver
 from hallctl.journal import Journal
 from hallctl.transports.http import HttpServer
@@ -55,13 +55,13 @@ async def _clock(tmp: Path, clock: dict[str, Any] | None = None,
     sink = AttendanceSink(hall, StaffDirectory({"0105": "S005", "0231": "S031"}),
                           now=lambda: NOW)
     with Journal(tmp / "journal.db") as journal:
-        quarantine = Quarantine(journal.path)
-        receiver = AdmsReceiver(config, sink, SHANGHAI, quarantine)
+        store = AttendanceStore(journal.path)
+        receiver = AdmsReceiver(config, sink, SHANGHAI, store)
         server = HttpServer("127.0.0.1", 0)
         server.add_routes(receiver.routes())
         async with server, aiohttp.ClientSession() as http:
             yield Clock(server.base_url, http, hall, receiver)
-        quarantine.close()
+        store.close()
 
 
 @pytest.fixture
@@ -145,7 +145,7 @@ async def test_an_unreadable_line_is_kept_raw_in_the_journal_database_before_the
 
 
 async def test_when_the_quarantine_cannot_write_the_clock_keeps_its_lines(clock: Clock) -> None:
-    clock.receiver.quarantine.close()  # e.g. the disk is gone
+    clock.receiver.quarantine.store.close()  # e.g. the disk is gone
     status, _ = await clock.call("POST", "/iclock/cdata", "nonsense\n" + CHECK_IN + "\n",
                                  table="ATTLOG", Stamp="9")
     assert status == 503
@@ -193,3 +193,12 @@ def test_the_comm_key_is_configured_as_a_digest_never_in_clear() -> None:
     with pytest.raises(ValueError):
         AdmsConfig.model_validate(
             {"clocks": [{"sn": SN, "device": "clock-lobby", "comm_key_sha256": KEY}]})
+
+
+async def test_a_keyed_clock_is_still_known_by_its_address_after_a_restart(tmp_path: Path) -> None:
+    keyed = {"comm_key_sha256": key_digest(KEY)}
+    async for clock in _clock(tmp_path, keyed):
+        assert (await clock.call("GET", "/iclock/cdata", options="all", pushcommkey=KEY))[0] == 200
+    async for clock in _clock(tmp_path, keyed):  # hallctl restarted; the clock just pushes on
+        assert await clock.call("POST", "/iclock/cdata", CHECK_IN + "\n", table="ATTLOG",
+                                Stamp="9") == (200, "OK: 1")

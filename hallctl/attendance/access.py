@@ -11,7 +11,10 @@ import hashlib
 import hmac
 import ipaddress
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+
+from hallctl.attendance.store import AttendanceStore
 
 Address = IPv4Address | IPv6Address
 Network = IPv4Network | IPv6Network
@@ -52,3 +55,33 @@ def query_value(query: Mapping[str, str], name: str) -> str | None:
         if key.lower() == wanted:
             return value
     return None
+
+
+class KeyedAddresses:
+    """Per clock serial number, the address that last presented the right communication key.
+
+    Kept in the store as well as in memory, so a restart of hallctl does not refuse a keyed
+    clock until it happens to handshake again. Written only when the address changes.
+    """
+
+    def __init__(self, store: AttendanceStore) -> None:
+        self._store = store
+        self._known: dict[str, Address] = {}
+        for sn, address in store.query("SELECT sn, address FROM attendance_keyed_address"):
+            peer = peer_address(address)
+            if peer is not None:
+                self._known[sn] = peer
+
+    def get(self, sn: str) -> Address | None:
+        return self._known.get(sn)
+
+    def set(self, sn: str, peer: Address) -> None:
+        if self._known.get(sn) == peer:
+            return
+        with self._store.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO attendance_keyed_address (sn, address, at)"
+                " VALUES (?, ?, ?)",
+                (sn, str(peer), datetime.now(UTC).isoformat(timespec="seconds")),
+            )
+        self._known[sn] = peer

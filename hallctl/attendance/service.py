@@ -20,9 +20,9 @@ from aiohttp import web
 from hallctl.attendance.config import AttendanceConfig, MqttFaceProfile
 from hallctl.attendance.hikvision_isapi import IsapiReceiver
 from hallctl.attendance.mqtt_face import MqttFaceMapper
-from hallctl.attendance.quarantine import Quarantine
 from hallctl.attendance.records import AttendanceRecord
 from hallctl.attendance.sink import AttendanceSink, ExecutePort, StaffDirectory
+from hallctl.attendance.store import AttendanceStore
 from hallctl.attendance.zkteco_adms import AdmsReceiver
 from hallctl.attendance.zkteco_tcp import ZkTcpClient
 
@@ -45,11 +45,11 @@ class AttendanceService:
         profiles: Mapping[str, MqttFaceProfile],
         *,
         staff: Mapping[str, str] | None = None,
-        quarantine: Quarantine | None = None,
+        store: AttendanceStore | None = None,
     ) -> AttendanceService:
         """`staff` adds clock-id → hall-id pairs (e.g. staff numbers from the hall file);
         the attendance section's own `staff` map wins where both name an id. Unreadable punch
-        lines go to `quarantine`, by default a table in the engine's journal file."""
+        lines and key bindings go to `store`, by default tables in the engine's journal file."""
         zone = config.zone
         directory = StaffDirectory({**(staff or {}), **config.staff})
         sink = AttendanceSink(
@@ -68,7 +68,7 @@ class AttendanceService:
             mappers.append(MqttFaceMapper(profile, binding.terminals, zone))
         return cls(
             sink=sink,
-            adms=AdmsReceiver(config.adms, sink, zone, quarantine or _journal_quarantine(port)),
+            adms=AdmsReceiver(config.adms, sink, zone, store or _journal_store(port)),
             isapi=IsapiReceiver(config.isapi, sink, zone, picture_dir=pictures),
             mappers=mappers,
             tcp_clients=[
@@ -124,9 +124,9 @@ class AttendanceService:
                 group.create_task(client.run())
 
 
-def _journal_quarantine(port: ExecutePort) -> Quarantine:
+def _journal_store(port: ExecutePort) -> AttendanceStore:
     journal = getattr(port, "journal", None)
     path = getattr(journal, "path", None)
     if path is None:
-        log.warning("attendance.quarantine_in_memory")
-    return Quarantine(path)
+        log.warning("attendance.store_in_memory")
+    return AttendanceStore(path)

@@ -34,7 +34,7 @@ import structlog
 from aiohttp import web
 
 from hallctl.attendance.access import (
-    Address,
+    KeyedAddresses,
     address_allowed,
     key_matches,
     peer_address,
@@ -44,6 +44,7 @@ from hallctl.attendance.config import AdmsClock, AdmsConfig
 from hallctl.attendance.quarantine import Quarantine
 from hallctl.attendance.records import AttendanceRecord, record_key
 from hallctl.attendance.sink import AttendanceSink
+from hallctl.attendance.store import AttendanceStore
 from hallctl.attendance.zkteco_adms_wire import CommandReply, read_command_replies, read_upload
 
 log = structlog.get_logger(__name__)
@@ -107,12 +108,17 @@ class AdmsReceiver:
         config: AdmsConfig,
         sink: AttendanceSink,
         zone: ZoneInfo,
-        quarantine: Quarantine | None = None,
+        store: AttendanceStore | None = None,
     ) -> None:
+        """`store`: where unreadable lines and key bindings are kept (the journal's file);
+        None keeps them in memory (tests only)."""
         self._config = config
         self._sink = sink
         self._zone = zone
-        self.quarantine = quarantine or Quarantine(None)
+        store = store or AttendanceStore(None)
+        self.quarantine = Quarantine(store)
+        # SN → the address that last presented the clock's communication key
+        self._keyed_from = KeyedAddresses(store)
         self._clocks: dict[str, AdmsClock] = {clock.sn: clock for clock in config.clocks}
         # In memory only: after a restart the clock is told "None" and resends what it has;
         # request ids and the sink's age limit make that harmless.
@@ -123,8 +129,6 @@ class AdmsReceiver:
         self.results: OrderedDict[int, CommandResult] = OrderedDict()
         # device id → what the clock said about itself (INFO): model, firmware, MAC, counts
         self.device_info: dict[str, dict[str, str]] = {}
-        # SN → the address that last presented the clock's communication key
-        self._keyed_from: dict[str, Address] = {}
         self.stats: Counter[str] = Counter()
         # device id → time.monotonic() of its last request: for an availability watchdog.
         self.last_seen: dict[str, float] = {}
@@ -181,7 +185,7 @@ class AdmsReceiver:
             if not key_matches(presented, clock.comm_key_sha256):
                 return "bad_comm_key"
             if peer is not None:
-                self._keyed_from[clock.sn] = peer
+                self._keyed_from.set(clock.sn, peer)
             return None
         # Firmware sends the key at its handshake only: later requests ride on that address.
         if peer is None or self._keyed_from.get(clock.sn) != peer:
