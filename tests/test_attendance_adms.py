@@ -199,10 +199,13 @@ async def test_a_pin_without_its_leading_zeros_still_finds_the_staff(clock: Cloc
     assert [p[1] for p in clock.hall.punches()] == ["S005"]
 
 
-async def test_unmapped_status_is_skipped_unless_configured(clock: Clock) -> None:
-    await clock.push("0105\t2026-11-25 08:59:01\t255\t15\t0\t0\t0")
+async def test_unmapped_status_is_not_recorded_but_kept_in_the_quarantine(clock: Clock) -> None:
+    line = "0105\t2026-11-25 08:59:01\t255\t15\t0\t0\t0"
+    assert await clock.push(line) == (200, "OK: 1")
     assert clock.hall.applied == []
     assert clock.receiver.stats["unmapped_status"] == 1
+    [kept] = clock.receiver.quarantine.lines()
+    assert (kept.line, kept.reason) == (line, "status not in adms.status_map")
 
 
 @pytest.mark.parametrize(

@@ -58,6 +58,7 @@ class AttlogLine:
     pin: str
     time: datetime  # aware, in the hall zone
     status: int
+    raw: str  # the line as the clock sent it
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,7 @@ def _parse_line(raw: str, zone: ZoneInfo) -> AttlogLine | None:
     except ValueError:
         return None
     # fold=0: in a zone with DST the repeated hour is read as its first occurrence.
-    return AttlogLine(pin=fields[0], time=naive.replace(tzinfo=zone), status=status)
+    return AttlogLine(pin=fields[0], time=naive.replace(tzinfo=zone), status=status, raw=raw)
 
 
 def _plain(text: str, status: int = 200) -> web.Response:
@@ -247,11 +248,11 @@ class AdmsReceiver:
     async def _attlog(self, clock: AdmsClock, text: str, stamp: str | None) -> web.Response:
         lines, malformed = parse_attlog(text, self._zone)
         records: list[AttendanceRecord] = []
-        unmapped = 0
+        unmapped: list[str] = []
         for line in lines:
             direction = self._config.status_map.get(line.status)
             if direction is None:
-                unmapped += 1
+                unmapped.append(line.raw)
                 continue
             records.append(
                 AttendanceRecord(
@@ -263,22 +264,23 @@ class AdmsReceiver:
                     record_key=record_key(line.pin, line.time),
                 )
             )
-        if malformed:
-            # Kept before anything is acknowledged: the clock forgets what we answer OK to.
+        # Kept before anything is acknowledged: the clock forgets what we answer OK to. A line
+        # whose status the hall does not map is kept too: mapping it later must not find it gone.
+        for reason, kept in (("unreadable ATTLOG line", malformed),
+                             ("status not in adms.status_map", unmapped)):
+            if not kept:
+                continue
             try:
-                await self.quarantine.keep_async(
-                    clock.device, "zkteco_adms", "unreadable ATTLOG line", malformed
-                )
+                await self.quarantine.keep_async(clock.device, "zkteco_adms", reason, kept)
             except Exception as exc:
                 log.error("adms.quarantine_failed", device=clock.device, error=str(exc))
                 return _plain("ERROR: cannot keep the lines\n", status=503)
-            self.stats["quarantined"] += len(malformed)
-            log.warning("adms.lines_quarantined", device=clock.device, lines=len(malformed))
+            self.stats["quarantined"] += len(kept)
+            log.warning("adms.lines_quarantined", device=clock.device, reason=reason,
+                        lines=len(kept))
         self.stats["lines"] += len(lines)
         self.stats["malformed"] += len(malformed)
-        self.stats["unmapped_status"] += unmapped
-        if unmapped:
-            log.warning("adms.lines_skipped", device=clock.device, unmapped=unmapped)
+        self.stats["unmapped_status"] += len(unmapped)
         report = await self._sink.deliver(records)
         if report.retry:
             # Not "OK": the clock keeps these lines and posts them again after ErrorDelay.
