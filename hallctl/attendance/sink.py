@@ -123,7 +123,7 @@ class AttendanceSink:
     async def device_status(self, device: str, *, online: bool, detail: str | None) -> bool:
         """Tell the hall a clock is there (with what it says about itself); True if taken."""
         request = {"action": "device_status", "device": device, "online": online,
-                   "detail": detail}
+                   "detail": detail, "source": device}
         try:
             async with asyncio.timeout(self._timeout):
                 answer = await self._port.execute(request)
