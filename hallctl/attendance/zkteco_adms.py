@@ -21,6 +21,7 @@ without it are taken only from the address that last presented it). See docs/att
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 import time
@@ -157,7 +158,7 @@ class AdmsReceiver:
         self._commands.setdefault(sn, deque()).append((command_id, command))
         return command_id
 
-    def _clock(self, request: web.Request) -> AdmsClock | None:
+    async def _clock(self, request: web.Request) -> AdmsClock | None:
         sn = request.query.get("SN", "")
         clock = self._clocks.get(sn)
         if clock is None:
@@ -165,7 +166,7 @@ class AdmsReceiver:
             # The SN is cut short: a hostile client must not fill the log with it.
             log.warning("adms.unknown_sn", sn=sn[:64], path=request.path, peer=request.remote)
             return None
-        refusal = self._access(clock, request)
+        refusal = await self._access(clock, request)
         if refusal is not None:
             self.stats[refusal] += 1
             log.warning("adms.refused", reason=refusal, device=clock.device, path=request.path,
@@ -174,7 +175,7 @@ class AdmsReceiver:
         self.last_seen[clock.device] = time.monotonic()
         return clock
 
-    def _access(self, clock: AdmsClock, request: web.Request) -> str | None:
+    async def _access(self, clock: AdmsClock, request: web.Request) -> str | None:
         """None when the request may act for `clock`, else the reason it may not."""
         peer = peer_address(request.remote)
         if not address_allowed(peer, clock.allow_from):
@@ -185,8 +186,9 @@ class AdmsReceiver:
         if presented is not None:
             if not key_matches(presented, clock.comm_key_sha256):
                 return "bad_comm_key"
-            if peer is not None:
-                self._keyed_from.set(clock.sn, peer)
+            if peer is not None and self._keyed_from.get(clock.sn) != peer:
+                # a durable write, off the event loop (the journal may hold the file briefly)
+                await asyncio.to_thread(self._keyed_from.set, clock.sn, peer)
             return None
         # Firmware sends the key at its handshake only: later requests ride on that address.
         if peer is None or self._keyed_from.get(clock.sn) != peer:
@@ -198,7 +200,7 @@ class AdmsReceiver:
         return _plain("ERROR: device not allowed\n", status=403)
 
     async def _handshake(self, request: web.Request) -> web.Response:
-        clock = self._clock(request)
+        clock = await self._clock(request)
         if clock is None:
             return self._refused()
         self.stats["handshake"] += 1
@@ -232,7 +234,7 @@ class AdmsReceiver:
         return "\n".join(lines) + "\n"
 
     async def _upload(self, request: web.Request) -> web.Response:
-        clock = self._clock(request)
+        clock = await self._clock(request)
         if clock is None:
             return self._refused()
         body = await request.read()  # the server's body limit applies here
@@ -291,7 +293,7 @@ class AdmsReceiver:
         return _plain("OK: " + str(len(lines) + len(malformed)))
 
     async def _getrequest(self, request: web.Request) -> web.Response:
-        clock = self._clock(request)
+        clock = await self._clock(request)
         if clock is None:
             return self._refused()
         self.stats["poll"] += 1
@@ -304,7 +306,7 @@ class AdmsReceiver:
         return _plain("C:" + str(command_id) + ":" + command + "\n")
 
     async def _devicecmd(self, request: web.Request) -> web.Response:
-        clock = self._clock(request)
+        clock = await self._clock(request)
         if clock is None:
             return self._refused()
         text = (await request.read()).decode("utf-8", errors="replace")
@@ -343,7 +345,7 @@ class AdmsReceiver:
         await self._sink.device_status(clock.device, online=True, detail=detail or None)
 
     async def _ping(self, request: web.Request) -> web.Response:
-        if self._clock(request) is None:
+        if await self._clock(request) is None:
             return self._refused()
         return _plain("OK")
 
