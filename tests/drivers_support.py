@@ -43,7 +43,7 @@ staff:
 # fast line timing: the tests wait on real ptys, not on production back-offs
 FAST = {
     "gap_ms": 1, "timeout_ms": 100, "retries": 0, "reconnect_min_s": 0.05,
-    "reconnect_max_s": 0.2, "partial_frame_ms": 50,
+    "reconnect_max_s": 0.2,
 }
 
 
