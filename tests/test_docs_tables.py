@@ -8,9 +8,9 @@ import typing
 from datetime import datetime
 from pathlib import Path
 
+from hallctl.config import parse_config
 from hallctl.hall import commands
 from hallctl.hall.views import retained_state
-from hallctl.config import parse_config
 from tests.hall.conftest import SMALL_HALL, TZ, Driver
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
