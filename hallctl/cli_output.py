@@ -101,8 +101,24 @@ def render_status(s: dict[str, Any]) -> str:
     if s["devices"]:
         online = len(s["devices"]) - len(offline)
         lines.append(f"devices: {online} online, offline: {', '.join(offline) or 'none'}")
+    lines += serial_lines(s.get("components", {}).get("serial"))
     for a in s["alarms"]:
         lines.append(f"ALARM {a['kind']}: {a['message']}")
     for a in s["device_alarms"]:
         lines.append(f"DEVICE ALARM {a['device']}: {a['alarm']} {a.get('detail') or ''}")
     return "\n".join(lines)
+
+
+def serial_lines(stats: dict[str, Any] | None) -> list[str]:
+    """One line per serial line: is it open, frames decoded, bad frames by reason."""
+    out = []
+    for line_id, st in sorted((stats or {}).get("lines", {}).items()):
+        decoder = st.get("decoder", {})
+        bad = {k: v for k, v in decoder.items() if k not in ("frames", "noise_bytes") and v}
+        why = " (" + ", ".join(f"{k} {v}" for k, v in sorted(bad.items())) + ")" if bad else ""
+        state = "connected" if st.get("connected") else "NOT CONNECTED"
+        out.append(
+            f"serial line {line_id}: {state}, {decoder.get('frames', 0)} frames, "
+            f"{st.get('bad_frames', 0)} bad{why}, {decoder.get('noise_bytes', 0)} noise bytes"
+        )
+    return out

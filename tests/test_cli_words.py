@@ -65,3 +65,17 @@ def test_answers_use_words_not_action_names(
     text = render(action, {"ok": True, "result": result})
     assert says in text
     assert not any(word in text for word in INTERNAL), text
+
+
+def test_status_shows_each_serial_lines_frame_counters() -> None:
+    from hallctl.cli_output import serial_lines
+
+    stats = {"lines": {
+        "bus": {"connected": True, "connects": 1, "bad_frames": 3,
+                "decoder": {"frames": 120, "checksum": 2, "truncated": 1, "noise_bytes": 40}},
+        "led": {"connected": False, "connects": 0, "bad_frames": 0, "decoder": {}},
+    }}
+    assert serial_lines(stats) == [
+        "serial line bus: connected, 120 frames, 3 bad (checksum 2, truncated 1), 40 noise bytes",
+        "serial line led: NOT CONNECTED, 0 frames, 0 bad, 0 noise bytes",
+    ]

@@ -107,6 +107,11 @@ def test_a_second_demo_refuses_and_a_hung_up_demo_cleans_up(tmp_path: Path) -> N
         assert journal.exists() and all(link.is_symlink() for link in links)
         size = journal.stat().st_size
 
+        # the operator's view of the running demo: serial lines with their frame counters
+        status = _run("status", "--socket", str(tmp_path / "data" / "control.sock"), timeout=30)
+        assert status.returncode == 0, status.stderr
+        assert _number(r"serial line bus: connected, (\d+) frames", status.stdout) > 0
+
         second = _run("demo", "--no-ui", "--duration", "5", timeout=60, demo_dir=tmp_path)
         assert second.returncode == 1
         assert "another hallctl demo" in second.stderr and str(tmp_path) in second.stderr
