@@ -134,3 +134,49 @@ def test_a_second_demo_refuses_and_a_hung_up_demo_cleans_up(tmp_path: Path) -> N
     again = _run("demo", "--no-ui", "--duration", "3", "--speed", "30", timeout=60,
                  demo_dir=tmp_path)
     assert again.returncode == 0, again.stderr
+
+
+def _run_on_a_terminal(tmp_path: Path, columns: int, seconds: float) -> str:
+    """The demo on a real pty of the given width; what the terminal received, ANSI removed."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    env = _env(tmp_path) | {"TERM": "xterm-256color", "COLUMNS": str(columns)}
+    proc = subprocess.Popen(
+        [*HALLCTL, "demo", "--duration", str(seconds), "--speed", "30"], cwd=REPO, env=env,
+        stdin=slave, stdout=slave, stderr=subprocess.PIPE,
+    )
+    os.close(slave)
+    received = b""
+    try:
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the demo closed the terminal's last open end
+                break
+            if not chunk:
+                break
+            received += chunk
+    finally:
+        os.close(master)
+        proc.wait(timeout=60)
+    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+    text = received.decode("utf-8", errors="replace")
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07", "", text)
+
+
+def test_the_live_view_on_an_80_column_terminal(tmp_path: Path) -> None:
+    from hallctl.cli_output import width
+
+    screen = _run_on_a_terminal(tmp_path, 80, 5)
+    assert "叫号 last calls" in screen and "窗口 windows" in screen  # the live view, not lines
+    assert "--- demo summary" in screen
+    # the live view is redrawn in place, so it must fit: a wider line would wrap and break it
+    # (the plain lines before and after it may wrap like any printed text)
+    live = screen[screen.index("hallctl demo ×30") : screen.index("--- demo summary")]
+    lines = re.split(r"\r?\n|\r", live)
+    assert max(width(line) for line in lines) <= 80, max(lines, key=width)

@@ -108,5 +108,11 @@ async def test_the_view_fits_the_terminal(view: tuple[DemoView, list[str]], widt
         assert title in text, (width, title, text)
     assert called[-1] in text
     assert "open" in text
+    # nothing a person reads off the view is cut to "…": codes, calls and their times
+    for code in ("BDC", "SBYB", "GJJ", "QYKB", "SW", "HJ", "ZHSL"):
+        assert re.search(rf"│ {code}\s", text), (width, code)
+    for minute in range(33, 39):
+        assert f"09:{minute}:00" in text, (width, minute)
+    assert all(f"│ {t}" in text for t in called[-6:]), width
     # the strip's long text is folded onto more lines, not cut to nothing
     assert "请A008号到1号窗口" in text.replace(" ", "").replace("│", "").replace("\n", "")
