@@ -46,7 +46,10 @@ def render(action: str, response: dict[str, Any]) -> str:
     if action == "rejoin":
         return f"{r['ticket']}: {DONE['rejoin']}, {r['ahead']} ahead"
     if "ticket" in r and "window" in r:
-        return f"{r['ticket']} at window {r['window']}: {DONE.get(action, 'done')}"
+        line = f"{r['ticket']} at window {r['window']}: {DONE.get(action, 'done')}"
+        if r.get("started_service"):
+            line += "; it had only been called, so its service is recorded as started"
+        return line
     if "window" in r and "status" in r:
         line = f"window {r['window']}: {STATUS_ZH.get(r['status'], r['status'])} ({r['status']})"
         if r.get("finished"):

@@ -444,11 +444,12 @@ class Hall:
         t = self._evaluation_target(cmd.window, None)
         if t.state not in (CALLED, SERVING, FINISHED):
             raise HallError("not_served", t.number)
-        if t.state == CALLED:
+        started = t.state == CALLED
+        if started:
             self._emit(out, "ticket.serving", {**self._ticket_data(t), "window": cmd.window}, at)
         data = {**self._ticket_data(t), **self._window_data(cmd.window)}
         self._emit(out, "evaluation.requested", data, at)
-        out.result = data
+        out.result = data | ({"started_service": True} if started else {})
 
     def on_evaluate(self, cmd: c.Evaluate, out: Outcome, now: datetime, at: float) -> None:
         t = self._evaluation_target(cmd.window, cmd.ticket)

@@ -42,6 +42,14 @@ def test_evaluating_a_ticket_only_called_says_service_started(hall: Driver) -> N
     assert "started_service" not in hall("evaluate", window=1, level=4)
 
 
+def test_asking_a_ticket_only_called_to_evaluate_says_service_started(hall: Driver) -> None:
+    hall("open_window", window=1)
+    hall("take_ticket", service="BDC")
+    hall("call_next", window=1)
+    assert hall("request_evaluation", window=1)["started_service"] is True
+    assert hall.types()[-2:] == ["ticket.serving", "evaluation.requested"]
+
+
 def test_an_unknown_service_lists_the_valid_ones(hall: Driver) -> None:
     err = hall.fails("unknown_service", "take_ticket", service="NOPE")
     assert "BDC (不动产登记)" in err.message and "ZH (综合受理)" in err.message
