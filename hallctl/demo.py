@@ -109,7 +109,8 @@ def _demo_config(path: Path, mqtt_url: str | None, workdir: Path) -> HallConfig:
     base = workdir
 
     def resolved(port: str) -> str:
-        return str((base / port).resolve()) if not Path(port).is_absolute() else port
+        # abspath, not resolve(): a link left by a killed demo must not be followed to its pty
+        return os.path.abspath(base / port) if not Path(port).is_absolute() else port
 
     serial = cfg.serial
     if serial is not None:

@@ -180,3 +180,23 @@ def test_the_live_view_on_an_80_column_terminal(tmp_path: Path) -> None:
     live = screen[screen.index("hallctl demo ×30") : screen.index("--- demo summary")]
     lines = re.split(r"\r?\n|\r", live)
     assert max(width(line) for line in lines) <= 80, max(lines, key=width)
+
+
+def test_a_demo_killed_outright_leaves_nothing_that_stops_the_next(tmp_path: Path) -> None:
+    env = _env(tmp_path) | {"HALLCTL_MQTT_URL": "mqtt://127.0.0.1:9"}  # no broker to orphan
+    first = subprocess.Popen(
+        [*HALLCTL, "demo", "--no-ui", "--speed", "30"], cwd=REPO, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        _wait_for(first, r"叫号 ", within=60)
+    finally:
+        first.kill()  # SIGKILL: no clean-up can run
+        first.communicate(timeout=30)
+    assert (tmp_path / "dev" / "keypads").is_symlink()  # its pty links are left behind
+    again = subprocess.run(
+        [*HALLCTL, "demo", "--no-ui", "--duration", "3", "--speed", "30"], cwd=REPO, env=env,
+        capture_output=True, text=True, timeout=60,
+    )
+    assert again.returncode == 0, again.stderr
+    assert "--- demo summary" in again.stdout
