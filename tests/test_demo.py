@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 HALLCTL = [sys.executable, "-m", "hallctl.cli"]
 
@@ -200,3 +202,24 @@ def test_a_demo_killed_outright_leaves_nothing_that_stops_the_next(tmp_path: Pat
     )
     assert again.returncode == 0, again.stderr
     assert "--- demo summary" in again.stdout
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_every_stop_signal_cleans_up(tmp_path: Path, sig: signal.Signals) -> None:
+    demo = subprocess.Popen(
+        [*HALLCTL, "demo", "--no-ui", "--speed", "30"], cwd=REPO, env=_env(tmp_path),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        seen = _wait_for(demo, r"叫号 ", within=60)
+        demo.send_signal(sig)
+        out, err = demo.communicate(timeout=30)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+    assert "--- demo summary" in out and "Traceback" not in err
+    assert not list((tmp_path / "dev").iterdir())
+    m = re.search(r"127\.0\.0\.1:(\d+)", seen)
+    if m:
+        assert not _port_open(int(m.group(1)))
