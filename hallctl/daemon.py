@@ -114,7 +114,15 @@ class Daemon:
 
     async def _control(self, request: dict[str, Any]) -> dict[str, Any]:
         assert self.engine is not None
-        return await self.engine.execute(request)
+        response = await self.engine.execute(request)
+        if request.get("action") == "status" and response.get("ok"):
+            # the devices' own counters (frames, bad frames by reason) are not hall state:
+            # the components that keep them add them here, for `hallctl status`
+            from hallctl.wiring import component_status
+
+            result = {**response["result"], "components": component_status(self.components)}
+            response = {**response, "result": result}
+        return response
 
     @contextlib.asynccontextmanager
     async def _signals(self) -> AsyncIterator[None]:

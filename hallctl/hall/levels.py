@@ -38,6 +38,5 @@ def parse_level(value: str | int) -> Level:
     try:
         return _BY_KEY[value if exact else ""]
     except (KeyError, TypeError):
-        raise ValueError(
-            f"level must be 1..5 or one of {', '.join(lv.name for lv in LEVELS)}, got {value!r}"
-        ) from None
+        names = ", ".join(f"{lv.value} {lv.name} {lv.label_zh}" for lv in LEVELS)
+        raise ValueError(f"level must be one of {names}; got {value!r}") from None

@@ -36,7 +36,7 @@ KEY_EVALUATE, KEY_CALL, KEY_RECALL, KEY_CONFIRM = 0x0B, 0x0C, 0x0D, 0x0F
 DIGIT_NO_SHOW = 6
 # evaluator buttons → levels 5, 4, 3, 2 (devices/ff68-evaluator.yaml); most citizens are happy
 EVAL_WEIGHTS = (70, 20, 7, 3)
-# above the devices' repeat_window_ms (350 in config/demo.yaml): a new press, not a repeat
+# above the devices' repeat_window_ms (350 in hallctl/data/demo.yaml): a new press, not a repeat
 SAME_DEVICE_GAP_S = 0.4
 LOAD = 0.9  # arrivals as a share of what the open windows can serve
 OPENING_RUSH = 2  # citizens per service already at the door when the hall opens
