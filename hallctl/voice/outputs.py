@@ -80,9 +80,10 @@ class AlsaOutput:
 class FileOutput:
     """One WAV per announcement, named ``<time>-<label>.wav``: for tests and for audits."""
 
-    def __init__(self, folder: Path, *, realtime: bool = True) -> None:
+    def __init__(self, folder: Path, *, realtime: bool = True, time_scale: float = 1.0) -> None:
         self.folder = folder
         self.realtime = realtime
+        self.time_scale = time_scale  # tests and benches run a speaker faster than life
 
     async def play(self, ann: Announcement, label: str, started: Started) -> None:
         stamp = datetime.now().strftime("%Y%m%dT%H%M%S.%f")
@@ -93,7 +94,7 @@ class FileOutput:
             raise OutputError(f"{path}: {e.strerror or e}") from None
         started()
         if self.realtime:
-            await _hold(ann.seconds)
+            await _hold(ann.seconds / self.time_scale)
 
 def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
