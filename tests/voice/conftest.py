@@ -26,6 +26,12 @@ windows:
   - {{number: 4, services: [SB]}}
   - {{number: 5, services: [BDC, SB]}}
   - {{number: 6, name: 综合受理窗口, services: [BDC, SB]}}
+  - {{number: 7, services: [BDC]}}
+  - {{number: 8, services: [BDC]}}
+  - {{number: 9, services: [BDC]}}
+  - {{number: 10, services: [SB]}}
+  - {{number: 11, services: [SB]}}
+  - {{number: 12, services: [SB]}}
 data_dir: {data_dir}
 voice:
   clips: {clips}
