@@ -78,7 +78,8 @@ class VoiceSection(_Strict):
     )
     template_en: str | None = Field(
         None,
-        description="optional English after the Mandarin, e.g. 'Number {ticket}, window {window}'",
+        description="optional English after the Mandarin, e.g. "
+        "'Number {ticket}, please go to window {window}'",
     )
     numbers: Literal["digits", "number"] = Field(
         "digits", description="digits: A 零 一 二; number: A 十 二"

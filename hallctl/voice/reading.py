@@ -2,7 +2,8 @@
 
 An announcement is a list of clip keys. A key names one clip of the clip set; the manifest says
 what each clip says. Mandarin keys are what a reader sees (``A``, ``0``, ``号``, ``5号窗口``);
-English keys carry an ``en:`` prefix. Spaces in a template separate clips and are not spoken.
+English keys carry an ``en:`` prefix. Spaces in a Mandarin template separate clips and are not
+spoken; in the English template the words between two fields are one clip.
 """
 
 from __future__ import annotations
@@ -83,6 +84,12 @@ def _split(template: str) -> list[str]:
     return out
 
 
+def _split_en(template: str) -> list[str]:
+    """English: the words between two fields are one clip (``please go to window``)."""
+    parts = (p.strip(" ,.;:!?") for p in _FIELD.split(template))
+    return [p for p in parts if p]
+
+
 def read(
     template: str,
     ticket: str,
@@ -104,7 +111,7 @@ def read(
     text = "".join(template.split()).format(ticket=ticket, window=window_name)
     if template_en:
         window = str(window_number) if window_number is not None else window_name
-        for part in _split(template_en):
+        for part in _split_en(template_en):
             if part == "{ticket}":
                 keys += [EN + c for c in ticket]
             elif part == "{window}":
@@ -139,7 +146,7 @@ def needed_keys(
     out = {k: key_text(k) for k in keys}
     if template_en:
         en = [str(d) for d in range(10)] + sorted({c for p in prefixes for c in p})
-        en += [p for p in _split(template_en) if p not in ("{ticket}", "{window}")]
+        en += [p for p in _split_en(template_en) if p not in ("{ticket}", "{window}")]
         digits_in_names = {c for n in window_numbers for c in str(n)}
         en += sorted(digits_in_names - set(en))
         out.update({EN + k: k for k in en})

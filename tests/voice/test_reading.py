@@ -53,11 +53,11 @@ def test_template_spaces_separate_clips_and_are_not_spoken() -> None:
 def test_english_follows_the_mandarin() -> None:
     r = read(
         "请{ticket}号到{window}办理", "B7", "综合受理窗口",
-        template_en="Number {ticket} window {window}", window_number=12,
+        template_en="Number {ticket}, please go to window {window}.", window_number=12,
     )
     assert r.keys[:6] == ["请", "B", "7", "号到", "综合受理窗口", "办理"]
-    assert r.keys[6:] == ["en:Number", "en:B", "en:7", "en:window", "en:1", "en:2"]
-    assert r.text == "请B7号到综合受理窗口办理 Number B7 window 12"
+    assert r.keys[6:] == ["en:Number", "en:B", "en:7", "en:please go to window", "en:1", "en:2"]
+    assert r.text == "请B7号到综合受理窗口办理 Number B7, please go to window 12."
 
 
 def test_a_hall_needs_digits_its_letters_words_and_window_names() -> None:
