@@ -19,6 +19,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from hallctl.components import Component, Needs
 from hallctl.config.models import HallConfig
 from hallctl.engine import HallEngine
 from hallctl.journal import Record
@@ -92,9 +93,8 @@ class VoiceService:
             web.get(ROUTE_PREFIX + "/{zone}/{id}.wav", self._by_id),
         ]
 
-    def needs(self) -> Any:
-        from hallctl.components import Needs  # type: ignore[import-not-found,unused-ignore]
-
+    def needs(self) -> Needs:
+        # no cursor: after a restart, calls made while down are not worth saying late
         return Needs(routes=self.routes())
 
     # ---- running ------------------------------------------------------------------------
@@ -216,3 +216,8 @@ def _wav(played: Played) -> web.Response:
         content_type="audio/wav",
         headers={"Cache-Control": "no-store", "X-Announcement": played.id},
     )
+
+
+def voice(config: HallConfig, engine: HallEngine) -> Component | None:
+    """The factory listed in ``hallctl.wiring.FACTORIES``."""
+    return VoiceService(config, engine) if config.voice is not None else None
