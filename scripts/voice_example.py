@@ -64,12 +64,13 @@ def svg(ann: Announcement) -> str:
 </svg>"""
 
 
-async def main() -> None:
+def main() -> None:
     voice = VoiceSection(sample_rate=16000, repeat=1)
     docs = ROOT / "docs"
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        await build_clips(voice, needed_keys(voice.template, ["A"], ["5号窗口"]), tmp / "clips")
+        keys = needed_keys(voice.template, ["A"], ["5号窗口"])
+        asyncio.run(build_clips(voice, keys, tmp / "clips"))
         ann = Composer(voice, ClipSet.load(tmp / "clips")).compose("A012", 5, "5号窗口")
         (docs / "voice-example.wav").write_bytes(ann.wav())
         (tmp / "wave.svg").write_text(svg(ann), encoding="utf-8")
@@ -86,4 +87,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()
