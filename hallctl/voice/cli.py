@@ -38,11 +38,13 @@ def _load(path: str | None) -> tuple[HallConfig, VoiceSection]:
 
 def main(args: argparse.Namespace) -> int:
     from hallctl.config import ConfigError
+    from hallctl.logging import configure_logging
     from hallctl.voice.build import BuildError
     from hallctl.voice.clips import ClipSetError
     from hallctl.voice.compose import MissingClips
     from hallctl.voice.outputs import OutputError
 
+    configure_logging("warning", json=False)  # the command prints its own summary
     try:
         cfg, voice = _load(args.config)
         if args.voice_command == "build":

@@ -136,7 +136,5 @@ class VoiceSection(_Strict):
         return self.clips if self.clips.is_absolute() else data_dir / self.clips
 
 
-# events that carry a ticket and a window, so a template can be filled in
-TRIGGERABLE = frozenset(
-    {"ticket.called", "ticket.recalled", "ticket.called_back", "evaluation.requested"}
-)
+# events that ask a citizen to come to a window: what the template says
+TRIGGERABLE = frozenset({"ticket.called", "ticket.recalled", "ticket.called_back"})

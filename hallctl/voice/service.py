@@ -23,8 +23,8 @@ from hallctl.components import Component, Needs
 from hallctl.config.models import HallConfig
 from hallctl.engine import HallEngine
 from hallctl.journal import Record
-from hallctl.voice.build import build_clips, hall_clips
-from hallctl.voice.clips import ClipSet
+from hallctl.voice.build import BuildError, build_clips, hall_clips
+from hallctl.voice.clips import ClipSet, ClipSetError
 from hallctl.voice.compose import Composer
 from hallctl.voice.config import VoiceSection, ZoneConfig
 from hallctl.voice.outputs import AlsaOutput, FileOutput, Output, SilentOutput
@@ -101,7 +101,13 @@ class VoiceService:
 
     async def run(self) -> None:
         with self.engine.subscribe() as records:  # registered first: nothing slips by
-            clips = self._clips or await prepare_clips(self.config, self.voice)
+            try:
+                clips = self._clips or await prepare_clips(self.config, self.voice)
+            except (BuildError, ClipSetError, OSError) as e:
+                # no clips, no voice: every zone's speaker is reported down; we are restarted
+                for zone in self.voice.zones:
+                    self.speaker_failed(zone.name, f"clip set: {e}")
+                raise
             async with asyncio.TaskGroup() as tg:
                 for zone in self.voice.zones:
                     composer = Composer(self.voice, clips.with_volume(zone.volume))

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,18 +15,20 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from hallctl.config import HallConfig
 from hallctl.engine import HallEngine
 from hallctl.hall.events import validate_event
 from hallctl.journal import Record
 from hallctl.transports.http import HttpServer
+from hallctl.voice.build import BuildError
 from hallctl.voice.clips import ClipSet
 from hallctl.voice.outputs import AlsaOutput, FileOutput, Output
 from hallctl.voice.pcm import from_bytes
 from hallctl.voice.service import VoiceService
 from tests.test_engine import Running
-from tests.voice.conftest import spell, voice_hall
+from tests.voice.conftest import VOICE_HALL, soxi, spell, voice_hall
 
 QUICK = "  chime: false\n  repeat: 1\n"
 
@@ -124,3 +129,41 @@ async def test_a_dead_speaker_is_an_offline_device_and_calling_goes_on(
             1 for r in engine.journal.replay() if r.type == "device.offline"
         )
         assert offline_count == 1
+
+
+async def test_without_clips_or_engine_every_zone_is_reported_down(tmp_path: Path) -> None:
+    config = voice_hall(
+        tmp_path, tmp_path / "no-clips", '  engine: "no-such-tts -w {out} {text}"\n'
+    )
+    async with Running(config, tmp_path / "journal.db") as engine:
+        service = VoiceService(config, engine)
+        with engine.subscribe() as records:
+            with pytest.raises(BuildError, match="TTS engine not found: no-such-tts"):
+                await service.run()
+            offline = await next_event(records, "device.offline")
+        assert offline["device"] == "voice-hall" and "clip set" in offline["detail"]
+
+
+def test_voice_build_and_say_from_the_command_line(clip_dir: Path, tmp_path: Path) -> None:
+    clips = tmp_path / "clips"
+    shutil.copytree(clip_dir, clips)
+    hall = tmp_path / "hall.yaml"
+    hall.write_text(
+        VOICE_HALL.format(data_dir=tmp_path / "data", clips=clips, voice=""), encoding="utf-8"
+    )
+
+    def voice(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "hallctl.cli", "voice", *args, "-c", str(hall)],
+            capture_output=True, text=True, timeout=30,
+        )
+
+    built = voice("build")
+    assert built.returncode == 0 and built.stdout.endswith(": 28 clips + chime at 22050 Hz\n")
+    said = voice("say", "B007", "6", "--wav", str(tmp_path / "b.wav"))
+    assert said.returncode == 0, said.stderr
+    assert "请B007号到综合受理窗口办理" in said.stdout
+    assert "chime 请 B 0 0 7 号 到 综合受理窗口 办理" in said.stdout
+    assert soxi(tmp_path / "b.wav", "-r") == "22050"
+    bad = voice("say", "B007", "42")
+    assert bad.returncode == 1 and "no window 42" in bad.stderr
