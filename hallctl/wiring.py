@@ -16,7 +16,7 @@ import structlog
 from hallctl.components import Component, Factory, Needs
 from hallctl.config.models import HallConfig, HttpConfig
 from hallctl.engine import HallEngine
-from hallctl.voice.service import voice
+from hallctl.voice.factory import voice
 
 log = structlog.get_logger("hallctl.wiring")
 

@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from hallctl.components import Component, Needs
+from hallctl.components import Needs
 from hallctl.config.models import HallConfig
 from hallctl.engine import HallEngine
 from hallctl.journal import Record
@@ -223,7 +223,3 @@ def _wav(played: Played) -> web.Response:
         headers={"Cache-Control": "no-store", "X-Announcement": played.id},
     )
 
-
-def voice(config: HallConfig, engine: HallEngine) -> Component | None:
-    """The factory listed in ``hallctl.wiring.FACTORIES``."""
-    return VoiceService(config, engine) if config.voice is not None else None

@@ -167,3 +167,18 @@ def test_voice_build_and_say_from_the_command_line(clip_dir: Path, tmp_path: Pat
     assert soxi(tmp_path / "b.wav", "-r") == "22050"
     bad = voice("say", "B007", "42")
     assert bad.returncode == 1 and "no window 42" in bad.stderr
+
+
+async def test_a_hall_file_with_voice_gets_the_component_and_an_http_front(
+    clip_dir: Path, tmp_path: Path
+) -> None:
+    from hallctl.wiring import compose
+
+    config = voice_hall(tmp_path, clip_dir)
+    async with Running(config, tmp_path / "journal.db") as engine:
+        parts = compose(config, engine)
+        assert [c.name for c in parts] == ["voice", "http"]
+        paths = {r.path for r in parts[0].needs().routes}  # type: ignore[attr-defined]
+        assert paths == {"/voice/{zone}/latest.wav", "/voice/{zone}/{id}.wav"}
+        assert compose(voice_hall(tmp_path, clip_dir).model_copy(update={"voice": None}),
+                       engine) == []
