@@ -40,7 +40,7 @@ class AlsaOutput:
 
     def argv(self, rate: int) -> list[str]:
         return [
-            self.aplay, "-q", "-D", self.device, "-t", "raw", "-f", "S16_LE", "-c", "1",
+            self.aplay, "-D", self.device, "-t", "raw", "-f", "S16_LE", "-c", "1",
             "-r", str(rate), "-",
         ]
 
@@ -51,13 +51,21 @@ class AlsaOutput:
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
+                env={**os.environ, "LC_ALL": "C"},  # its "Playing" line, untranslated
             )
         except OSError as e:
             raise OutputError(f"cannot run {self.aplay}: {e}") from None
         assert proc.stdin is not None and proc.stderr is not None
-        started()
         try:
             async with asyncio.timeout(ann.seconds + self.slack_s):
+                # aplay says "Playing raw data ..." once the device is open and set up, before
+                # it reads a sample: only then is the announcement really handed to the speaker
+                first = await proc.stderr.readline()
+                if not first.startswith(b"Playing"):
+                    err = first + await proc.stderr.read()
+                    await proc.wait()
+                    raise OutputError(f"aplay -D {self.device}: {_last_line(err, proc)}")
+                started()
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     proc.stdin.write(ann.pcm)
                     await proc.stdin.drain()
@@ -65,17 +73,19 @@ class AlsaOutput:
                 err = await proc.stderr.read()
                 code = await proc.wait()
         except TimeoutError:
-            proc.kill()
-            await proc.wait()
             raise OutputError(f"aplay on {self.device} hung; killed") from None
-        except BaseException:
+        finally:
             if proc.returncode is None:
                 proc.kill()
                 await proc.wait()
-            raise
         if code != 0:
-            detail = err.decode(errors="replace").strip().splitlines()
-            raise OutputError(f"aplay -D {self.device}: {detail[-1] if detail else code}")
+            raise OutputError(f"aplay -D {self.device}: {_last_line(err, proc)}")
+
+
+def _last_line(err: bytes, proc: asyncio.subprocess.Process) -> str:
+    lines = err.decode(errors="replace").strip().splitlines()
+    return lines[-1] if lines else f"exit {proc.returncode}"
+
 
 class FileOutput:
     """One WAV per announcement, named ``<time>-<label>.wav``: for tests and for audits."""
