@@ -96,10 +96,12 @@ async def running(config: HallConfig, tmp: Path, outputs: dict[str, Output], cli
     return engine, service, [writer, task], journal
 
 
-async def stop(engine: HallEngine, tasks: list[asyncio.Task[Any]], journal: Journal) -> None:
+async def stop(
+    engine: HallEngine, service: VoiceService, tasks: list[asyncio.Task[Any]], journal: Journal
+) -> None:
     writer, voice = tasks
     voice.cancel()
-    await asyncio.gather(voice, return_exceptions=True)
+    await asyncio.gather(voice, *service._tasks, return_exceptions=True)  # its last reports
     await engine.drain()
     writer.cancel()
     await asyncio.gather(writer, return_exceptions=True)
@@ -127,7 +129,7 @@ async def latency(tmp: Path, clips: ClipSet, calls: int) -> list[float]:
         while not (new := set(out.started) - before):  # noqa: ASYNC110
             await asyncio.sleep(0.0005)
         got.append(out.started[new.pop()] - t0)
-    await stop(engine, tasks, journal)
+    await stop(engine, service, tasks, journal)
     return got
 
 
@@ -201,7 +203,7 @@ async def burst(tmp: Path, clips: ClipSet, n: int, zones: int) -> None:
         ok = ok and in_order and apart and fresh
         print(f"    in order: {in_order}; none overlapping: {apart}; none older than 2 s: {fresh}")
     print(f"  all zones idle after {total_s:.2f} s; checks {'PASSED' if ok else 'FAILED'}")
-    await stop(engine, tasks, journal)
+    await stop(engine, service, tasks, journal)
 
 
 async def main() -> None:
