@@ -12,8 +12,10 @@ import pytest
 
 from hallctl.voice.build import BuildError, build_clips
 from hallctl.voice.clips import MANIFEST, ClipSet, ClipSetError
+from hallctl.voice.compose import Composer
 from hallctl.voice.config import VoiceSection
 from hallctl.voice.pcm import Pcm, read_wav, write_wav
+from hallctl.voice.reading import needed_keys
 from tests.voice.conftest import soxi
 
 
@@ -96,3 +98,20 @@ def test_any_engine_that_writes_a_wav_is_a_config_line(tmp_path: Path) -> None:
     assert pcm.rate == 22050 and 0.25 < pcm.seconds <= 0.31
     write_wav(tmp_path / "again.wav", pcm)
     assert soxi(tmp_path / "again.wav", "-r") == "22050"
+
+
+def test_english_clips_come_from_the_english_engine(tmp_path: Path) -> None:
+    voice = VoiceSection(template_en="Number {ticket}, please go to window {window}.", repeat=1)
+    keys = needed_keys(
+        voice.template, ["A"], ["5号窗口"], template_en=voice.template_en, window_numbers=[5]
+    )
+    assert keys["en:please go to window"] == "please go to window" and keys["en:7"] == "7"
+    asyncio.run(build_clips(voice, keys, tmp_path / "clips"))
+    clips = ClipSet.load(tmp_path / "clips")
+    ann = Composer(voice, clips).compose("A012", 5, "5号窗口")
+    assert ann.spoken()[-7:] == [
+        "en:Number", "en:A", "en:0", "en:1", "en:2", "en:please go to window", "en:5"
+    ]
+    assert ann.text == "请A012号到5号窗口办理 Number A012, please go to window 5."
+    # English words are longer than one Mandarin syllable: a real, different clip
+    assert len(clips.clips["en:please go to window"]) > 2 * len(clips.clips["请"])
