@@ -110,7 +110,9 @@ class VoiceService:
                 raise
             async with asyncio.TaskGroup() as tg:
                 for zone in self.voice.zones:
-                    composer = Composer(self.voice, clips.with_volume(zone.volume))
+                    # scaling every sample is pure Python: off the event loop
+                    zone_clips = await asyncio.to_thread(clips.with_volume, zone.volume)
+                    composer = Composer(self.voice, zone_clips)
                     output = self._outputs.get(zone.name) or output_for(
                         zone, self.config.data_dir
                     )
