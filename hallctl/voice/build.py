@@ -89,7 +89,7 @@ def _plan(
 
 
 def _finish(
-    voice: VoiceSection, manifest: Manifest, raw: Mapping[str, Path], folder: Path
+    voice: VoiceSection, manifest: Manifest, raw: Mapping[str, Path], folder: Path, reuse: bool
 ) -> None:
     rate = voice.sample_rate
     for key, path in raw.items():
@@ -97,7 +97,8 @@ def _finish(
             raise BuildError(f"the engine wrote no WAV for {key!r} (does it honour {{out}}?)")
         clip = finish_clip(read_wav(path), rate, voice.level_dbfs)
         write_wav(folder / manifest.clips[key]["file"], clip)
-    write_wav(folder / clip_file(CHIME), chime(rate, voice.level_dbfs - 4))
+    if not reuse or not (folder / clip_file(CHIME)).exists():  # a hall's own chime stays
+        write_wav(folder / clip_file(CHIME), chime(rate, voice.level_dbfs - 4))
     manifest.clips[CHIME] = {"file": clip_file(CHIME), "text": ""}
     (folder / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
 
@@ -124,6 +125,6 @@ async def build_clips(
         except* BuildError as group:
             raise group.exceptions[0] from None
         # resampling, trimming and levels are pure Python: off the event loop
-        await asyncio.to_thread(_finish, voice, manifest, raw, folder)
+        await asyncio.to_thread(_finish, voice, manifest, raw, folder, reuse)
     log.info("voice.clips_built", folder=str(folder), clips=len(clips), synthesised=len(todo))
     return manifest

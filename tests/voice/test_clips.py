@@ -73,8 +73,10 @@ def test_a_rebuild_synthesises_only_what_changed(clip_dir: Path, tmp_path: Path)
     voice = VoiceSection()
     asyncio.run(build_clips(voice, {"0": "零", "请": "请"}, folder))
     before = (folder / "0.wav").stat().st_mtime_ns
+    (folder / "chime.wav").write_bytes((folder / "请.wav").read_bytes())  # the hall's own chime
     asyncio.run(build_clips(voice, {"0": "零", "请": "请", "号": "号"}, folder))
     assert (folder / "0.wav").stat().st_mtime_ns == before
+    assert (folder / "chime.wav").read_bytes() == (folder / "请.wav").read_bytes()
     assert set(json.loads((folder / MANIFEST).read_text())["clips"]) == {"0", "请", "号", "chime"}
 
 
