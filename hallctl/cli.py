@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hallctl import __version__, journal_cli
+from hallctl.voice import cli as voice_cli
 
 DEFAULT_CONFIGS = ("/etc/hallctl/hall.yaml", "config/example.yaml")
 
@@ -168,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a plain line per call instead of the live view (automatic on a pipe)",
     )
     sp.add_argument("--modbus", action="store_true", help="add Modbus TCP evaluator + display")
+    voice_cli.register(sub)
     return p
 
 
@@ -188,6 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if hasattr(args, "handler"):  # subcommands that live in their own module
+        return int(args.handler(args))
     if args.command == "check":
         return cmd_check(args.config or default_config())
     if args.command == "run":

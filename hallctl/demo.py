@@ -423,5 +423,6 @@ def _summary(
             f"no-shows: {events['ticket.no_show']}, finished: {events['ticket.finished']}",
             f"evaluations: {ev['total']}, satisfaction: {sat}",
             f"tickets printed: {printer.count}; last printed ticket: {last}",
+            f"voice announcements: {events['voice.announced']}",
         ]
     )

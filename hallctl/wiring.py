@@ -17,6 +17,7 @@ import structlog
 from hallctl.components import Component, Factory, Needs
 from hallctl.config.models import HallConfig, HttpConfig
 from hallctl.engine import HallEngine
+from hallctl.voice.factory import voice
 
 log = structlog.get_logger("hallctl.wiring")
 
@@ -130,7 +131,7 @@ def serial(config: HallConfig, engine: HallEngine) -> Component | None:
 
 
 # One line per surface. Order is start order; edges (HTTP front, MQTT link) come after all.
-FACTORIES: tuple[Factory, ...] = (attendance, modbus, kiosks, serial)
+FACTORIES: tuple[Factory, ...] = (attendance, modbus, kiosks, serial, voice)
 
 
 class HttpFront:
