@@ -13,7 +13,8 @@ from hallctl.voice.config import VoiceSection
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("voice", help="voice calling: build the clip set, say an announcement")
-    verbs = p.add_subparsers(dest="voice_command", required=True, metavar="VERB")
+    verbs = p.add_subparsers(dest="voice_command", required=True, metavar="VERB",
+                             help="build the clip set, or say one announcement")
 
     sp = verbs.add_parser("build", help="synthesise the hall's clips with the TTS engine")
     sp.add_argument("-c", "--config", default=None, help="hall file")
@@ -23,7 +24,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sp = verbs.add_parser("say", help="compose one announcement and play it (or write a WAV)")
     sp.add_argument("-c", "--config", default=None, help="hall file")
     sp.add_argument("ticket", help="e.g. A012")
-    sp.add_argument("window", type=int)
+    sp.add_argument("window", type=int, help="window number, e.g. 5")
     sp.add_argument("--wav", type=Path, help="write the WAV here instead of playing it")
     p.set_defaults(handler=main)
 

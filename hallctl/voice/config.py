@@ -35,6 +35,11 @@ class OutputConfig(_Strict):
     )
 
 
+def device_id(zone: str) -> str:
+    """A speaker zone reports like a device under this id (offline, speaker_failed)."""
+    return f"voice-{zone}"
+
+
 class ZoneConfig(_Strict):
     """A speaker zone (a floor, an area): its own queue, never two announcements at once."""
 

@@ -26,7 +26,7 @@ from hallctl.journal import Record
 from hallctl.voice.build import BuildError, build_clips, hall_clips
 from hallctl.voice.clips import ClipSet, ClipSetError
 from hallctl.voice.compose import Composer
-from hallctl.voice.config import VoiceSection, ZoneConfig
+from hallctl.voice.config import VoiceSection, ZoneConfig, device_id
 from hallctl.voice.outputs import AlsaOutput, FileOutput, Output, SilentOutput
 from hallctl.voice.queue import Call, Dropped
 from hallctl.voice.zones import Played, ZonePlayer
@@ -34,10 +34,6 @@ from hallctl.voice.zones import Played, ZonePlayer
 log = structlog.get_logger(__name__)
 
 ROUTE_PREFIX = "/voice"
-
-
-def device_id(zone: str) -> str:
-    return f"voice-{zone}"
 
 
 def audio_url(zone: str, announcement: str) -> str:
