@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -18,6 +19,7 @@ from pydantic import (
 
 from hallctl.attendance.config import AttendanceConfig
 from hallctl.drivers.serial_config import SerialSection
+from hallctl.forward.config import SinkConfig, check_unique
 from hallctl.kiosk.config import KioskSection
 from hallctl.modbus.config import ModbusConfig
 from hallctl.mqtt.settings import MqttSettings
@@ -292,6 +294,9 @@ class HallConfig(Strict):
     attendance: AttendanceConfig | None = Field(None, description="face-recognition clocks")
     serial: SerialSection | None = Field(None, description="serial lines and devices")
     kiosks: KioskSection | None = Field(None, description="touchscreen kiosks (docs/kiosks.md)")
+    sinks: Annotated[list[SinkConfig], AfterValidator(check_unique)] = Field(
+        default_factory=list, description="back ends fed from the journal (docs/backends.md)"
+    )
 
     def service(self, code: str) -> ServiceConfig:
         for s in self.services:
