@@ -113,7 +113,14 @@ class Daemon:
 
     async def _control(self, request: dict[str, Any]) -> dict[str, Any]:
         assert self.engine is not None
-        return await self.engine.execute(request)
+        response = await self.engine.execute(request)
+        if request.get("action") == "status" and response.get("ok"):
+            # components with health of their own (sinks) add it to the status
+            for component in self.components:
+                report = getattr(component, "status", None)
+                if report is not None:
+                    response["result"][component.name] = report()
+        return response
 
     @contextlib.asynccontextmanager
     async def _signals(self) -> AsyncIterator[None]:

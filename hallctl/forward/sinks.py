@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 
+from hallctl.components import Needs
 from hallctl.config.models import HallConfig
 from hallctl.forward.config import (
     HaochapingSink,
@@ -57,13 +58,20 @@ class SinksComponent:
             for sink in config.sinks
         ]
 
-    @property
-    def cursors(self) -> list[str]:
-        """Journal cursors of the sinks: retention never prunes past the slowest."""
-        return [f.cursor_name for f in self.forwarders]
+    def needs(self) -> Needs:
+        # retention never prunes past the slowest sink's cursor
+        return Needs(cursors=[f.cursor_name for f in self.forwarders])
 
     def report(self) -> list[dict[str, Any]]:
         return [f.report() for f in self.forwarders]
+
+    def status(self) -> list[dict[str, Any]]:
+        """`hallctl status` shows this under `sinks`."""
+        return self.report()
+
+    def retained_state(self) -> dict[str, dict[str, Any]]:
+        """Published retained by the MQTT link as `<base>/state/sinks/<name>`."""
+        return {f"state/sinks/{r['name']}": r for r in self.report()}
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as tg:

@@ -51,6 +51,7 @@ log = structlog.get_logger(__name__)
 CONNECT_TIMEOUT_S = 10.0  # CONNACK, SUBACK and PUBACK of the setup steps
 STOP_DRAIN_S = 5.0  # how long stop() waits for requests in hand to be answered
 STABLE_AFTER_S = 10.0  # a connection up this long resets the backoff to reconnect_min_s
+EXTRA_REFRESH_S = 5.0  # extra retained state (sink health) is re-read at least this often
 
 
 class LinkEngine(ForwardEngine, RequestEngine, Protocol):
@@ -67,8 +68,17 @@ def _payload(value: dict[str, Any]) -> bytes:
 class RetainedState:
     """Keeps the broker's retained state topics equal to `engine.retained_state()`."""
 
-    def __init__(self, engine: LinkEngine, topics: Topics, interval_s: float) -> None:
+    def __init__(
+        self,
+        engine: LinkEngine,
+        topics: Topics,
+        interval_s: float,
+        extra: Callable[[], dict[str, dict[str, Any]]] | None = None,
+    ) -> None:
         self._engine = engine
+        # state that is not the hall's (sink health): merged in, and polled every few seconds
+        # because it changes without a journal record
+        self._extra = extra
         self._topics = topics
         self._interval_s = interval_s
         # What the broker holds from us, as far as we know (key -> payload).
@@ -78,7 +88,10 @@ class RetainedState:
         # last_seq first: the state read right after reflects at least that seq, so waiting
         # beyond it cannot miss a change.
         seq = self._engine.last_seq()
-        return seq, {key: _payload(v) for key, v in self._engine.retained_state().items()}
+        state = self._engine.retained_state()
+        if self._extra is not None:
+            state = state | self._extra()
+        return seq, {key: _payload(v) for key, v in state.items()}
 
     async def publish_all(self, client: aiomqtt.Client) -> int:
         """Publish every topic (after a reconnect); returns the seq the state reflects."""
@@ -92,7 +105,12 @@ class RetainedState:
     async def follow(self, client: aiomqtt.Client, seq: int) -> None:
         """Publish what changed after each new journal record, at most every interval."""
         while True:
-            await self._engine.wait_beyond(seq)
+            if self._extra is None:
+                await self._engine.wait_beyond(seq)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(EXTRA_REFRESH_S):
+                        await self._engine.wait_beyond(seq)
             seq, current = self._snapshot()
             changes = {k: v for k, v in current.items() if self._published.get(k) != v}
             # An empty retained message deletes the topic on the broker.
@@ -130,6 +148,7 @@ class MqttLink:
         settings: MqttSettings,
         extra: Sequence[tuple[str, MessageHandler]] = (),
         responders: Sequence[tuple[str, Responder]] = (),
+        retained: Callable[[], dict[str, dict[str, Any]]] | None = None,
     ) -> None:
         self._engine = engine
         self._settings = settings
@@ -146,7 +165,9 @@ class MqttLink:
             concurrency=settings.request_concurrency,
             backlog=settings.request_backlog,
         )
-        self._state = RetainedState(engine, self.topics, settings.state_interval_ms / 1000)
+        self._state = RetainedState(
+            engine, self.topics, settings.state_interval_ms / 1000, extra=retained
+        )
         self._stop = asyncio.Event()
         self._online = asyncio.Event()
         self._client: aiomqtt.Client | None = None
