@@ -37,7 +37,7 @@ def make_sink(config: SinkConfig, hall: HallConfig) -> Sink:
 
         return PostgresDelivery(config, hall.hall.id)
     if isinstance(config, NatsSink):
-        from hallctl.forward.nats import NatsDelivery
+        from hallctl.forward.jetstream import NatsDelivery
 
         return NatsDelivery(config, hall.hall.id)
     if isinstance(config, HaochapingSink):
