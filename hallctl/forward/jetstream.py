@@ -13,6 +13,7 @@ a city creates it centrally with its replicas instead (docs/backends.md).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 
 import nats
@@ -35,10 +36,13 @@ async def _quiet(*_: object) -> None:
 
 def _failure(exc: BaseException, doing: str) -> Exception:
     message = f"NATS {doing}: {type(exc).__name__}: {exc}"
-    if isinstance(exc, nats.js.errors.APIError) and exc.code is not None and exc.code < 500:
-        if not isinstance(exc, nats.js.errors.NotFoundError):
-            return SinkRejected(message)
-    return SinkUnavailable(message)
+    refused = (
+        isinstance(exc, nats.js.errors.APIError)
+        and exc.code is not None
+        and exc.code < 500
+        and not isinstance(exc, nats.js.errors.NotFoundError)  # a stream not made yet
+    )
+    return SinkRejected(message) if refused else SinkUnavailable(message)
 
 
 class NatsDelivery:
@@ -115,7 +119,6 @@ class NatsDelivery:
     async def close(self) -> None:
         nc, self._nc, self._js = self._nc, None, None
         if nc is not None and not nc.is_closed:
-            try:
+            # closing a broken connection may fail; there is nothing left to do then
+            with contextlib.suppress(Exception):
                 await asyncio.wait_for(nc.close(), 2.0)
-            except Exception:  # noqa: BLE001 - closing a broken connection may fail
-                pass
