@@ -16,6 +16,7 @@ from aiohttp import web
 
 from hallctl.config import HallConfig, parse_config
 from hallctl.engine import HallEngine
+from hallctl.forward.sinks import SinksComponent
 from hallctl.journal import Journal
 from tests.system.halls import OPEN_ALL_DAY_HALL
 
@@ -40,6 +41,19 @@ async def running_engine(tmp: Path, extra: str = "") -> AsyncIterator[HallEngine
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
+
+
+@contextlib.asynccontextmanager
+async def sinks_running(engine: HallEngine) -> AsyncIterator[SinksComponent]:
+    """The sinks component of the engine's hall file, running as the daemon runs it."""
+    component = SinksComponent(engine.config, engine)
+    task = asyncio.create_task(component.run())
+    try:
+        yield component
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def issue(engine: HallEngine, n: int, service: str = "SB") -> None:

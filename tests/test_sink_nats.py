@@ -3,22 +3,17 @@ id (the stream drops re-sends), PubAck = delivered, and a server outage loses no
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import nats
 
-from hallctl.engine import HallEngine
 from hallctl.forward.config import NatsSink
 from hallctl.forward.jetstream import NatsDelivery
-from hallctl.forward.sinks import SinksComponent
 from hallctl.journal import Journal
 from tests.backend_servers import NatsServer
-from tests.sinks_support import issue, journal_ids, running_engine, wait_for
+from tests.sinks_support import issue, journal_ids, running_engine, sinks_running, wait_for
 
 
 def nats_sink(url: str, more: str = "") -> str:
@@ -26,18 +21,6 @@ def nats_sink(url: str, more: str = "") -> str:
         f"sinks:\n  - {{name: js, type: nats, servers: ['{url}'], start: beginning, "
         f"retry_min_s: 0.05, retry_max_s: 0.2, timeout_s: 2{', ' + more if more else ''}}}\n"
     )
-
-
-@contextlib.asynccontextmanager
-async def sinks_running(engine: HallEngine) -> AsyncIterator[SinksComponent]:
-    component = SinksComponent(engine.config, engine)
-    task = asyncio.create_task(component.run())
-    try:
-        yield component
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def stream_messages(url: str, stream: str = "HALLCTL") -> list[tuple[str, Any, dict]]:

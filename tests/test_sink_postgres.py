@@ -3,22 +3,17 @@ nothing lost across a server outage or a re-sent batch."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 
-from hallctl.engine import HallEngine
 from hallctl.forward.config import PostgresSink
 from hallctl.forward.contract import SinkUnavailable
 from hallctl.forward.pg_schema import SCHEMA_VERSION, migrate
 from hallctl.forward.postgres import PostgresDelivery
-from hallctl.forward.sinks import SinksComponent
 from hallctl.journal import Journal
 from tests.backend_servers import PostgresServer
-from tests.sinks_support import issue, journal_ids, running_engine, wait_for
+from tests.sinks_support import issue, journal_ids, running_engine, sinks_running, wait_for
 
 
 def pg_sink(dsn: str, more: str = "") -> str:
@@ -26,18 +21,6 @@ def pg_sink(dsn: str, more: str = "") -> str:
         f"sinks:\n  - {{name: db, type: postgresql, dsn: '{dsn}', start: beginning, "
         f"retry_min_s: 0.05, retry_max_s: 0.2, timeout_s: 2{', ' + more if more else ''}}}\n"
     )
-
-
-@contextlib.asynccontextmanager
-async def sinks_running(engine: HallEngine) -> AsyncIterator[SinksComponent]:
-    component = SinksComponent(engine.config, engine)
-    task = asyncio.create_task(component.run())
-    try:
-        yield component
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def table_ids(dsn: str) -> list[str]:

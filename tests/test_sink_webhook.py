@@ -8,20 +8,17 @@ signed. Failures may add repeats, never gaps; a 4xx parks the sink with an alarm
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from hallctl.engine import HallEngine
-from hallctl.forward.sinks import SinksComponent
 from tests.sinks_support import (
     SECRET,
     WebhookReceiver,
     issue,
     journal_ids,
     running_engine,
+    sinks_running,
     wait_for,
 )
 
@@ -38,18 +35,6 @@ def hook(name: str, url: str, more: str = "", timeout_s: float = 0.5) -> str:
 @pytest.fixture(autouse=True)
 def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOOK_SECRET", SECRET)
-
-
-@contextlib.asynccontextmanager
-async def sinks_running(engine: HallEngine) -> AsyncIterator[SinksComponent]:
-    component = SinksComponent(engine.config, engine)
-    task = asyncio.create_task(component.run())
-    try:
-        yield component
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def test_every_record_arrives_signed_in_journal_order(tmp_path: Path) -> None:
