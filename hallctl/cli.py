@@ -118,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     client(sp)
     sp.add_argument("ticket")
 
+    from hallctl.cli_collect import add_parser as add_collect
+
+    add_collect(sub)
+
     sp = sub.add_parser("demo", help="a whole hall on simulated devices (see README)")
     sp.add_argument("--speed", type=float, default=1.0)
     sp.add_argument("--duration", type=float, default=None, help="seconds, then stop")
@@ -143,6 +147,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from hallctl.schemas import write_schemas
 
         return write_schemas(args.out, check=args.check)
+    if args.command == "collect":
+        from hallctl.cli_collect import cmd_collect
+
+        return cmd_collect(args)
     if args.command == "demo":
         from hallctl.demo import run_demo
 

@@ -23,14 +23,17 @@ from tests.system.halls import OPEN_ALL_DAY_HALL
 SECRET = "s3cret-for-tests"
 
 
-def hall_config(tmp: Path, extra: str = "") -> HallConfig:
-    return parse_config(OPEN_ALL_DAY_HALL.format(data_dir=tmp / "data", extra=extra))
+def hall_config(tmp: Path, extra: str = "", hall: str = "sys-hall") -> HallConfig:
+    text = OPEN_ALL_DAY_HALL.format(data_dir=tmp / "data", extra=extra)
+    return parse_config(text.replace("id: sys-hall,", f"id: {hall},"))
 
 
 @contextlib.asynccontextmanager
-async def running_engine(tmp: Path, extra: str = "") -> AsyncIterator[HallEngine]:
+async def running_engine(
+    tmp: Path, extra: str = "", hall: str = "sys-hall"
+) -> AsyncIterator[HallEngine]:
     """A real engine with its journal writer, as the daemon runs it."""
-    config = hall_config(tmp, extra)
+    config = hall_config(tmp, extra, hall)
     with Journal(config.data_dir / "journal.db") as journal:
         engine = HallEngine(config, journal, secret=b"k" * 32)
         engine.recover()
