@@ -1,0 +1,79 @@
+"""Sinks in the real daemon: kill -9 mid-batch, again and again; after the last restart every
+back end holds every journal record exactly once (webhook: once per id after dropping repeats;
+PostgreSQL: one row per id), and `hallctl status` shows each sink's health."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from hallctl.journal import Journal
+from tests.sinks_support import SECRET, WebhookReceiver
+from tests.system.halls import DaemonProcess, write_hall
+
+pytestmark = pytest.mark.slow
+
+
+def sinks_yaml(hook_url: str, dsn: str) -> str:
+    return f"""
+sinks:
+  - {{name: hook, type: webhook, url: '{hook_url}', secret_env: HOOK_SECRET, batch: 5,
+     start: beginning, timeout_s: 2, retry_min_s: 0.05, retry_max_s: 0.2}}
+  - {{name: db, type: postgresql, dsn: '{dsn}', batch: 5, start: beginning,
+     retry_min_s: 0.05, retry_max_s: 0.2}}
+"""
+
+
+async def test_kill_minus_nine_mid_batch_resends_from_the_cursor(
+    tmp_path: Path, pg_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOOK_SECRET", SECRET)
+    async with WebhookReceiver(delay_s=0.05) as rx:
+        rx.script = ["ok-late"]  # the first batch is stored but never answered: re-sent
+        daemon = DaemonProcess(write_hall(tmp_path, sinks_yaml(rx.url, pg_dsn)),
+                               tmp_path / "daemon.log")
+        for round_ in range(3):
+            await asyncio.to_thread(daemon.start)
+            for n in range(15):
+                answer = await asyncio.to_thread(
+                    daemon.request,
+                    {"action": "take_ticket", "service": "SB", "request_id": f"r{round_}:{n}"},
+                )
+                assert answer["ok"], answer
+            await asyncio.sleep(0.15)  # batches in flight to the slow receiver
+            daemon.kill9()
+        await asyncio.to_thread(daemon.start)
+        with Journal(tmp_path / "data" / "journal.db") as journal:
+            last = journal.last_seq()
+
+            async def caught_up() -> bool:
+                return journal.cursor("sink:hook") == journal.cursor("sink:db") == last
+
+            for _ in range(400):
+                if await caught_up():
+                    break
+                await asyncio.sleep(0.05)
+            status = (await asyncio.to_thread(daemon.request, {"action": "status"}))["result"]
+            shown = (await asyncio.to_thread(
+                subprocess.run,
+                [sys.executable, "-m", "hallctl.cli", "status", "-c", str(daemon.config)],
+                capture_output=True, text=True, check=True,
+            )).stdout
+            daemon.stop()
+            ids = [r.id for r in journal.replay()]
+        assert {s["name"]: s["lag_records"] for s in status["sinks"]} == {"hook": 0, "db": 0}
+        assert [e["id"] for e in rx.unique] == ids
+        assert len(rx.accepted) > len(ids), "a kill mid-batch should have caused re-sends"
+        conn = await asyncpg.connect(pg_dsn)
+        try:
+            table = [r["id"] for r in await conn.fetch("SELECT id FROM hallctl.events ORDER BY n")]
+        finally:
+            await conn.close()
+        assert table == ids
+        hook_line = next(line for line in shown.splitlines() if line.startswith("hook"))
+        assert hook_line.split()[:4] == ["hook", "webhook", "ok", "0"]
