@@ -3,6 +3,7 @@ nothing lost across a server outage or a re-sent batch."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import asyncpg
@@ -11,7 +12,7 @@ from hallctl.forward.config import PostgresSink
 from hallctl.forward.contract import SinkUnavailable
 from hallctl.forward.pg_schema import SCHEMA_VERSION, migrate
 from hallctl.forward.postgres import PostgresDelivery
-from hallctl.journal import Journal
+from hallctl.journal import Journal, Record
 from tests.backend_servers import PostgresServer
 from tests.sinks_support import issue, journal_ids, running_engine, sinks_running, wait_for
 
@@ -88,6 +89,31 @@ async def test_a_server_outage_of_any_length_loses_nothing(
             last = engine.last_seq()
             await wait_for(lambda: engine.journal.cursor("sink:db") == last, within_s=20)
         assert await table_ids(pg_dsn) == journal_ids(engine.journal)
+
+
+async def test_the_evaluation_view_gives_satisfaction_and_participation(pg_dsn: str) -> None:
+    def evaluation(seq: int, level: int | None) -> Record:
+        data = {"ticket": f"A{seq:03d}", "service": "BDC", "service_name": "不动产登记",
+                "window": 1, "level": level, "level_name": "x", "label_zh": "x",
+                "evaluated": level is not None}
+        return Record(seq, f"ev{seq}", "evaluation.recorded", "2026-11-30T10:00:00+08:00",
+                      "2026-11-30", None, 1, json.dumps(data, ensure_ascii=False))
+
+    sink = PostgresDelivery(PostgresSink(type="postgresql", name="db", dsn=pg_dsn), "h1")
+    await sink.open()
+    try:
+        await sink.deliver([evaluation(1, 5), evaluation(2, 3), evaluation(3, 1),
+                            evaluation(4, None)])
+    finally:
+        await sink.close()
+    conn = await asyncpg.connect(pg_dsn)
+    try:
+        row = await conn.fetchrow("SELECT * FROM hallctl.daily_evaluations")
+    finally:
+        await conn.close()
+    assert str(row["day"]) == "2026-11-30"
+    assert (row["evaluated"], row["satisfied"], row["unsatisfied"], row["total"]) == (3, 2, 1, 4)
+    assert str(row["satisfaction_pct"]) == "66.67" and str(row["participation_pct"]) == "75.00"
 
 
 async def test_an_unreachable_server_is_retried_not_parked(pg_dsn: str) -> None:

@@ -49,14 +49,19 @@ _MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
                    count(*) AS tickets
             FROM {s}.events WHERE type = 'ticket.issued'
             GROUP BY 1, 2, 3""",
+        # 满意率 = (非常满意 + 满意 + 基本满意) / evaluated, 参评率 = evaluated / all, as the
+        # hall's own status computes them (levels.py: level <= 2 is a bad review)
         """CREATE VIEW {s}.daily_evaluations AS
-            SELECT hall, (ts AT TIME ZONE 'Asia/Shanghai')::date AS day,
-                   count(*) FILTER (WHERE (data->>'evaluated')::boolean) AS evaluated,
-                   count(*) FILTER (WHERE (data->>'level')::int >= 4) AS satisfied,
-                   count(*) FILTER (WHERE (data->>'level')::int <= 2) AS unsatisfied,
-                   count(*) AS total
-            FROM {s}.events WHERE type = 'evaluation.recorded'
-            GROUP BY 1, 2""",
+            SELECT hall, day, evaluated, satisfied, unsatisfied, total,
+                   round(100.0 * satisfied / NULLIF(evaluated, 0), 2) AS satisfaction_pct,
+                   round(100.0 * evaluated / NULLIF(total, 0), 2) AS participation_pct
+            FROM (SELECT hall, (ts AT TIME ZONE 'Asia/Shanghai')::date AS day,
+                         count(*) FILTER (WHERE (data->>'evaluated')::boolean) AS evaluated,
+                         count(*) FILTER (WHERE (data->>'level')::int >= 3) AS satisfied,
+                         count(*) FILTER (WHERE (data->>'level')::int <= 2) AS unsatisfied,
+                         count(*) AS total
+                  FROM {s}.events WHERE type = 'evaluation.recorded'
+                  GROUP BY 1, 2) AS d""",
     ),
 }
 SCHEMA_VERSION: Final = max(_MIGRATIONS)
