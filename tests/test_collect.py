@@ -12,8 +12,9 @@ from pathlib import Path
 
 import asyncpg
 
+from hallctl.forward.collector import Collector, CollectorSettings
 from tests.backend_servers import NatsServer
-from tests.sinks_support import issue, journal_ids, running_engine, sinks_running
+from tests.sinks_support import issue, journal_ids, running_engine, sinks_running, wait_for
 from tests.test_sink_nats import nats_sink
 
 
@@ -84,3 +85,32 @@ async def test_halls_land_once_each_and_in_order_across_a_collector_kill(
             mine = [r for r in seen if r["hall"] == hall]
             assert [r["id"] for r in mine] == journal_ids(engine.journal)  # once, in order
             assert [r["seq"] for r in mine] == list(range(1, engine.last_seq() + 1))
+
+
+async def test_a_second_collector_waits_and_takes_over(
+    tmp_path: Path, nats_server: NatsServer, pg_dsn: str
+) -> None:
+    settings = CollectorSettings(servers=[nats_server.url], dsn=pg_dsn, batch=5, retry_s=0.1)
+    first, second = Collector(settings), Collector(settings)
+    async with running_engine(tmp_path, nats_sink(nats_server.url)) as engine:
+        async with sinks_running(engine):
+            await issue(engine, 10)
+            active = asyncio.create_task(first.run())
+            standby: asyncio.Task[None] | None = None
+            try:
+                await wait_for(lambda: first.stats.written == engine.last_seq(), within_s=20)
+                standby = asyncio.create_task(second.run())
+                await wait_for(lambda: second.stats.last_error is not None)
+                assert "another collector" in str(second.stats.last_error)
+                assert second.stats.written == 0
+                active.cancel()  # the active one dies: its session and lock go with it
+                await issue(engine, 5)
+                await wait_for(lambda: second.stats.written == 5, within_s=15)
+            finally:
+                for task in (active, standby):
+                    if task is None:
+                        continue
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+        assert [r["id"] for r in await rows(pg_dsn)] == journal_ids(engine.journal)

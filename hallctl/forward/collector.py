@@ -129,6 +129,8 @@ class Collector:
                 messages = await sub.fetch(s.batch, timeout=1.0)
             except (nats.errors.TimeoutError, TimeoutError):
                 continue
+            if not messages:  # a fetch may end empty (e.g. a status message only)
+                continue
             fresh = [m for m in messages if m.metadata.sequence.stream > self.stats.position]
             if fresh:
                 await self._write(conn, fresh)
