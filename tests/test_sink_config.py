@@ -16,6 +16,7 @@ from hallctl.mqtt.link import MqttLink
 from hallctl.wiring import compose, cursors
 from tests.sinks_support import hall_config, issue, running_engine, sinks_running
 from tests.test_mqtt_support import client_for, settings_for
+from tests.test_sink_haochaping import SAMPLE
 
 HOOK = "{name: %s, type: webhook, url: 'http://127.0.0.1:1/x', secret_env: HOOK_SECRET}"
 
@@ -36,7 +37,7 @@ def test_a_hall_file_lists_sinks_of_every_type(tmp_path: Path) -> None:
         "{name: db, type: postgresql, dsn: 'postgresql://hall@db:5432/city', "
         "password_file: /etc/hallctl/pg, exclude_events: ['staff.*'], drop_fields: [id_hash]}",
         "{name: js, type: nats, servers: ['nats://a:4222', 'nats://b:4222'], start: today}",
-        "{name: hcp, type: haochaping, url: 'https://hcp.example/up', mapping: m.yaml, "
+        f"{{name: hcp, type: haochaping, url: 'https://hcp.example/up', mapping: '{SAMPLE}', "
         "region_code: '610113', department_code: D1}",
     ))
     assert [s.type for s in config.sinks] == ["webhook", "postgresql", "nats", "haochaping"]

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from hallctl.config import ConfigError
 from hallctl.engine import HallEngine
 from hallctl.forward.haochaping import MappingError, load_mapping
-from tests.sinks_support import running_engine, sinks_running, wait_for
+from tests.sinks_support import hall_config, running_engine, sinks_running, wait_for
 
 SAMPLE = Path(__file__).parent.parent / "config" / "haochaping-sample.yaml"
 STAFF = """staff:
@@ -110,11 +111,13 @@ async def test_the_sample_mapping_uploads_each_evaluation_once(tmp_path: Path) -
 
 async def test_a_service_without_a_code_parks_the_sink_with_an_alarm(tmp_path: Path) -> None:
     mapping = tmp_path / "m.yaml"
-    mapping.write_text(SAMPLE.read_text(encoding="utf-8").replace("      SB:", "      XX:"))
+    mapping.write_text(SAMPLE.read_text(encoding="utf-8"))
     async with Platform().running() as platform, running_engine(
         tmp_path, sink_yaml(platform.url, mapping)
     ) as engine:
         await serve_and_evaluate(engine, "SB", 4)
+        # edited after `hallctl check` passed: the sink finds out when it (re)starts
+        mapping.write_text(SAMPLE.read_text(encoding="utf-8").replace("      SB:", "      XX:"))
         async with sinks_running(engine) as sinks:
             await wait_for(lambda: sinks.report()[0]["state"] == "parked")
             assert "serviceCode" in sinks.report()[0]["last_error"]
@@ -139,6 +142,17 @@ async def test_a_refusal_by_the_platform_parks_the_sink(tmp_path: Path) -> None:
             last = engine.last_seq()
             await wait_for(lambda: engine.journal.cursor("sink:hcp") >= last, within_s=5)
     assert len(platform.records) == 1
+
+
+def test_hallctl_check_finds_what_the_mapping_lacks(tmp_path: Path) -> None:
+    mapping = tmp_path / "m.yaml"
+    text = SAMPLE.read_text(encoding="utf-8")
+    mapping.write_text(text.replace("      SB:", "      XX:").replace("from: reason", "from: why"))
+    with pytest.raises(ConfigError) as info:
+        hall_config(tmp_path, sink_yaml("http://127.0.0.1:1/up", mapping))
+    message = str(info.value)
+    assert "no code for service SB" in message and "no value named 'why'" in message
+    hall_config(tmp_path, sink_yaml("http://127.0.0.1:1/up", SAMPLE))  # the sample fits
 
 
 def test_a_bad_mapping_names_its_line(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from ruamel.yaml import YAML
 from hallctl.config.models import HallConfig
 from hallctl.forward.config import HaochapingSink
 from hallctl.forward.contract import SinkRejected, SinkUnavailable
+from hallctl.hall.events import EvaluationRecorded
 from hallctl.journal import Record
 from hallctl.yamlfile import located_errors
 
@@ -83,6 +84,39 @@ def load_mapping(path: Path) -> Mapping:
             f"line {line}: {where}: {msg}" for where, line, msg in located_errors(doc, exc)
         )
         raise MappingError(f"{path}: {problems}") from None
+
+
+# What a mapping can read: the evaluation event's fields, the envelope and the hall file.
+SOURCE_KEYS: frozenset[str] = frozenset(EvaluationRecorded.model_fields) | {
+    "id", "ts", "staff_no", "staff_name", "hall_name",
+}
+CONFIG_KEYS: frozenset[str] = frozenset({"region_code", "department_code", "hall_id", "hall_name"})
+
+
+def mapping_problems(mapping: Mapping, services: list[str]) -> list[str]:
+    """What is wrong with a mapping for this hall: unknown names, services without a code."""
+    out = []
+    for name, rule in mapping.fields.items():
+        if rule.from_ is not None and rule.from_ not in SOURCE_KEYS:
+            out.append(f"field {name}: no value named {rule.from_!r} "
+                       f"(known: {', '.join(sorted(SOURCE_KEYS))})")
+        if rule.config is not None and rule.config not in CONFIG_KEYS:
+            out.append(f"field {name}: no config value {rule.config!r} "
+                       f"(known: {', '.join(sorted(CONFIG_KEYS))})")
+        if rule.from_ == "service" and rule.map is not None and rule.required:
+            missing = [s for s in services if s not in rule.map and rule.default is None]
+            if missing:
+                out.append(f"field {name}: no code for service {', '.join(missing)}")
+    return out
+
+
+def check(sink: HaochapingSink, hall: HallConfig) -> list[str]:
+    """`hallctl check`: the mapping file of a 好差评 sink loads and fits the hall."""
+    try:
+        mapping = load_mapping(sink.mapping)
+    except MappingError as exc:
+        return [str(exc)]
+    return mapping_problems(mapping, [s.code for s in hall.services])
 
 
 class RecordMapper:
@@ -156,6 +190,9 @@ class HaochapingDelivery:
             self._key = self._config.app_key()
         except ValueError as exc:
             raise SinkRejected(str(exc)) from None
+        problems = mapping_problems(mapping, [s.code for s in self._hall.services])
+        if problems:
+            raise SinkRejected(f"{self._config.mapping}: {'; '.join(problems)}")
         self._mapper = RecordMapper(mapping, self._config, self._hall)
         if self._session is None:
             self._session = aiohttp.ClientSession(
