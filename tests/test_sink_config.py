@@ -104,6 +104,11 @@ async def test_sink_health_is_published_retained(
                             health = json.loads(message.payload)  # type: ignore[arg-type]
                             if health["state"] == "retrying":
                                 break
+                # a newcomer gets it from the broker's retained store
+                async with client_for(mosquitto.url) as late:
+                    await late.subscribe("hallctl/sys-hall/state/sinks/#", qos=1)
+                    async with asyncio.timeout(5):
+                        message = await anext(aiter(late.messages))
     assert str(message.topic) == "hallctl/sys-hall/state/sinks/dead"
-    assert message.retain
+    assert message.retain and json.loads(message.payload)["state"] == "retrying"  # type: ignore[arg-type]
     assert health["lag_records"] == 4 and "127.0.0.1:1" in health["last_error"]

@@ -134,7 +134,7 @@ async def test_a_new_sink_starts_where_its_start_says(
 
 
 async def test_a_slow_sink_holds_back_neither_the_others_nor_the_hall(tmp_path: Path) -> None:
-    async with WebhookReceiver(delay_s=0.4) as slow, WebhookReceiver() as fast:
+    async with WebhookReceiver(delay_s=1.0) as slow, WebhookReceiver() as fast:
         sinks = hook("slow", slow.url, "batch: 1, start: beginning", timeout_s=5) + hook(
             "fast", fast.url, "batch: 5, start: beginning"
         )
@@ -152,4 +152,4 @@ async def test_a_slow_sink_holds_back_neither_the_others_nor_the_hall(tmp_path: 
             assert slow_health["lag_s"] >= 0
             assert len(slow.accepted) < 10 <= len(fast.accepted)
             # the hall answered every ticket long before the slow sink could take even ten
-            assert issued_in < 10 * 0.4
+            assert issued_in < 10 * 1.0
