@@ -9,7 +9,7 @@ from pathlib import Path
 import asyncpg
 
 from hallctl.forward.config import PostgresSink
-from hallctl.forward.contract import SinkUnavailable
+from hallctl.forward.contract import SinkRejected, SinkUnavailable
 from hallctl.forward.pg_schema import SCHEMA_VERSION, migrate
 from hallctl.forward.postgres import PostgresDelivery
 from hallctl.journal import Journal, Record
@@ -125,3 +125,20 @@ async def test_an_unreachable_server_is_retried_not_parked(pg_dsn: str) -> None:
         assert "connect" in str(exc)
     else:
         raise AssertionError("connecting to a closed port should fail")
+
+
+async def test_a_schema_from_a_newer_hallctl_parks_the_sink(pg_dsn: str) -> None:
+    sink = PostgresDelivery(PostgresSink(type="postgresql", name="db", dsn=pg_dsn), "h1")
+    await sink.open()
+    await sink.close()
+    conn = await asyncpg.connect(pg_dsn)
+    try:
+        await conn.execute("UPDATE hallctl.meta SET value = '99' WHERE key = 'schema_version'")
+    finally:
+        await conn.close()
+    try:
+        await sink.open()
+    except SinkRejected as exc:
+        assert "version 99" in str(exc) and "upgrade hallctl" in str(exc)
+    else:
+        raise AssertionError("a newer schema must not be written to")
