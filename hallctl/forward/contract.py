@@ -29,7 +29,12 @@ class SinkRejected(Exception):
 
 
 class Sink(Protocol):
-    """One back end. `deliver` is called with records in journal order, never concurrently."""
+    """One back end. `deliver` is called with batches in journal order.
+
+    A sink may set `pipeline = N` (default 1): then up to N deliveries overlap, started in
+    order, for a wire that keeps them in order (one MQTT or NATS connection); the cursor still
+    moves batch by batch, only past batches whose delivery returned.
+    """
 
     async def open(self) -> None:
         """Connect (and create or migrate what the back end needs). May raise either error."""

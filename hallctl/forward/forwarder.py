@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -150,24 +151,50 @@ class SinkForwarder:
         return seq
 
     async def _forward(self) -> None:
+        # TaskGroup failures arrive as a group; the retry logic wants the sink's own error.
+        try:
+            await self._pipeline()
+        except BaseExceptionGroup as group:
+            raise group.exceptions[0] from None
+
+    async def _pipeline(self) -> None:
+        """Up to `sink.pipeline` batches in flight (default 1): the next batch is read and
+        sent while the previous one waits for its acknowledgement, for sinks whose wire keeps
+        batches in order (MQTT, NATS). The cursor still advances batch by batch, in order."""
         journal = self._engine.journal
-        cursor = self.health.cursor
-        while True:
-            records = await asyncio.to_thread(journal.read_after, cursor, self._config.batch)
-            if not records:
-                self._caught_up()
-                await self._engine.wait_beyond(cursor)
-                continue
-            self.health.oldest_pending = datetime.fromisoformat(records[0].ts)
-            wanted = self._filter(records)
-            if wanted:
-                await self._sink.deliver(wanted)
-            # Only now: the back end holds every wanted record up to records[-1].
-            cursor = records[-1].seq
-            await asyncio.to_thread(journal.set_cursor, self._config.cursor, cursor)
-            self._delivered(cursor, len(wanted))
-            if self._alarm_raised:
-                await self._clear_alarm()
+        depth = max(1, int(getattr(self._sink, "pipeline", 1)))
+        read = self.health.cursor
+        # (last seq, wanted count, first record's time, delivery or None when all filtered)
+        window: deque[tuple[int, int, datetime, asyncio.Task[None] | None]] = deque()
+        async with asyncio.TaskGroup() as tg:
+            while True:
+                if len(window) < depth:
+                    records = await asyncio.to_thread(
+                        journal.read_after, read, self._config.batch
+                    )
+                    if records:
+                        first = datetime.fromisoformat(records[0].ts)
+                        if not window:
+                            self.health.oldest_pending = first
+                        wanted = self._filter(records)
+                        task = tg.create_task(self._sink.deliver(wanted)) if wanted else None
+                        window.append((records[-1].seq, len(wanted), first, task))
+                        read = records[-1].seq
+                        continue
+                if not window:
+                    self._caught_up()
+                    await self._engine.wait_beyond(read)
+                    continue
+                last, count, _, task = window.popleft()
+                if task is not None:
+                    await task
+                # Only now: the back end holds every wanted record up to `last`.
+                await asyncio.to_thread(journal.set_cursor, self._config.cursor, last)
+                self._delivered(last, count)
+                if window:
+                    self.health.oldest_pending = window[0][2]
+                if self._alarm_raised:
+                    await self._clear_alarm()
 
     def _delivered(self, cursor: int, count: int) -> None:
         h = self.health

@@ -5,6 +5,7 @@
 batch is written at once, in journal order, on one connection, and the batch counts as
 delivered only when every PubAck is in. JetStream stores what one connection sends in order, so
 what a failed batch left in the stream is a prefix of it, and the re-send continues in order.
+Two batches are in flight at once (`pipeline = 2`), on the same connection, for the same reason.
 
 With `create_stream` the sink makes the stream (subjects `<prefix>.>`) when it is missing;
 a city creates it centrally with its replicas instead (docs/backends.md).
@@ -47,6 +48,10 @@ def _failure(exc: BaseException, doing: str) -> Exception:
 
 class NatsDelivery:
     """Implements `Sink` for one JetStream stream."""
+
+    # Two batches in flight on the one connection: the next batch is on the wire while the
+    # previous one's PubAcks come back. Order holds for the reason given in the module doc.
+    pipeline = 2
 
     def __init__(self, config: NatsSink, hall: str) -> None:
         self._config = config
