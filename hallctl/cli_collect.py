@@ -47,7 +47,6 @@ def cmd_collect(args: argparse.Namespace) -> int:
     from hallctl.forward.config import SecretError, read_secret
     from hallctl.logging import configure_logging
 
-    configure_logging("info")
     if not args.pg:
         print("hallctl collect: --pg (or HALLCTL_COLLECT_PG) is required", file=sys.stderr)
         return 2
@@ -69,6 +68,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
         schema=args.schema,
         batch=args.batch,
     )
+    configure_logging("info")
     asyncio.run(_run(Collector(settings), args.stats_every))
     return 0
 

@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 import asyncpg
+import pytest
 
+from hallctl.cli import main
 from hallctl.forward.collector import Collector, CollectorSettings
 from tests.backend_servers import NatsServer
 from tests.sinks_support import issue, journal_ids, running_engine, sinks_running, wait_for
@@ -114,3 +116,15 @@ async def test_a_second_collector_waits_and_takes_over(
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
         assert [r["id"] for r in await rows(pg_dsn)] == journal_ids(engine.journal)
+
+
+def test_collect_refuses_bad_settings_clearly(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("HALLCTL_COLLECT_PG", raising=False)
+    monkeypatch.delenv("NO_SUCH_VAR", raising=False)
+    assert main(["collect"]) == 2
+    assert "--pg" in capsys.readouterr().err
+    assert main(["collect", "--pg", "postgresql://u@h/db", "--pg-password-env", "NO_SUCH_VAR"]) == 2
+    assert "NO_SUCH_VAR is not set" in capsys.readouterr().err
+    assert main(["collect", "--pg", "postgresql://u@h/db", "--batch", "0"]) == 2
