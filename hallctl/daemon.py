@@ -118,7 +118,7 @@ class Daemon:
             # components with health of their own (sinks) add it to the status
             for component in self.components:
                 report = getattr(component, "status", None)
-                if report is not None:
+                if callable(report):
                     response["result"][component.name] = report()
         return response
 
