@@ -212,7 +212,7 @@ def compose(
 
 def _retained(parts: list[Component]) -> Callable[[], dict[str, dict[str, Any]]] | None:
     """Retained topics that components other than the hall publish (`state/sinks/<name>`)."""
-    providers = [p for p in (getattr(c, "retained_state", None) for c in parts) if p]
+    providers = [p for p in (getattr(c, "retained_state", None) for c in parts) if callable(p)]
     if not providers:
         return None
     return lambda: {k: v for provider in providers for k, v in provider().items()}
