@@ -158,6 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     client(sp)
     sp.add_argument("ticket", help="ticket number, e.g. A012")
 
+    from hallctl.cli_collect import add_parser as add_collect
+
+    add_collect(sub)
+
     sp = sub.add_parser("demo", help="a whole hall on simulated devices (see README)")
     sp.add_argument(
         "--speed", type=float, default=1.0,
@@ -202,6 +206,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from hallctl.schemas import write_schemas
 
         return write_schemas(args.out, check=args.check)
+    if args.command == "collect":
+        from hallctl.cli_collect import cmd_collect
+
+        return cmd_collect(args)
     if args.command == "demo":
         from hallctl.demo import run_demo
 

@@ -88,6 +88,16 @@ if ! have systemd-analyze || ! have strace; then
     step "installing systemd-analyze and strace"
     apt_install systemd strace
 fi
+# The back-end sink tests run a real PostgreSQL (initdb/postgres from Debian's packages, started
+# in a temporary directory as the postgres user) and a real nats-server with JetStream.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    step "installing postgresql"
+    apt_install postgresql
+fi
+if ! have nats-server; then
+    step "installing nats-server"
+    apt_install nats-server
+fi
 # Debian starts a system-wide broker on port 1883 when installing the package. The tests do not
 # need it (each test starts its own broker on a free port), so it is left as it is.
 

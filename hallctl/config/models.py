@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -17,6 +18,7 @@ from pydantic import (
 from hallctl.attendance.config import AttendanceConfig
 from hallctl.config.timerange import TimeRange
 from hallctl.drivers.serial_config import SerialSection
+from hallctl.forward.config import SinkConfig, check_unique
 from hallctl.kiosk.config import KioskSection
 from hallctl.modbus.config import ModbusConfig
 from hallctl.mqtt.settings import MqttSettings
@@ -258,6 +260,9 @@ class HallConfig(Strict):
     serial: SerialSection | None = Field(None, description="serial lines and devices")
     kiosks: KioskSection | None = Field(None, description="touchscreen kiosks (docs/kiosks.md)")
     voice: VoiceSection | None = Field(None, description="voice calling, 语音叫号 (docs/voice.md)")
+    sinks: Annotated[list[SinkConfig], AfterValidator(check_unique)] = Field(
+        default_factory=list, description="back ends fed from the journal (docs/backends.md)"
+    )
 
     def service(self, code: str) -> ServiceConfig:
         for s in self.services:
