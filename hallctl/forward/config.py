@@ -93,6 +93,11 @@ class SinkCommon(_Strict):
     def cursor(self) -> str:
         return f"sink:{self.name}"
 
+    @property
+    def device(self) -> str:
+        """A sink reports like a device of the hall under this id (alarm `rejected`)."""
+        return f"sink:{self.name}"
+
     def wants(self, event_type: str) -> bool:
         return any(fnmatch.fnmatchcase(event_type, p) for p in self.events) and not any(
             fnmatch.fnmatchcase(event_type, p) for p in self.exclude_events

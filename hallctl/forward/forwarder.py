@@ -236,7 +236,7 @@ class SinkForwarder:
         # in every other sink, and it clears itself when the sink delivers again.
         response = await self._engine.execute({
             "action": "device_alarm",
-            "device": f"sink:{self.name}",
+            "device": self._config.device,
             "alarm": "rejected",
             "active": active,
             "detail": detail[:200] if detail else None,

@@ -28,4 +28,5 @@ def device_ids(config: HallConfig) -> frozenset[str]:
     if config.voice is not None:
         # each speaker zone reports like a device (offline, speaker_failed)
         ids.update(voice_device_id(zone.name) for zone in config.voice.zones)
+    ids.update(sink.device for sink in config.sinks)
     return frozenset(ids)
