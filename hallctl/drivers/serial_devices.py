@@ -198,7 +198,8 @@ class SerialDevices:
     async def _startup_watch(self, line_id: str, line: SerialLine) -> None:
         """A port that is missing at start-up never disconnects: report its devices offline."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(line.wait_connected(), self.startup_grace_s)
+            async with asyncio.timeout(self.startup_grace_s):
+                await line.wait_connected()
             return
         for driver in self._on_line[line_id]:
             if not line.connected:
