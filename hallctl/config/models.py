@@ -21,6 +21,7 @@ from hallctl.drivers.serial_config import SerialSection
 from hallctl.kiosk.config import KioskSection
 from hallctl.modbus.config import ModbusConfig
 from hallctl.mqtt.settings import MqttSettings
+from hallctl.web.config import WebSection
 
 CONFIG_VERSION = 1
 
@@ -87,6 +88,7 @@ class ServiceConfig(Strict):
     code: Code
     name: str = Field(min_length=1, description="Chinese name shown on tickets and displays")
     name_en: str | None = None
+    group: str | None = Field(None, description="kiosk page heading it is listed under, e.g. 社保")
     prefix: str = Field(pattern=r"^[A-Z]{1,2}$", description="ticket prefix, e.g. A → A012")
     digits: int = Field(3, ge=1, le=5)
     number_start: int = Field(1, ge=0)
@@ -292,6 +294,7 @@ class HallConfig(Strict):
     attendance: AttendanceConfig | None = Field(None, description="face-recognition clocks")
     serial: SerialSection | None = Field(None, description="serial lines and devices")
     kiosks: KioskSection | None = Field(None, description="touchscreen kiosks (docs/kiosks.md)")
+    web: WebSection | None = Field(None, description="displays, window screens, kiosk pages")
 
     def service(self, code: str) -> ServiceConfig:
         for s in self.services:
