@@ -198,13 +198,13 @@ function drawTicket({ ticket: tk, service }) {
   const qr = h("div", { class: "k-qr" });
   qr.innerHTML = tk.qr_svg; // our own server's SVG (segno), no script
   return [h("article", { class: "k-ticket", "data-ticket": tk.ticket },
-    h("div", { class: "k-ticket-label" }, t().yourTicket),
-    h("div", { class: "k-ticket-no num" }, tk.ticket),
-    h("div", { class: "k-ticket-svc" }, service ? nameOf(service) : tk.service_name),
-    h("div", { class: "k-ticket-q" }, t().ahead(tk.ahead), " · ", t().est(minutes(tk.est_wait_min))),
-    tk.id_masked ? h("div", { class: "k-ticket-id num" }, tk.id_masked) : null,
-    qr,
-    h("p", { class: `k-print ${cls}` }, note)),
+    h("div", { class: "k-ticket-main" },
+      h("div", { class: "k-ticket-label" }, t().yourTicket),
+      h("div", { class: "k-ticket-no num" }, tk.ticket),
+      h("div", { class: "k-ticket-svc" }, service ? nameOf(service) : tk.service_name),
+      h("div", { class: "k-ticket-q" }, t().ahead(tk.ahead), " · ", t().est(minutes(tk.est_wait_min))),
+      tk.id_masked ? h("div", { class: "k-ticket-id num" }, tk.id_masked) : null),
+    h("div", { class: "k-ticket-side" }, qr, h("p", { class: `k-print ${cls}` }, note))),
   h("nav", { class: "k-actions" }, h("button", { class: "k-action primary", onclick: home }, t().done))];
 }
 
