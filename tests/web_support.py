@@ -22,10 +22,10 @@ import aiohttp
 from hallctl.config import HallConfig, parse_config
 from hallctl.engine import HallEngine
 from hallctl.journal import Journal
-from hallctl.kiosk.gateway import KioskGateway
 from hallctl.transports.http import HttpServer
 from hallctl.web.component import WebPages
 from hallctl.web.tokens import token_hash
+from hallctl.wiring import KioskComponent
 
 TZ = ZoneInfo("Asia/Shanghai")
 # Tokens of the test screens: "tok-<screen id>"; the hall file holds only their hashes.
@@ -44,7 +44,8 @@ def _screens() -> str:
     for sid, page in SCREENS.items():
         extra = {"w1": ", window: 1", "w2": ", window: 2",
                  "floor2": ", windows: [3, 4], services: [GJJ, HJ], title: 二楼办事区"}.get(sid, "")
-        lines.append(f"    - {{id: {sid}, page: {page}, token_sha256: {token_hash(token(sid))}{extra}}}")
+        digest = token_hash(token(sid))
+        lines.append(f"    - {{id: {sid}, page: {page}, token_sha256: {digest}{extra}}}")
     return "\n".join(lines)
 
 
@@ -136,10 +137,10 @@ async def running_pages(data_dir: Path, **options: Any) -> AsyncIterator[Pages]:
     with Journal(data_dir / "journal.db") as journal:
         engine = HallEngine(config, journal, secret=b"s" * 32, clock=clock)
         engine.recover()
-        gateway = KioskGateway(engine, config.kiosks, "hallctl/web-hall")
-        web = WebPages(config, config.web, engine, gateway)
+        kiosks = KioskComponent(config, engine)
+        web = WebPages(config, config.web, engine)
         server = HttpServer("127.0.0.1", 0)
-        server.add_routes(web.routes())
+        server.add_routes(kiosks.needs().routes + web.needs().routes)
         async with server, asyncio.TaskGroup() as tg:
             tasks = [tg.create_task(engine.run()), tg.create_task(web.run())]
             try:

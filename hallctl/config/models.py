@@ -275,6 +275,22 @@ class HttpConfig(Strict):
     )
     port: int = Field(8080, ge=0, le=65535, description="0 picks a free port (tests)")
     max_body_kib: int = Field(4096, ge=1, description="largest request body accepted")
+    header_timeout_s: float = Field(
+        10.0, gt=0, le=300,
+        description="a connection must send a request's headers within this (slow clients are "
+        "cut off); also how long an idle keep-alive connection stays open",
+    )
+    body_timeout_s: float = Field(
+        30.0, gt=0, le=600, description="a request's body must arrive within this"
+    )
+    tls_cert: Path | None = Field(None, description="PEM certificate (chain): serve HTTPS")
+    tls_key: Path | None = Field(None, description="PEM private key of tls_cert")
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> HttpConfig:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together")
+        return self
 
 
 class HallConfig(Strict):

@@ -40,7 +40,7 @@ class KioskConfig(BaseModel):
     )
     rate_per_min: int = Field(30, ge=1, le=6000, description="sustained requests per minute")
     printer: str | None = Field(
-        None, description="its own ESC/POS printer (a `serial:` escpos device id): prints its tickets"
+        None, description="its own ESC/POS printer (`serial:` escpos device id) prints its tickets"
     )
     burst: int | None = Field(
         None, ge=1, description="requests allowed at once; default rate_per_min / 3, at least 5"
