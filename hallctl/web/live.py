@@ -104,15 +104,22 @@ class LiveHub:
 
     async def run(self) -> None:
         """Follow the journal until cancelled (a supervised component task)."""
-        with self._engine.subscribe() as sub:
-            self._seq = self._engine.last_seq()
-            self._last = self._render()
-            self._ready.set()
-            async with asyncio.TaskGroup() as tg:
-                tg.create_task(self._flush_loop())
-                async for record in sub:
-                    self._pending.append(record)
-                    self._wake.set()
+        try:
+            with self._engine.subscribe() as sub:
+                self._seq = self._engine.last_seq()
+                self._last = self._render()
+                self._ready.set()
+                async with asyncio.TaskGroup() as tg:
+                    tg.create_task(self._flush_loop())
+                    async for record in sub:
+                        self._pending.append(record)
+                        self._wake.set()
+        finally:
+            # Stopping (or restarting after a failure): end every stream now, so the HTTP front
+            # is not kept waiting; the browsers reconnect and get a fresh view.
+            self._ready.clear()
+            for client in list(self._clients):
+                self._drop(client, count=False)
 
     async def _flush_loop(self) -> None:
         # Records that arrive together (one group commit) become one message: the reader
@@ -159,10 +166,10 @@ class LiveHub:
     def _now_field(self) -> str:
         return f',"now":{_dumps(self._now())}' if self._now is not None else ""
 
-    def _drop(self, client: _Client) -> None:
+    def _drop(self, client: _Client, *, count: bool = True) -> None:
         client.dropped = True
         self._clients.discard(client)
-        self.stats.dropped += 1
+        self.stats.dropped += count
         with contextlib.suppress(asyncio.QueueFull):
             client.queue.put_nowait(b"")  # wakes its writer, which then ends the response
 
