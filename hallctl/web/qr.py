@@ -11,6 +11,6 @@ def qr_svg(payload: str, *, scale: int = 6) -> str:
     """An `<svg>` element (no XML declaration) to place straight into the page."""
     code = segno.make(payload, error="m", micro=False)
     out = io.BytesIO()
-    code.save(out, kind="svg", scale=scale, border=2, xmldecl=False, svgns=True,
+    code.save(out, kind="svg", scale=scale, border=2, xmldecl=False, svgns=True, omitsize=True,
               title="QR", dark="#000", light="#fff")
     return out.getvalue().decode("utf-8")

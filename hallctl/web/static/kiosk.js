@@ -190,7 +190,7 @@ function maskTyped(v) { // 身份证/手机 on a public screen: only the first 3
 function drawTicket({ ticket: tk, service }) {
   const printer = config.printer ? live.state.get(`printers/${config.printer}`) : null;
   let note = tk.print === "none" ? t().noPrinter : tk.print === "stopped" ? t().stopped : t().printing;
-  let cls = tk.print === "printing" ? "ok" : "warn";
+  let cls = { printing: "ok", none: "info" }[tk.print] || "warn";
   if (printer && printer.failed && printer.failed.split(":")[0].split(",").includes(tk.ticket)) {
     note = t().failed;
     cls = "warn";
