@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hallctl import __version__
+from hallctl import __version__, cli_web
 
 DEFAULT_CONFIGS = ("/etc/hallctl/hall.yaml", "config/example.yaml")
 
@@ -118,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     client(sp)
     sp.add_argument("ticket")
 
+    cli_web.add_parsers(sub, client)
+
     sp = sub.add_parser("demo", help="a whole hall on simulated devices (see README)")
     sp.add_argument("--speed", type=float, default=1.0)
     sp.add_argument("--duration", type=float, default=None, help="seconds, then stop")
@@ -143,6 +145,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from hallctl.schemas import write_schemas
 
         return write_schemas(args.out, check=args.check)
+    if args.command == "screen-token":
+        return cli_web.screen_token(args)
     if args.command == "demo":
         from hallctl.demo import run_demo
 
@@ -223,6 +227,8 @@ def _request(args: argparse.Namespace) -> dict[str, Any]:
         return req
     if c in ("reprint", "rejoin"):
         return {"action": c, "ticket": args.ticket}
+    if c == "notice":
+        return cli_web.request(args)
     raise AssertionError(c)
 
 

@@ -83,4 +83,8 @@ def cross_check(cfg: HallConfig) -> list[Problem]:
         from hallctl.drivers.serial_config import check as check_serial
 
         problems.extend(check_serial(cfg.serial, cfg))
+    if cfg.web is not None or cfg.kiosks is not None:
+        from hallctl.web.checks import check as check_web
+
+        problems.extend(check_web(cfg))
     return problems
