@@ -54,22 +54,43 @@ function flash() {
   if (on) setTimeout(flash, highlightUntil - Date.now() + 10);
 }
 
-function drawWindows() {
-  const windows = byPrefix("windows/").filter(showWindow).sort((a, b) => a.window - b.window);
-  el.windows.dataset.count = windows.length > 16 ? "many" : windows.length > 8 ? "some" : "few";
-  el.windows.replaceChildren(...windows.map((w) => {
-    const cur = w.current;
-    return h("article", { class: `win st-${w.status}`, "data-window": w.window },
-      h("div", { class: "win-name" }, w.name),
-      h("div", { class: "win-ticket num" },
-        w.status !== "open" ? STATUS[w.status] : cur ? cur.ticket : "—"),
-      h("div", { class: "win-state" },
-        w.status === "open" ? (cur ? STATE[cur.state] || "" : "等待叫号")
-          : w.status === "paused" && w.pause_reason ? w.pause_reason : ""),
-      w.staff
-        ? h("div", { class: "win-staff" }, w.staff.name, h("span", { class: "no" }, `工号 ${w.staff.staff_no}`))
-        : h("div", { class: "win-staff empty" }, ""));
-  }));
+const cards = new Map(); // window number -> its card, so a change redraws one card only
+
+function card(w) {
+  const cur = w.current;
+  return h("article", { class: `win st-${w.status}`, "data-window": w.window },
+    h("div", { class: "win-name" }, w.name),
+    h("div", { class: "win-ticket num" },
+      w.status !== "open" ? STATUS[w.status] : cur ? cur.ticket : "—"),
+    h("div", { class: "win-state" },
+      w.status === "open" ? (cur ? STATE[cur.state] || "" : "等待叫号")
+        : w.status === "paused" && w.pause_reason ? w.pause_reason : ""),
+    w.staff
+      ? h("div", { class: "win-staff" }, w.staff.name, h("span", { class: "no" }, `工号 ${w.staff.staff_no}`))
+      : h("div", { class: "win-staff empty" }, ""));
+}
+
+function drawWindows(keys) {
+  if (keys === null) {
+    const windows = byPrefix("windows/").filter(showWindow).sort((a, b) => a.window - b.window);
+    el.windows.dataset.count = windows.length > 16 ? "many" : windows.length > 8 ? "some" : "few";
+    cards.clear();
+    el.windows.replaceChildren(...windows.map((w) => {
+      const c = card(w);
+      cards.set(w.window, c);
+      return c;
+    }));
+    return;
+  }
+  for (const key of keys) {
+    const w = live.state.get(key);
+    const old = w && cards.get(w.window);
+    if (old) {
+      const c = card(w);
+      old.replaceWith(c);
+      cards.set(w.window, c);
+    }
+  }
 }
 
 function drawServices() {
@@ -101,18 +122,20 @@ function play(events) {
 }
 
 connect(({ full, keys, events }) => {
+  const started = performance.now();
   const touched = (p) => full || keys.some((k) => k.startsWith(p));
   if (touched("calls")) drawCalls(full);
   if (events.some((e) => e.type === "ticket.recalled" && showWindow(e.data))) {
     highlightUntil = Date.now() + config.highlight_s * 1000;
     flash();
   }
-  if (touched("windows/")) drawWindows();
+  if (full) drawWindows(null);
+  else drawWindows(keys.filter((k) => k.startsWith("windows/")));
   if (touched("services/")) drawServices();
   if (touched("notices")) drawNotice();
   for (const e of events) {
     if (e.type === "ticket.called" && e.ts) {
-      window.hallctlMetrics.push([e.ts, Date.now(), e.data.ticket]);
+      window.hallctlMetrics.push([e.ts, Date.now(), e.data.ticket, performance.now() - started]);
       if (window.hallctlMetrics.length > 2000) window.hallctlMetrics.shift();
     }
   }
