@@ -4,7 +4,7 @@ import { config, connect, h, live, startClock, token, minutes } from "./live.js"
 
 const T = {
   zh: {
-    take: "取号", guide: "办事指南", waiting: (n, m) => `等候 ${n} 人 · 约 ${m} 分钟`,
+    take: "取号", guide: "办事指南", waiting: (n, m) => [`等候 ${n} 人`, `约 ${m} 分钟`],
     checkin: "预约签到", green: "绿色通道", greenOn: "绿色通道：请选择业务", lang: "English",
     back: "返回", done: "完成", ok: "确定", clear: "清除", del: "删除",
     yourTicket: "您的号码", ahead: (n) => `前面还有 ${n} 人`, est: (m) => `预计等候约 ${m} 分钟`,
@@ -17,7 +17,7 @@ const T = {
     network: "网络故障，请稍后再试", all: "全部业务", failed: "号票打印失败，请拍照记下您的号码",
   },
   en: {
-    take: "Take ticket", guide: "Guide", waiting: (n, m) => `${n} waiting · about ${m} min`,
+    take: "Take ticket", guide: "Guide", waiting: (n, m) => [`${n} waiting`, `about ${m} min`],
     checkin: "Appointment check-in", green: "Green channel", greenOn: "Green channel: choose a service",
     lang: "中文", back: "Back", done: "Done", ok: "OK", clear: "Clear", del: "Delete",
     yourTicket: "Your number", ahead: (n) => `${n} ahead of you`, est: (m) => `Estimated wait ${m} min`,
@@ -128,7 +128,8 @@ function tile(s) {
   return h("div", { class: `k-tile${closed ? " closed" : ""}`, "data-service": s.service },
     h("button", { class: "k-take", onclick: () => choose(s) },
       h("span", { class: "k-svc-name" }, nameOf(s)),
-      h("span", { class: "k-svc-q" }, closed ? t().closed[s.closed_reason] : t().waiting(q.waiting, minutes(q.est)))),
+      h("span", { class: "k-svc-q" }, closed ? t().closed[s.closed_reason]
+        : t().waiting(q.waiting, minutes(q.est)).map((part) => h("span", { class: "k-q-part" }, part)))),
     h("button", { class: "k-guide-btn", onclick: () => go({ name: "guide", service: s }) }, t().guide));
 }
 
@@ -172,10 +173,11 @@ function drawKeypad(st) {
     render();
   };
   return [h("div", { class: "k-keypad-box" },
-    h("h2", {}, code ? t().enterCode : t().enterId),
-    code ? null : h("p", { class: "k-hint" }, t().idWhy),
-    h("output", { class: "k-entry num" }, shown || "\u00a0"),
-    st.error ? h("p", { class: "k-error-line" }, st.error) : null,
+    h("div", { class: "k-keypad-info" },
+      h("h2", {}, code ? t().enterCode : t().enterId),
+      code ? null : h("p", { class: "k-hint" }, t().idWhy),
+      h("output", { class: "k-entry num" }, shown || "\u00a0"),
+      st.error ? h("p", { class: "k-error-line" }, st.error) : null),
     h("div", { class: "k-keypad" }, keys.map((k) =>
       h("button", { class: "k-key num", disabled: !k, onclick: () => press(k) }, k)))),
   h("nav", { class: "k-actions" },
