@@ -157,3 +157,60 @@ async def test_a_body_that_never_finishes_is_cut_off_in_time(tmp_path: Path) -> 
         assert await asyncio.wait_for(reader.read(), 5) == b""
         assert asyncio.get_running_loop().time() - started < 2.0
         writer.close()
+
+
+async def test_the_front_serves_https_with_its_certificate(tmp_path: Path) -> None:
+    import ssl
+
+    from aiohttp import web
+
+    from hallctl.broker import write_test_certificates
+    from hallctl.transports.http import HttpServer, tls_context
+
+    async def hello(request: web.Request) -> web.Response:
+        return web.Response(text="你好")
+
+    ca, cert, key = write_test_certificates(tmp_path / "tls")
+    server = HttpServer("127.0.0.1", 0, ssl_context=tls_context(cert, key))
+    server.add_route("GET", "/", hello)
+    async with server, aiohttp.ClientSession() as s:
+        assert server.base_url.startswith("https://")
+        trusted = ssl.create_default_context(cafile=str(ca))
+        async with s.get(server.base_url + "/", ssl=trusted) as resp:
+            assert await resp.text() == "你好"
+        with pytest.raises(aiohttp.ClientError):  # plain HTTP gets no answer
+            async with s.get(f"http://127.0.0.1:{server.port}/") as resp:
+                await resp.text()
+
+
+async def test_appointment_check_in_and_unknown_codes_on_the_kiosk_page(tmp_path: Path) -> None:
+    async with running_pages(tmp_path) as p, aiohttp.ClientSession() as s:
+        await p.do("open_window", window=1)
+        await p.do("book_appointment", code="884512", service="BDC")
+        auth = {"Authorization": f"Bearer {token('K1')}"}
+        url = f"{p.url}/kiosk/K1/api/check_in"
+        async with s.post(url, json={"appointment_code": "000000"}, headers=auth) as r:
+            wrong = await r.json()
+        assert wrong["error"]["code"] == "unknown_appointment"
+        assert wrong["error"]["message_zh"] == "预约码无效或已使用"
+        async with s.post(url, json={"appointment_code": "884512"}, headers=auth) as r:
+            ticket = (await r.json())["result"]
+        assert ticket["channel"] == "appointment" and ticket["service"] == "BDC"
+
+
+async def test_voice_announcements_reach_pages_as_they_happen(tmp_path: Path) -> None:
+    from hallctl.journal import Record
+
+    async with running_pages(tmp_path) as p, aiohttp.ClientSession() as s:
+        messages = sse_messages(s, p.page("/live/display/main", "main"))
+        await anext(messages)
+        # what the voice component journals; the hub passes it on with its zone and audio URL
+        data = '{"zone":"main","text":"请A001号到1号窗口","audio_url":"/voice/main/latest.wav"}'
+        p.web.hub.publish([Record(p.engine.last_seq() + 1, "x", "voice.announced",
+                                  "2026-11-30T10:30:00.000+08:00", "2026-11-30", None, 1, data)])
+        _, change, _ = await anext(messages)
+        [event] = change["events"]
+        assert event["type"] == "voice.announced"
+        assert event["data"] == {"zone": "main", "text": "请A001号到1号窗口",
+                                 "audio_url": "/voice/main/latest.wav"}
+        await messages.aclose()
