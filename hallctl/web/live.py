@@ -93,7 +93,9 @@ class LiveHub:
         self._event_data = event_data or (lambda r: json.loads(r.data))
         self._now = now
         self._clients: set[_Client] = set()
-        self._last: dict[str, str] = {}
+        self._values: dict[str, Any] = {}  # the view as last sent …
+        self._last: dict[str, str] = {}  # … and its JSON, per key
+        self._stale = True  # nobody was listening when the journal moved: render on connect
         self._seq = 0
         self._pending: list[Record] = []
         self._wake = asyncio.Event()
@@ -107,7 +109,6 @@ class LiveHub:
         try:
             with self._engine.subscribe() as sub:
                 self._seq = self._engine.last_seq()
-                self._last = self._render()
                 self._ready.set()
                 async with asyncio.TaskGroup() as tg:
                     tg.create_task(self._flush_loop())
@@ -132,12 +133,12 @@ class LiveHub:
                 self.publish(records)
 
     def publish(self, records: list[Record]) -> None:
-        started = time.perf_counter()
         self._seq = records[-1].seq
-        view = self._render()
-        changed = {k: v for k, v in view.items() if self._last.get(k) != v}
-        removed = [k for k in self._last if k not in view]
-        self._last = view
+        if not self._clients:
+            self._stale = True  # no page to tell: the view is rendered when one connects
+            return
+        started = time.perf_counter()
+        changed, removed = self._render()
         events = []
         for r in records:
             if r.type in self._events:
@@ -160,8 +161,19 @@ class LiveHub:
             except asyncio.QueueFull:
                 self._drop(client)
 
-    def _render(self) -> dict[str, str]:
-        return {k: _dumps(v) for k, v in self._view().items()}
+    def _render(self) -> tuple[dict[str, str], list[str]]:
+        """Recompute the view; JSON-encode only the keys whose value changed."""
+        values = dict(self._view())
+        changed: dict[str, str] = {}
+        for key, value in values.items():
+            if self._values.get(key, _MISSING) != value:
+                changed[key] = self._last[key] = _dumps(value)
+        removed = [k for k in self._values if k not in values]
+        for key in removed:
+            del self._last[key]
+        self._values = values
+        self._stale = False
+        return changed, removed
 
     def _now_field(self) -> str:
         return f',"now":{_dumps(self._now())}' if self._now is not None else ""
@@ -176,6 +188,8 @@ class LiveHub:
     # -- the page side ---------------------------------------------------------------------
 
     def snapshot(self) -> bytes:
+        if self._stale:
+            self._render()
         body = f'{{"seq":{self._seq},"view":{_join(self._last)}{self._now_field()}}}'
         return sse("view", body, self._seq)
 
@@ -223,6 +237,9 @@ class LiveHub:
     @property
     def clients(self) -> int:
         return len(self._clients)
+
+
+_MISSING = object()
 
 
 def _join(items: Mapping[str, str]) -> str:
