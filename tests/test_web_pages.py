@@ -214,3 +214,22 @@ async def test_voice_announcements_reach_pages_as_they_happen(tmp_path: Path) ->
         assert event["data"] == {"zone": "main", "text": "请A001号到1号窗口",
                                  "audio_url": "/voice/main/latest.wav"}
         await messages.aclose()
+
+
+async def test_kiosk_page_says_when_its_printer_cannot_print(tmp_path: Path) -> None:
+    serial = "serial:\n  devices:\n    - {id: prn, kind: escpos, port: /dev/null-prn}\n"
+    async with running_pages(tmp_path, printer="prn", extra=serial) as p, \
+            aiohttp.ClientSession() as s:
+        await p.do("open_window", window=1)
+        auth = {"Authorization": f"Bearer {token('K1')}"}
+        url = f"{p.url}/kiosk/K1/api/take_ticket"
+        async with s.post(url, json={"service": "BDC"}, headers=auth) as r:
+            assert (await r.json())["result"]["print"] == "printing"
+        await p.do("device_alarm", device="prn", alarm="paper_out", active=True)
+        async with s.post(url, json={"service": "BDC"}, headers=auth) as r:
+            stopped = (await r.json())["result"]
+        assert stopped["print"] == "stopped" and stopped["ticket"] == "A002"  # issued all the same
+        messages = sse_messages(s, p.page("/live/kiosk/K1", "K1"))
+        _, first, _ = await anext(messages)
+        assert first["view"]["printers/prn"]["alarms"] == ["paper_out"]
+        await messages.aclose()
