@@ -32,6 +32,8 @@ async def busy_hall(p: Pages) -> None:
     for n in (1, 2, 3, 1, 4, 2):
         await p.do("call_next", window=n)
     await p.do("start_service", window=2)
+    await p.do("start_service", window=3)
+    await p.do("finish", window=3)  # the evaluation prompt shows on its screen
     await p.do("pause_window", window=4, reason="午休，13:30 恢复")
 
 
@@ -52,13 +54,16 @@ async def shoot(p: Pages, browser: object) -> None:
         ("display", "/display/floor2", "floor2", "display-zone"),
         ("window", "/display/window/1", "w1", "window-1"),
         ("window", "/display/window/2", "w2", "window-2"),
+        ("window", "/display/window/3", "w3", "window-3-evaluation"),
+        ("window", "/display/window/4", "w4", "window-4-paused"),
     ]
     for kind, path, screen, name in shots:
         for w, h in SIZES[kind]:
             page = await browser.new_page(viewport={"width": w, "height": h})
             await page.goto(p.page(path, screen))
             await page.wait_for_selector(".win, .w-body > *")
-            await page.wait_for_timeout(300)
+            # the notice line scrolls in from the right: let some of it show
+            await page.wait_for_timeout(4000 if kind == "display" else 300)
             await page.screenshot(path=OUT / f"{name}-{w}x{h}.png")
             await page.close()
     for w, h in SIZES["kiosk"]:

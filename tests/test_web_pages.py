@@ -233,3 +233,22 @@ async def test_kiosk_page_says_when_its_printer_cannot_print(tmp_path: Path) -> 
         _, first, _ = await anext(messages)
         assert first["view"]["printers/prn"]["alarms"] == ["paper_out"]
         await messages.aclose()
+
+
+async def test_staff_photos_go_only_to_display_and_window_screens(tmp_path: Path) -> None:
+    async with running_pages(tmp_path) as p, aiohttp.ClientSession() as s:
+        await p.do("open_window", window=1, staff="S01")
+        await p.do("open_window", window=3, staff="S03")  # S03 has no photo
+        messages = sse_messages(s, p.page("/live/window/1", "w1"))
+        _, first, _ = await anext(messages)
+        assert first["view"]["windows/1"]["staff"]["photo"] == "/staff/S01/photo"
+        assert "photo" not in first["view"]["windows/3"]["staff"]
+        await messages.aclose()
+        async with s.get(p.page("/staff/S01/photo", "w1")) as r:
+            assert r.status == 200 and r.content_type == "image/png"
+            assert (await r.read()).startswith(b"\x89PNG")
+        for url in (p.page("/staff/S01/photo", "K1"), f"{p.url}/staff/S01/photo"):
+            async with s.get(url) as r:
+                assert r.status == 403
+        async with s.get(p.page("/staff/S03/photo", "main")) as r:
+            assert r.status == 404

@@ -28,9 +28,11 @@ from hallctl.web.tokens import token_hash
 from hallctl.wiring import KioskComponent
 
 TZ = ZoneInfo("Asia/Shanghai")
+PHOTOS = Path(__file__).parent / "data" / "photos"  # S01.png, S02.png
 # Tokens of the test screens: "tok-<screen id>"; the hall file holds only their hashes.
 SCREENS = {
-    "main": "display", "floor2": "display", "w1": "window", "w2": "window", "K1": "kiosk",
+    "main": "display", "floor2": "display", "w1": "window", "w2": "window", "w3": "window",
+    "w4": "window", "K1": "kiosk",
     "K2": "kiosk",
 }
 
@@ -42,7 +44,7 @@ def token(screen: str) -> str:
 def _screens() -> str:
     lines = []
     for sid, page in SCREENS.items():
-        extra = {"w1": ", window: 1", "w2": ", window: 2",
+        extra = {"w1": ", window: 1", "w2": ", window: 2", "w3": ", window: 3", "w4": ", window: 4",
                  "floor2": ", windows: [3, 4], services: [GJJ, HJ], title: 二楼办事区"}.get(sid, "")
         digest = token_hash(token(sid))
         lines.append(f"    - {{id: {sid}, page: {page}, token_sha256: {digest}{extra}}}")
@@ -89,6 +91,7 @@ kiosks:
 web:
   notice: 请携带本人有效身份证件，按叫号顺序到指定窗口办理业务。
   kiosk_idle_s: 30
+  photos_dir: %(photos)s
   screens:
 %(screens)s
 %(extra)s
@@ -108,7 +111,7 @@ def hall_text(data_dir: Path, *, hours: str = "00:00-24:00", rate: int = 120, bu
     return HALL % {
         "data_dir": data_dir, "hours": hours, "rate": rate, "burst": burst,
         "printer": f", printer: {printer}" if printer else "", "screens": _screens(),
-        "extra": extra,
+        "extra": extra, "photos": PHOTOS,
     }
 
 

@@ -18,6 +18,7 @@ web:
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -86,6 +87,10 @@ class WebSection(_Strict):
     )
     highlight_s: int = Field(8, ge=1, le=60, description="the newest call blinks this long")
     calls_shown: int = Field(6, ge=1, le=20, description="latest calls on a display")
+    photos_dir: Path | None = Field(
+        None, description="staff photos `<staff id>.jpg|.png` for the staff card; relative to "
+        "data_dir; read at start"
+    )
     screens: list[ScreenConfig] = Field(default_factory=list, description="the known screens")
 
     @model_validator(mode="after")

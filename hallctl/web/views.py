@@ -8,7 +8,7 @@ Masked IDs, hall alarms and staff attendance stay out; the staff console (anothe
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,13 +25,15 @@ _EVENT_FIELDS = ("ticket", "window", "window_name", "service", "service_name", "
                  "audio_url", "count")
 
 
-def public_view(hall: Hall, web: WebSection, printers: Iterable[str] = ()) -> dict[str, Any]:
+def public_view(
+    hall: Hall, web: WebSection, printers: Iterable[str] = (), photos: Container[str] = ()
+) -> dict[str, Any]:
     config = hall.config
     out: dict[str, Any] = {
         "hall": {"id": config.hall.id, "name": config.hall.name, "tz": config.hall.timezone},
     }
     for w in config.windows:
-        out[f"windows/{w.number}"] = _window(hall, w.number)
+        out[f"windows/{w.number}"] = _window(hall, w.number, photos)
     for s in config.services:
         view = service_view(hall, s.code)
         view["name_en"] = s.name_en
@@ -43,8 +45,11 @@ def public_view(hall: Hall, web: WebSection, printers: Iterable[str] = ()) -> di
     return out
 
 
-def _window(hall: Hall, number: int) -> dict[str, Any]:
+def _window(hall: Hall, number: int, photos: Container[str]) -> dict[str, Any]:
     view = window_view(hall, number)
+    staff = view.get("staff")
+    if staff is not None and staff["id"] in photos:
+        staff["photo"] = f"/staff/{staff['id']}/photo"
     view.pop("suspended", None)  # ticket numbers a citizen may not know are parked
     state = hall.state
     w = state.window(number)

@@ -1,5 +1,5 @@
 // 大屏 / zone display: latest calls, windows with their staff card, queues, clock, notice.
-import { config, connect, h, live, startClock, byPrefix, minutes } from "./live.js";
+import { config, connect, h, live, startClock, byPrefix, minutes, token } from "./live.js";
 
 const STATUS = { open: "服务中", paused: "暂停服务", closed: "暂停办理" };
 const STATE = { called: "请到窗口", serving: "办理中", suspended: "挂起" };
@@ -66,7 +66,9 @@ function card(w) {
       w.status === "open" ? (cur ? STATE[cur.state] || "" : "等待叫号")
         : w.status === "paused" && w.pause_reason ? w.pause_reason : ""),
     w.staff
-      ? h("div", { class: "win-staff" }, w.staff.name, h("span", { class: "no" }, `工号 ${w.staff.staff_no}`))
+      ? h("div", { class: "win-staff" },
+        w.staff.photo ? h("img", { class: "win-photo", alt: "", src: `${w.staff.photo}?t=${encodeURIComponent(token)}` }) : null,
+        h("span", { class: "who" }, w.staff.name, h("span", { class: "no" }, `工号 ${w.staff.staff_no}`)))
       : h("div", { class: "win-staff empty" }, ""));
 }
 

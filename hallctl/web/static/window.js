@@ -1,5 +1,5 @@
 // 窗口屏 over one window: the ticket in hand, the staff card (挂牌上岗), status, evaluation prompt.
-import { config, connect, h, live, startClock } from "./live.js";
+import { config, connect, h, live, startClock, token } from "./live.js";
 
 const app = document.getElementById("app");
 const el = {
@@ -45,7 +45,9 @@ function draw() {
   el.body.replaceChildren(...body(w));
   const s = w.staff;
   el.staff.replaceChildren(...(s
-    ? [h("div", { class: "w-avatar" }, s.name.slice(0, 1)),
+    ? [s.photo
+      ? h("img", { class: "w-avatar", src: `${s.photo}?t=${encodeURIComponent(token)}`, alt: s.name })
+      : h("div", { class: "w-avatar" }, s.name.slice(0, 1)),
       h("div", { class: "w-card" }, h("div", { class: "w-staff-name" }, s.name),
         h("div", { class: "w-staff-no" }, `工号 ${s.staff_no}`)),
       h("div", { class: "w-badge" }, "挂牌上岗")]
