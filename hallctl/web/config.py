@@ -83,7 +83,7 @@ class WebSection(_Strict):
         "", max_length=500, description="scrolling notice line; `set_notice` changes it"
     )
     kiosk_idle_s: int = Field(
-        60, ge=10, le=3600, description="a kiosk page returns home after this idle time"
+        60, ge=5, le=3600, description="a kiosk page returns home after this idle time (s)"
     )
     highlight_s: int = Field(8, ge=1, le=60, description="the newest call blinks this long")
     calls_shown: int = Field(6, ge=1, le=20, description="latest calls on a display")

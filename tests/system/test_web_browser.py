@@ -67,6 +67,7 @@ kiosks:
   kiosks:
     - {{id: K1, name: 一楼入口, printer: prn}}
 web:
+  kiosk_idle_s: 5
   screens:
 {screens}
 """, encoding="utf-8")
@@ -150,8 +151,9 @@ async def test_kiosk_tap_prints_a_ticket_that_a_window_calls_onto_every_screen(
             for page in (kiosk, display, window):
                 assert await page.evaluate("window.__sameDocument") is True  # no reload
 
+            # left alone, the kiosk went back home by itself (kiosk_idle_s: 5)
+            await expect(kiosk.locator(".k-ticket")).to_have_count(0, timeout=15_000)
             # out of hours: a clear error with the hours; nothing issued
-            await kiosk.click(".k-action.primary")  # 完成: back home
             await kiosk.click("[data-service=SW] .k-take")
             await expect(kiosk.locator(".k-error h2")).to_have_text("当前不在取号时间内")
             await expect(kiosk.locator(".k-hours")).to_contain_text(closed_hours())
