@@ -252,3 +252,23 @@ async def test_staff_photos_go_only_to_display_and_window_screens(tmp_path: Path
                 assert r.status == 403
         async with s.get(p.page("/staff/S03/photo", "main")) as r:
             assert r.status == 404
+
+
+async def test_a_page_that_cannot_keep_up_is_dropped_and_its_stream_ends(tmp_path: Path) -> None:
+    from hallctl.journal import Record
+    from hallctl.web import live
+
+    async with running_pages(tmp_path) as p, aiohttp.ClientSession() as s:
+        hub = p.web.hub
+        async with s.get(p.page("/live/display/main", "main")) as resp:
+            await resp.content.readuntil(b"\n\n")  # retry:
+            await resp.content.readuntil(b"\n\n")  # the view
+            [client] = list(hub._clients)
+            for _ in range(live.QUEUE_MAX):  # as if the page had stopped reading
+                client.queue.put_nowait(b": filler\n\n")
+            # one more message (no await in between: the page's writer cannot drain meanwhile)
+            hub.publish([Record(p.engine.last_seq() + 1, "x", "voice.announced", "2026-11-30T10:30"
+                                ":00+08:00", "2026-11-30", None, 1, '{"zone":"main"}')])
+            assert hub.stats.dropped == 1 and hub.clients == 0
+            rest = await asyncio.wait_for(resp.content.read(), 5)  # the stream ends
+            assert rest.count(b": filler") < live.QUEUE_MAX

@@ -119,6 +119,7 @@ class LiveHub:
             # Stopping (or restarting after a failure): end every stream now, so the HTTP front
             # is not kept waiting; the browsers reconnect and get a fresh view.
             self._ready.clear()
+            self._stale = True  # records may pass unseen until the hub runs again
             for client in list(self._clients):
                 self._drop(client, count=False)
 
@@ -214,14 +215,14 @@ class LiveHub:
         self.stats.connected += 1
         try:
             await response.write(f"retry: {RETRY_MS}\n\n".encode() + self.snapshot())
-            while True:
+            while not client.dropped:
                 try:
                     async with asyncio.timeout(HEARTBEAT_S):
                         message = await client.queue.get()
                 except TimeoutError:
                     message = b": ping\n\n"
-                if client.dropped and not message:
-                    break
+                if client.dropped:
+                    break  # too slow, or the hub stopped: end it; the browser reconnects
                 await response.write(message)
         except ConnectionResetError:
             pass  # the page went away; its browser reconnects when it can
