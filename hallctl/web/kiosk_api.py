@@ -51,7 +51,7 @@ class KioskPageApi:
             raise web.HTTPNotFound()
         if request.content_length is not None and request.content_length > MAX_BODY:
             raise web.HTTPRequestEntityTooLarge(MAX_BODY, request.content_length)
-        body = await request.content.read(MAX_BODY + 1)
+        body = await request.read()  # whole body (a chunked one is capped by the front)
         if len(body) > MAX_BODY:
             raise web.HTTPRequestEntityTooLarge(MAX_BODY, len(body))
         answer = await self._gateway.answer(Origin(kiosk_id, action, None, None), body)
