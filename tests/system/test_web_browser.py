@@ -153,6 +153,11 @@ async def test_kiosk_tap_prints_a_ticket_that_a_window_calls_onto_every_screen(
 
             # left alone, the kiosk went back home by itself (kiosk_idle_s: 5)
             await expect(kiosk.locator(".k-ticket")).to_have_count(0, timeout=15_000)
+            # a ticket taken elsewhere: the kiosk's queue line follows live
+            bdc_queue = kiosk.locator("[data-service=BDC] .k-svc-q")
+            await expect(bdc_queue).to_contain_text("等候 0 人")
+            await asyncio.to_thread(cli, config, "ticket", "BDC")
+            await expect(bdc_queue).to_contain_text("等候 1 人")
             # out of hours: a clear error with the hours; nothing issued
             await kiosk.click("[data-service=SW] .k-take")
             await expect(kiosk.locator(".k-error h2")).to_have_text("当前不在取号时间内")
@@ -170,7 +175,7 @@ async def test_kiosk_tap_prints_a_ticket_that_a_window_calls_onto_every_screen(
                 assert seen.urls and all(u.startswith(base + "/") for u in seen.urls), seen.urls
                 assert seen.bytes < PAGE_BUDGET, (page.url, seen.bytes)
         status = await asyncio.to_thread(daemon.request, {"action": "status"})
-        assert status["result"]["tickets_today"] == 2  # the out-of-hours tap issued nothing
+        assert status["result"]["tickets_today"] == 3  # the out-of-hours tap issued nothing
     finally:
         if daemon.proc is not None and daemon.proc.poll() is None:
             await asyncio.to_thread(daemon.stop)

@@ -122,14 +122,23 @@ function groups() {
   return listed;
 }
 
-function tile(s) {
+const queues = new Map(); // service -> its tile's queue line, updated in place (no re-render
+                          // under a citizen's finger while other tickets are issued)
+
+function queueLine(s) {
   const q = live_(s);
   const closed = !s.open_now && s.closed_reason;
+  return closed ? [t().closed[s.closed_reason]]
+    : t().waiting(q.waiting, minutes(q.est)).map((part) => h("span", { class: "k-q-part" }, part));
+}
+
+function tile(s) {
+  const closed = !s.open_now && s.closed_reason;
+  const line = h("span", { class: "k-svc-q" }, queueLine(s));
+  queues.set(s.service, { line, s });
   return h("div", { class: `k-tile${closed ? " closed" : ""}`, "data-service": s.service },
     h("button", { class: "k-take", onclick: () => choose(s) },
-      h("span", { class: "k-svc-name" }, nameOf(s)),
-      h("span", { class: "k-svc-q" }, closed ? t().closed[s.closed_reason]
-        : t().waiting(q.waiting, minutes(q.est)).map((part) => h("span", { class: "k-q-part" }, part)))),
+      h("span", { class: "k-svc-name" }, nameOf(s)), line),
     h("button", { class: "k-guide-btn", onclick: () => go({ name: "guide", service: s }) }, t().guide));
 }
 
@@ -255,7 +264,13 @@ function show(answer, service, tapped) {
 }
 
 connect(({ full, keys }) => {
-  if (screen.name === "home" && (full || keys.some((k) => k.startsWith("services/")))) render();
+  if (screen.name === "home" && full) render();
+  else if (screen.name === "home") {
+    for (const key of keys) {
+      const entry = key.startsWith("services/") && queues.get(key.slice("services/".length));
+      if (entry) entry.line.replaceChildren(...queueLine(entry.s));
+    }
+  }
   if (screen.name === "ticket" && keys.some((k) => k.startsWith("printers/"))) render();
 });
 home();
