@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import structlog
 from aiohttp.web import RouteDef
@@ -17,6 +18,7 @@ from aiohttp.web import RouteDef
 from hallctl.components import Component, Factory, MqttResponder, Needs
 from hallctl.config.models import HallConfig, HttpConfig
 from hallctl.engine import HallEngine
+from hallctl.voice.factory import voice
 
 log = structlog.get_logger("hallctl.wiring")
 
@@ -129,6 +131,10 @@ class SerialComponent:
     def needs(self) -> Needs:
         return Needs()
 
+    def status(self) -> dict[str, Any]:
+        """Per line: connected, frames decoded and bad frames by reason (`hallctl status`)."""
+        return self.devices.stats()
+
     async def run(self) -> None:
         await self.devices.run()
 
@@ -144,7 +150,7 @@ def pages(config: HallConfig, engine: HallEngine) -> Component | None:
 
 
 # One line per surface. Order is start order; edges (HTTP front, MQTT link) come after all.
-FACTORIES: tuple[Factory, ...] = (attendance, modbus, kiosks, serial, pages)
+FACTORIES: tuple[Factory, ...] = (attendance, modbus, kiosks, serial, voice, pages)
 
 
 class HttpFront:
@@ -220,6 +226,16 @@ def compose(
         out.append(MqttComponent(config, engine, needs))
     elif needs.mqtt_subscriptions or needs.mqtt_responders:
         log.warning("wiring.mqtt_needed", subscriptions=len(needs.mqtt_subscriptions))
+    return out
+
+
+def component_status(components: list[Component]) -> dict[str, Any]:
+    """What the components that can tell (a `status()` method) add to a status answer."""
+    out: dict[str, Any] = {}
+    for c in components:
+        status = getattr(c, "status", None)
+        if callable(status):
+            out[c.name] = status()
     return out
 
 
