@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from hallctl import __version__, journal_cli
+from hallctl import __version__, cli_web, journal_cli
 from hallctl.voice import cli as voice_cli
 
 DEFAULT_CONFIGS = ("/etc/hallctl/hall.yaml", "config/example.yaml")
@@ -161,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     from hallctl.cli_collect import add_parser as add_collect
 
     add_collect(sub)
+    cli_web.add_parsers(sub, client)
 
     sp = sub.add_parser("demo", help="a whole hall on simulated devices (see README)")
     sp.add_argument(
@@ -210,6 +211,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from hallctl.cli_collect import cmd_collect
 
         return cmd_collect(args)
+    if args.command == "screen-token":
+        return cli_web.screen_token(args)
     if args.command == "demo":
         from hallctl.demo import run_demo
 
@@ -320,6 +323,8 @@ def _request(args: argparse.Namespace) -> dict[str, Any]:
         return req
     if c in ("reprint", "rejoin"):
         return {"action": c, "ticket": args.ticket}
+    if c == "notice":
+        return cli_web.request(args)
     raise AssertionError(c)
 
 

@@ -101,6 +101,7 @@ class HallState:
     evaluations: dict[int, int] = field(default_factory=dict)  # level → count today
     first_check_in: dict[str, float] = field(default_factory=dict)  # staff → today's first
     checked_out_at: dict[str, float] = field(default_factory=dict)
+    notices: dict[str | None, str] = field(default_factory=dict)  # zone (None = all) → text
     recent_calls_max: int = 8
     last_seq: int = 0
 
@@ -361,6 +362,10 @@ def _appointment_booked(s: HallState, d: dict[str, Any], at: float) -> None:
     }
 
 
+def _notice_changed(s: HallState, d: dict[str, Any], at: float) -> None:
+    s.notices[d.get("zone")] = d["text"]
+
+
 def _no_change(s: HallState, d: dict[str, Any], at: float) -> None:
     """Events that inform the outside world but change no state (reprints, recalls' audio)."""
 
@@ -393,6 +398,7 @@ APPLY: dict[str, Callable[[HallState, dict[str, Any], float], None]] = {
     "alarm.raised": _alarm_raised,
     "alarm.cleared": _alarm_cleared,
     "appointment.booked": _appointment_booked,
+    "notice.changed": _notice_changed,
 }
 
 
