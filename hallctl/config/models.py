@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from hallctl.accounts.config import AccountsConfig
 from hallctl.attendance.config import AttendanceConfig
 from hallctl.drivers.serial_config import SerialSection
 from hallctl.kiosk.config import KioskSection
@@ -192,6 +193,9 @@ class StaffConfig(Strict):
     staff_no: str
     role: Literal["A", "B"] = "A"
     windows: list[int] = Field(default_factory=list, description="windows this person covers")
+    access: Literal["staff", "supervisor", "admin"] = Field(
+        "staff", description="what this person may do when logged in on the web (docs/security.md)"
+    )
     external_ids: list[str] = Field(
         default_factory=list,
         description="ids of this person on attendance clocks (PIN, employeeNo)",
@@ -296,6 +300,9 @@ class HallConfig(Strict):
     attendance: AttendanceConfig | None = Field(None, description="face-recognition clocks")
     serial: SerialSection | None = Field(None, description="serial lines and devices")
     kiosks: KioskSection | None = Field(None, description="touchscreen kiosks (docs/kiosks.md)")
+    accounts: AccountsConfig = Field(
+        default_factory=AccountsConfig, description="staff log-in on the web: sessions, lock-out"
+    )
 
     def service(self, code: str) -> ServiceConfig:
         for s in self.services:
