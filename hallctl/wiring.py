@@ -124,8 +124,14 @@ def serial(config: HallConfig, engine: HallEngine) -> Component | None:
     return SerialComponent(config, engine) if config.serial is not None else None
 
 
+def accounts(config: HallConfig, engine: HallEngine) -> Component | None:
+    from hallctl.accounts.http import build
+
+    return build(config, engine)
+
+
 # One line per surface. Order is start order; edges (HTTP front, MQTT link) come after all.
-FACTORIES: tuple[Factory, ...] = (attendance, modbus, kiosks, serial)
+FACTORIES: tuple[Factory, ...] = (attendance, modbus, kiosks, serial, accounts)
 
 
 class HttpFront:
@@ -138,12 +144,14 @@ class HttpFront:
 
         self.server = HttpServer(config.host, config.port, max_body=config.max_body_kib * 1024)
         self.server.add_routes(needs.routes)
+        self.started = asyncio.Event()  # set once listening: tests and the demo read the port
 
     def needs(self) -> Needs:
         return Needs()
 
     async def run(self) -> None:
         async with self.server:
+            self.started.set()
             await asyncio.Event().wait()  # until the daemon stops (cancels) us
 
 
