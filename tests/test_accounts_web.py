@@ -20,6 +20,7 @@ import pytest
 
 from hallctl.accounts.credentials import Credentials
 from hallctl.accounts.http import Accounts
+from hallctl.accounts.sessions import Locked, SessionStore
 from hallctl.config import HallConfig, parse_config
 from hallctl.engine import HallEngine
 from hallctl.journal import Journal
@@ -211,6 +212,12 @@ def test_passwd_stores_only_an_argon2id_hash_readable_by_the_daemon_group(
 ) -> None:
     hall = tmp_path / "hall.yaml"
     hall.write_text(HALL % {"dir": tmp_path / "data"}, encoding="utf-8")
+    config = parse_config(HALL % {"dir": tmp_path / "data"})
+    store = SessionStore(tmp_path / "data" / "sessions.db", b"k" * 32, config.accounts)
+    for _ in range(3):
+        store.failed("S1")
+    with pytest.raises(Locked):
+        store.check_not_locked("S1")
     cmd = [sys.executable, "-m", "hallctl.cli", "passwd", "-c", str(hall), "0101", "--stdin"]
     old = os.umask(0o022)
     try:
@@ -222,6 +229,8 @@ def test_passwd_stores_only_an_argon2id_hash_readable_by_the_daemon_group(
     text = path.read_text(encoding="utf-8")
     assert "correct-horse" not in text and "$argon2id$" in text
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    store.check_not_locked("S1")  # a new password lifted the lock-out
+    store.close()
     short = subprocess.run(cmd, input="12345\n", capture_output=True, text=True)
     assert short.returncode == 1 and "at least 6" in short.stderr
     unknown = subprocess.run([*cmd[:-2], "S404", "--stdin"], input="whatever1\n",

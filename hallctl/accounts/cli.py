@@ -68,6 +68,7 @@ def run(args: argparse.Namespace, config_path: str) -> int:
     store = SessionStore(cfg.data_dir / "sessions.db", secret, cfg.accounts)
     try:
         ended = store.end_all(staff.id)
+        store.succeeded(staff.id)  # a new password lifts a lock-out
     finally:
         store.close()
     if ended:
