@@ -150,6 +150,8 @@ class SerialDevices:
     ) -> Driver:
         if d.kind == "escpos":
             dispensers = frozenset(x.id for x in self.section.devices if x.printer == d.id)
+            if hall.kiosks is not None:  # a kiosk's own printer prints its tickets
+                dispensers |= {k.id for k in hall.kiosks.kiosks if k.printer == d.id}
             return PrinterDriver(d, line, self.engine, self.ids, hall_name=hall.hall.name,
                                  hall_id=hall.hall.id, dispensers=dispensers)
         assert d.profile is not None

@@ -190,6 +190,14 @@ class Reprint(Command):
     ticket: str
 
 
+class SetNotice(Command):
+    action: Literal["set_notice"]
+    text: str = Field(max_length=500, description="the scrolling notice line; empty = none")
+    zone: str | None = Field(
+        None, max_length=32, description="a display zone; default every display"
+    )
+
+
 class Tick(Command):
     action: Literal["tick"]
 
@@ -225,6 +233,7 @@ AnyCommand = Annotated[
     | DeviceStatus
     | DeviceAlarm
     | Reprint
+    | SetNotice
     | Tick
     | Status,
     Field(discriminator="action"),

@@ -564,6 +564,12 @@ class Hall:
             self._emit(out, "device.alarm", data, at)
         out.result = {"device": cmd.device, "alarm": cmd.alarm, "active": cmd.active}
 
+    def on_set_notice(self, cmd: c.SetNotice, out: Outcome, now: datetime, at: float) -> None:
+        data = {"zone": cmd.zone, "text": cmd.text.strip()}
+        if self.state.notices.get(cmd.zone) != data["text"]:
+            self._emit(out, "notice.changed", data, at)
+        out.result = data
+
     # ---- time passing -------------------------------------------------------------------
 
     def on_tick(self, cmd: c.Tick, out: Outcome, now: datetime, at: float) -> None:

@@ -185,6 +185,11 @@ class AppointmentBooked(EventData):
     slot: str | None
 
 
+class NoticeChanged(EventData):
+    zone: str | None = Field(description="display zone; null = every display")
+    text: str = Field(description="the scrolling notice line; empty = the hall file's")
+
+
 EVENT_MODELS: dict[str, type[EventData]] = {
     "day.started": DayStarted,
     "ticket.issued": TicketIssued,
@@ -215,6 +220,7 @@ EVENT_MODELS: dict[str, type[EventData]] = {
     "alarm.raised": AlarmRaised,
     "alarm.cleared": AlarmCleared,
     "appointment.booked": AppointmentBooked,
+    "notice.changed": NoticeChanged,
 }
 
 

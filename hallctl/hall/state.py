@@ -103,6 +103,7 @@ class HallState:
     checked_out_at: dict[str, float] = field(default_factory=dict)
     # today's changes to services by supervisors: issuing stopped, a different daily cap
     service_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notices: dict[str | None, str] = field(default_factory=dict)  # zone (None = all) → text
     recent_calls_max: int = 8
     last_seq: int = 0
 
@@ -372,6 +373,10 @@ def _appointment_booked(s: HallState, d: dict[str, Any], at: float) -> None:
     }
 
 
+def _notice_changed(s: HallState, d: dict[str, Any], at: float) -> None:
+    s.notices[d.get("zone")] = d["text"]
+
+
 def _no_change(s: HallState, d: dict[str, Any], at: float) -> None:
     """Events that inform the outside world but change no state (reprints, recalls' audio)."""
 
@@ -406,6 +411,7 @@ APPLY: dict[str, Callable[[HallState, dict[str, Any], float], None]] = {
     "alarm.raised": _alarm_raised,
     "alarm.cleared": _alarm_cleared,
     "appointment.booked": _appointment_booked,
+    "notice.changed": _notice_changed,
 }
 
 
