@@ -64,6 +64,9 @@ class Accounts:
         self._staff = {s.id: s for s in config.staff}
         # where each logged-in person stands, to take them off the window at logout/expiry
         self._at_window: dict[str, int] = {}
+        from hallctl.web.console import Console
+
+        self.console = Console(config, engine, self.session_of)
 
     def needs(self) -> Needs:
         return Needs(routes=[
@@ -72,17 +75,21 @@ class Accounts:
             web.post("/api/logout-everywhere", self.logout_everywhere),
             web.get("/api/me", self.me),
             web.post("/api/act", self.act),
+            web.post("/api/window", self.choose_window),
+            *self.console.routes(),
         ])
 
     async def run(self) -> None:
-        try:
-            while True:
-                await asyncio.sleep(EXPIRY_CHECK_S)
-                for staff in self.sessions.expired():
-                    if staff not in self.sessions.live_staff():
-                        await self._leave_window(staff, reason="expired")
-        finally:
-            self.sessions.close()
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self.console.hub.run())
+            tg.create_task(self._expire())
+
+    async def _expire(self) -> None:
+        while True:
+            await asyncio.sleep(EXPIRY_CHECK_S)
+            for staff in self.sessions.expired():
+                if staff not in self.sessions.live_staff():
+                    await self._leave_window(staff, reason="expired")
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -215,6 +222,27 @@ class Accounts:
         response = web.json_response({"ok": True, "result": {"ended": ended}})
         response.del_cookie(COOKIE, path="/")
         return response
+
+    async def choose_window(self, request: web.Request) -> web.Response:
+        """The window this person serves from now on (挂牌上岗 when it is open)."""
+        session = self.session_of(request)
+        if session is None:
+            return _error(401, "no_session", "log in first")
+        if not self._state_change_ok(request, session):
+            return _error(403, "csrf", "missing or wrong CSRF token")
+        staff = self._staff[session.staff]
+        try:
+            window = (await self._body(request)).get("window")
+            if not isinstance(window, int) or isinstance(window, bool):
+                raise HallError("bad_request", "window is a window number")
+            authorize(self.config, staff, {"action": "open_window", "window": window})
+        except HallError as e:
+            return _error(403 if e.code == "forbidden" else 400, e.code, e.message)
+        previous = self._at_window.get(staff.id)
+        if previous is not None and previous != window:
+            await self._leave_window(staff.id, reason="moved")
+        await self._take_window(staff, window)
+        return web.json_response({"ok": True, "result": self._whoami(session)})
 
     async def act(self, request: web.Request) -> web.Response:
         session = self.session_of(request)
