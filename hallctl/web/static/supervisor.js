@@ -35,7 +35,15 @@ function windowCard(w) {
     h("div", { class: "wcard-time" }, cur
       ? (cur.served_at ? t("办理 ", "serving ") + since(cur.served_at) : t("叫号 ", "called ") + since(cur.called_at))
       : (w.status === "paused" ? (w.pause_reason || "") : t(`等候 ${w.waiting} 人`, `${w.waiting} waiting`))),
+    kpiLine(w.window),
     h("div", { class: "wcard-buttons" }, controls));
+}
+
+function kpiLine(n) {
+  const c = live.state.get(`counts/${n}`) || {};
+  return h("div", { class: "wcard-kpi muted" }, t("办结 ", "served "), h("b", { class: "num" }, c.served ?? 0),
+    t(" · 弃号 ", " · no-show "), h("b", { class: "num" }, c.no_show ?? 0),
+    c.mean_service_min != null ? [t(" · 均办 ", " · mean "), h("b", { class: "num" }, c.mean_service_min), t(" 分", " min")] : null);
 }
 
 function linesTable() {
