@@ -24,7 +24,7 @@ from aiohttp import web
 from hallctl.accounts.access import authorize, role_of, windows_of
 from hallctl.accounts.config import AccountsConfig
 from hallctl.accounts.credentials import Credentials
-from hallctl.accounts.passwords import verify_async
+from hallctl.accounts.passwords import Busy, verify_async
 from hallctl.accounts.sessions import COOKIE, AddressLimiter, Locked, Session, SessionStore
 from hallctl.components import Needs
 from hallctl.config.models import HallConfig, StaffConfig
@@ -161,7 +161,11 @@ class Accounts:
                 until = datetime.fromtimestamp(e.until).astimezone().strftime("%H:%M")
                 return _error(423, "locked", f"account locked after wrong passwords until {until}")
         stored = self.credentials.hash_for(staff.id) if staff is not None else None
-        if not await verify_async(stored, password) or staff is None:
+        try:
+            matches = await verify_async(stored, password)
+        except Busy:
+            return _error(503, "busy", "too many log-ins at once; try again in a few seconds")
+        if not matches or staff is None:
             locked = self.sessions.failed(staff.id) if staff is not None else None
             log.warning("accounts.login_failed", staff=who, address=address, locked=bool(locked))
             return _error(401, "bad_login", "wrong staff number or password")

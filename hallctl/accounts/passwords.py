@@ -15,7 +15,10 @@ import concurrent.futures
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-MIN_LENGTH = 6  # a 6-digit PIN is the shortest secret a window PC keypad is used with
+MIN_LENGTH = 6
+# Log-ins waiting for the hashing thread beyond this are answered "busy" at once: a storm then
+# costs a bounded queue, not unbounded memory and minutes-long answers.
+MAX_PENDING = 32  # a 6-digit PIN is the shortest secret a window PC keypad is used with
 
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 _pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="argon2")
@@ -26,6 +29,13 @@ _DUMMY = _hasher.hash("\x00unknown-staff\x00")
 
 class WeakPassword(ValueError):
     pass
+
+
+class Busy(Exception):
+    """Too many log-ins are waiting for the hashing thread; try again shortly."""
+
+
+_pending = 0
 
 
 def hash_password(password: str) -> str:
@@ -47,5 +57,12 @@ def needs_rehash(stored: str) -> bool:
 
 
 async def verify_async(stored: str | None, password: str) -> bool:
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_pool, verify, stored, password)
+    global _pending
+    if _pending >= MAX_PENDING:
+        raise Busy
+    _pending += 1
+    try:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_pool, verify, stored, password)
+    finally:
+        _pending -= 1

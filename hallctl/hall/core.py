@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from hallctl.config.models import HallConfig, ServiceConfig, WindowConfig
+from hallctl.config.models import HallConfig, ServiceConfig, StaffConfig, WindowConfig
 from hallctl.hall import commands as c
 from hallctl.hall import duty
 from hallctl.hall.errors import HallError
@@ -95,6 +95,13 @@ class Hall:
     def _emit(self, out: Outcome, type_: str, data: dict[str, Any], at: float) -> None:
         apply(self.state, type_, data, at)
         out.events.append((type_, data))
+
+    def window_config(self, number: int) -> WindowConfig:
+        """A window of the hall file by number, in O(1) (views run on every change)."""
+        return self._windows[number]
+
+    def staff_config(self, staff_id: str) -> StaffConfig | None:
+        return self._staff.get(staff_id)
 
     def _service(self, code: str) -> ServiceConfig:
         try:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from hallctl.web.console_view import console_view
+from hallctl.web.day_counts import DayCounts
 from hallctl.web.live import LiveHub
 from hallctl.web.shell import Shell
 from hallctl.web.views import hall_now
@@ -44,14 +45,20 @@ class Console:
     ) -> None:
         self._config = config
         self._session_of = session_of
+        self.counts = DayCounts()
         self.hub = LiveHub(
             engine,
-            lambda: console_view(engine.hall),  # engine.hall is read at each call
+            lambda: console_view(engine.hall, self.counts),  # engine.hall: read at each call
+            start=lambda: self._restart_counts(engine),
+            fold=lambda records: self.counts.fold(records),
             events=CONSOLE_EVENTS,
             event_data=_event,
             now=lambda: hall_now(engine.hall),
         )
         self.shell = Shell()
+
+    def _restart_counts(self, engine: HallEngine) -> None:
+        self.counts = DayCounts.from_state(engine.hall.state)
 
     def routes(self) -> list[web.RouteDef]:
         # the assets also when the hall has no public pages (`web:`); the same files either way

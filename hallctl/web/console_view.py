@@ -7,13 +7,12 @@ alarms and devices. It is shown only to logged-in staff (the live channel checks
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime
-from statistics import fmean
 from typing import TYPE_CHECKING, Any
 
-from hallctl.hall.state import CLASSES, FINISHED, NO_SHOW, WAITING
+from hallctl.hall.state import CLASSES, WAITING
 from hallctl.hall.views import service_view, window_view
+from hallctl.web.day_counts import DayCounts
 
 if TYPE_CHECKING:
     from hallctl.hall.core import Hall
@@ -46,7 +45,7 @@ def _ticket(hall: Hall, t: Ticket) -> dict[str, Any]:
     }
 
 
-def console_view(hall: Hall) -> dict[str, Any]:
+def console_view(hall: Hall, counts: DayCounts) -> dict[str, Any]:
     config, state = hall.config, hall.state
     out: dict[str, Any] = {
         "hall": {"id": config.hall.id, "name": config.hall.name, "tz": config.hall.timezone,
@@ -54,28 +53,6 @@ def console_view(hall: Hall) -> dict[str, Any]:
         "services": [{"code": s.code, "name": s.name} for s in config.services],
         "staff": [{"id": p.id, "name": p.name, "staff_no": p.staff_no} for p in config.staff],
     }
-    # one pass over today's tickets for every per-window and per-service count
-    served: Counter[int] = Counter()
-    no_show: Counter[int] = Counter()
-    waits: dict[int, list[float]] = {}
-    service_s: dict[int, list[float]] = {}
-    svc_served: Counter[str] = Counter()
-    svc_no_show: Counter[str] = Counter()
-    svc_waits: dict[str, list[float]] = {}
-    for t in state.tickets.values():
-        if t.window is None:
-            continue
-        if t.state == FINISHED:
-            served[t.window] += 1
-            svc_served[t.service] += 1
-            if t.called_at is not None:
-                waits.setdefault(t.window, []).append(t.called_at - t.waiting_since)
-                svc_waits.setdefault(t.service, []).append(t.called_at - t.waiting_since)
-            if t.served_at is not None and t.finished_at is not None:
-                service_s.setdefault(t.window, []).append(t.finished_at - t.served_at)
-        elif t.state == NO_SHOW:
-            no_show[t.window] += 1
-            svc_no_show[t.service] += 1
     for wc in config.windows:
         n = wc.number
         view = window_view(hall, n)
@@ -91,12 +68,7 @@ def console_view(hall: Hall) -> dict[str, Any]:
             None,
         )
         out[f"windows/{n}"] = view
-        out[f"counts/{n}"] = {
-            "served": served[n],
-            "no_show": no_show[n],
-            "mean_wait_min": round(fmean(waits[n]) / 60, 1) if n in waits else None,
-            "mean_service_min": round(fmean(service_s[n]) / 60, 1) if n in service_s else None,
-        }
+        out[f"counts/{n}"] = counts.window(n).view()
     for s in config.services:
         view = service_view(hall, s.code)
         line = state.lines.get(s.code)
@@ -113,10 +85,9 @@ def console_view(hall: Hall) -> dict[str, Any]:
         override = state.service_overrides.get(s.code, {})
         view["issuing"] = override.get("issuing", True)
         view["cap_today"] = override.get("cap", s.capacity)
-        view["served"] = svc_served[s.code]
-        view["no_show"] = svc_no_show[s.code]
-        wait = svc_waits.get(s.code)
-        view["mean_wait_min"] = round(fmean(wait) / 60, 1) if wait else None
+        tally = counts.service(s.code).view()
+        view.update(served=tally["served"], no_show=tally["no_show"],
+                    mean_wait_min=tally["mean_wait_min"])
         out[f"lines/{s.code}"] = view
     out["alarms"] = sorted(
         (dict(a, since=_iso(hall, a.get("since"))) for a in state.alarms.values()),
@@ -132,8 +103,8 @@ def console_view(hall: Hall) -> dict[str, Any]:
     good = sum(n for level, n in state.evaluations.items() if level in GOOD_LEVELS)
     out["kpi"] = {
         "issued": sum(state.issued.values()),
-        "served": sum(served.values()),
-        "no_show": sum(no_show.values()),
+        "served": sum(t.served for t in counts.windows.values()),
+        "no_show": sum(t.no_show for t in counts.windows.values()),
         "waiting": sum(len(line) for line in state.lines.values()),
         "evaluations": total,
         "satisfaction": round(100 * good / total, 2) if total else None,
