@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
@@ -113,7 +111,7 @@ async def run(calls: int) -> None:
 async def measure(engine: HallEngine, base: str, calls: int) -> None:
     for n in range(1, WINDOWS + 1):
         await engine.execute({"action": "open_window", "window": n})
-    for i in range(calls * 2 + 10):
+    for _i in range(calls * 2 + 10):
         await engine.execute({"action": "take_ticket", "service": "S1"})
     jar = aiohttp.CookieJar(unsafe=True)
     conn = aiohttp.TCPConnector(limit=0)
