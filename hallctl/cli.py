@@ -108,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("check", help="validate a hall file; print every problem with its line")
     with_config(sp)
 
+    from hallctl.accounts import cli as accounts_cli
+
+    accounts_cli.add_parser(sub, with_config)
+
     sp = sub.add_parser("schemas", help="write JSON Schemas of events and requests")
     sp.add_argument("--out", type=Path, default=Path("docs/schemas"), help="directory to write")
     sp.add_argument("--check", action="store_true", help="exit 1 if the files differ")
@@ -203,6 +207,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_run(args)
     if args.command == "journal":
         return journal_cli.run(args, args.config or default_config())
+    if args.command == "passwd":
+        from hallctl.accounts import cli as accounts_cli
+
+        return accounts_cli.run(args, args.config or default_config())
     if args.command == "schemas":
         from hallctl.schemas import write_schemas
 

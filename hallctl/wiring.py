@@ -150,6 +150,12 @@ def sinks(config: HallConfig, engine: HallEngine) -> Component | None:
     return build(config, engine)
 
 
+def accounts(config: HallConfig, engine: HallEngine) -> Component | None:
+    from hallctl.accounts.http import build
+
+    return build(config, engine)
+
+
 def pages(config: HallConfig, engine: HallEngine) -> Component | None:
     from hallctl.web.component import WebPages
 
@@ -157,7 +163,9 @@ def pages(config: HallConfig, engine: HallEngine) -> Component | None:
 
 
 # One line per surface. Order is start order; edges (HTTP front, MQTT link) come after all.
-FACTORIES: tuple[Factory, ...] = (attendance, modbus, kiosks, serial, voice, pages, sinks)
+FACTORIES: tuple[Factory, ...] = (
+    attendance, modbus, kiosks, serial, voice, pages, accounts, sinks
+)
 
 
 class HttpFront:
@@ -180,12 +188,14 @@ class HttpFront:
             ssl_context=tls,
         )
         self.server.add_routes(needs.routes)
+        self.started = asyncio.Event()  # set once listening: tests and the demo read the port
 
     def needs(self) -> Needs:
         return Needs()
 
     async def run(self) -> None:
         async with self.server:
+            self.started.set()
             await asyncio.Event().wait()  # until the daemon stops (cancels) us
 
 

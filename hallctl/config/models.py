@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from hallctl.accounts.config import AccountsConfig
 from hallctl.attendance.config import AttendanceConfig
 from hallctl.config.timerange import TimeRange
 from hallctl.drivers.serial_config import SerialSection
@@ -157,6 +158,9 @@ class StaffConfig(Strict):
     staff_no: str
     role: Literal["A", "B"] = "A"
     windows: list[int] = Field(default_factory=list, description="windows this person covers")
+    access: Literal["staff", "supervisor", "admin"] = Field(
+        "staff", description="what this person may do when logged in on the web (docs/security.md)"
+    )
     external_ids: list[str] = Field(
         default_factory=list,
         description="ids of this person on attendance clocks (PIN, employeeNo)",
@@ -280,6 +284,9 @@ class HallConfig(Strict):
     voice: VoiceSection | None = Field(None, description="voice calling, 语音叫号 (docs/voice.md)")
     sinks: Annotated[list[SinkConfig], AfterValidator(check_unique)] = Field(
         default_factory=list, description="back ends fed from the journal (docs/backends.md)"
+    )
+    accounts: AccountsConfig = Field(
+        default_factory=AccountsConfig, description="staff log-in on the web: sessions, lock-out"
     )
     web: WebSection | None = Field(None, description="displays, window screens, kiosk pages")
 

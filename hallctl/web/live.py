@@ -86,9 +86,15 @@ class LiveHub:
         events: Iterable[str] = (),
         event_data: Callable[[Record], Mapping[str, Any] | None] | None = None,
         now: Callable[[], str] | None = None,
+        start: Callable[[], None] | None = None,
+        fold: Callable[[list[Record]], None] | None = None,
     ) -> None:
         self._engine = engine
         self._view = view
+        # for views that keep running aggregates: `start` (re)builds them from the state when
+        # the hub (re)starts, `fold` moves them by every batch of records (listened to or not)
+        self._start = start
+        self._fold = fold
         self._events = frozenset(events)
         self._event_data = event_data or (lambda r: json.loads(r.data))
         self._now = now
@@ -109,6 +115,8 @@ class LiveHub:
         try:
             with self._engine.subscribe() as sub:
                 self._seq = self._engine.last_seq()
+                if self._start is not None:
+                    self._start()
                 self._ready.set()
                 async with asyncio.TaskGroup() as tg:
                     tg.create_task(self._flush_loop())
@@ -135,6 +143,8 @@ class LiveHub:
 
     def publish(self, records: list[Record]) -> None:
         self._seq = records[-1].seq
+        if self._fold is not None:
+            self._fold(records)
         if not self._clients:
             self._stale = True  # no page to tell: the view is rendered when one connects
             return
