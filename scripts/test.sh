@@ -77,6 +77,20 @@ if ! "$PY" -c 'import cryptography' 2>/dev/null && ! have openssl; then
     step "installing openssl"
     apt_install openssl
 fi
+# Reports: charts need a CJK font; the report tests look at PDF pages with pdftoppm and at the
+# HTML report in Chromium.
+if ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
+    step "installing fonts-noto-cjk"
+    apt_install fonts-noto-cjk fontconfig
+fi
+if ! have pdftoppm; then
+    step "installing poppler-utils"
+    apt_install poppler-utils
+fi
+if ! have chromium; then
+    step "installing chromium"
+    apt_install chromium
+fi
 # Debian starts a system-wide broker on port 1883 when installing the package. The tests do not
 # need it (each test starts its own broker on a free port), so it is left as it is.
 

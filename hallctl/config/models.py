@@ -21,6 +21,7 @@ from hallctl.drivers.serial_config import SerialSection
 from hallctl.kiosk.config import KioskSection
 from hallctl.modbus.config import ModbusConfig
 from hallctl.mqtt.settings import MqttSettings
+from hallctl.supervision.config import SupervisionConfig
 
 CONFIG_VERSION = 1
 
@@ -292,6 +293,9 @@ class HallConfig(Strict):
     attendance: AttendanceConfig | None = Field(None, description="face-recognition clocks")
     serial: SerialSection | None = Field(None, description="serial lines and devices")
     kiosks: KioskSection | None = Field(None, description="touchscreen kiosks (docs/kiosks.md)")
+    supervision: SupervisionConfig = Field(
+        SupervisionConfig(), description="电子监察: norms, 差评 follow-up, calendar, reports"
+    )
 
     def service(self, code: str) -> ServiceConfig:
         for s in self.services:

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hallctl.hall import supervision_state
+
 WAITING, CALLED, SERVING, SUSPENDED, FINISHED, NO_SHOW = (
     "waiting",
     "called",
@@ -103,6 +105,8 @@ class HallState:
     checked_out_at: dict[str, float] = field(default_factory=dict)
     recent_calls_max: int = 8
     last_seq: int = 0
+    cases: dict[str, dict[str, Any]] = field(default_factory=dict)  # open 差评 cases
+    norms: supervision_state.NormTrack = field(default_factory=supervision_state.NormTrack)
 
     def line(self, service: str) -> ServiceLine:
         line = self.lines.get(service)
@@ -393,6 +397,7 @@ APPLY: dict[str, Callable[[HallState, dict[str, Any], float], None]] = {
     "alarm.raised": _alarm_raised,
     "alarm.cleared": _alarm_cleared,
     "appointment.booked": _appointment_booked,
+    **supervision_state.APPLY,
 }
 
 
@@ -401,3 +406,4 @@ def apply(state: HallState, type_: str, data: dict[str, Any], at: float) -> None
     fn = APPLY.get(type_)
     if fn is not None:
         fn(state, data, at)
+        supervision_state.track(state, type_, data, at)
