@@ -44,59 +44,157 @@ def _share(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
-def _mean_min(v: np.ndarray[Any, Any]) -> float | None:
-    return float(v.mean()) / 60 if len(v) else None
+PERCENTILES = (10, 25, 75, 90)
 
 
-def ticket_kpis(c: Cols) -> dict[str, Any]:
-    outcome = c["outcome"]
-    flags = c["flags"]
-    served = outcome == SERVED
-    called = (flags & CALLED) != 0
-    n_served = int(served.sum())
-    n_called = int(called.sum())
-    no_show = int((outcome == NO_SHOW).sum())
-    waits_m = called & ~np.isnan(c["wait"])
-    wait = c["wait"][waits_m]
-    wait_sorted = np.sort(wait)
-    svc = c["service_s"][served]
-    svc_sorted = np.sort(svc)
-    levels = c["level"]
-    evaluated_m = served & (levels > 0)
-    n_eval = int(evaluated_m.sum())
-    counts = np.bincount(levels[evaluated_m], minlength=6)
-    immediate = c["immediate"]
-    reached = immediate & called & (outcome != NO_SHOW)
-    timed_out = int((served & (c["evaluation"] == TIMED_OUT) & (levels == 0)).sum())
-    return {
-        "issued": len(outcome),
-        "called": n_called,
-        "served": n_served,
-        "no_show": no_show,
-        "open": len(outcome) - n_served - no_show,
-        "transferred": int(((flags & TRANSFERRED) != 0).sum()),
-        "suspended": int(((flags & SUSPENDED) != 0).sum()),
-        "wait_mean": _mean_min(wait),
-        "wait_median": float(np.median(wait_sorted)) / 60 if len(wait) else None,
-        "wait_p90": _div60(nearest_rank(wait_sorted, 0.9)),
-        "wait_within_target": _share(int((wait <= c["target"][waits_m]).sum()), len(wait)),
-        "wait_over_limit": _share(int((wait > c["limit"][waits_m]).sum()), len(wait)),
-        "service_mean": _mean_min(svc),
-        "service_p90": _div60(nearest_rank(svc_sorted, 0.9)),
-        "service_over_limit": _share(int((svc > c["svc_limit"][served]).sum()), n_served),
-        "on_spot_rate": _share(int((reached & served).sum()), int(reached.sum())),
-        "evaluated": n_eval,
-        "eval_rate": _share(n_eval, n_served),
-        "satisfaction": _share(int(counts[3:].sum()), n_eval),
-        **{f"level_{i}": int(counts[i]) for i in range(1, 6)},
-        "bad_reviews": int(counts[1] + counts[2]),
-        "timed_out": timed_out,
-        "not_evaluated": n_served - n_eval - timed_out,
-    }
+class _SortedByGroup:
+    """Values sorted once; per grouping, a stable radix sort of the group keys in value order
+    gives every group's values in ascending order (percentiles without a sort per group)."""
+
+    def __init__(self, values: np.ndarray[Any, Any], rows: np.ndarray[Any, Any]) -> None:
+        order = np.argsort(values[rows])  # numpy's vectorised float sort; ties in any order
+        self.rows = rows[order]
+        self.values = values[self.rows]
+
+    def stats(self, g: np.ndarray[Any, Any], size: int) -> dict[str, list[float | None]]:
+        keys = g[self.rows]
+        # 8/16-bit keys take numpy's radix sort: linear, and stable as percentiles need
+        order = np.argsort(keys, kind="stable")
+        n = np.bincount(keys, minlength=size)
+        sums = np.bincount(keys, weights=self.values, minlength=size)
+        starts = np.cumsum(n) - n
+        out: dict[str, list[float | None]] = {"mean": [], "median": []}
+        out.update({f"p{p}": [] for p in PERCENTILES})
+        # only the few values each group's percentiles need are gathered, not the whole column
+        picks: list[int] = []
+        for i in range(size):
+            k, s = int(n[i]), int(starts[i])
+            if k:
+                picks += [s + (k - 1) // 2, s + k // 2]
+                picks += [s + max(0, math.ceil(p / 100 * k) - 1) for p in PERCENTILES]
+        got = self.values[order[np.array(picks, dtype=np.intp)]].astype(np.float64).tolist()
+        j = 0
+        for i in range(size):
+            k = int(n[i])
+            if k == 0:
+                for v in out.values():
+                    v.append(None)
+                continue
+            out["mean"].append(float(sums[i]) / k)
+            out["median"].append((got[j] + got[j + 1]) / 2)
+            for q, p in enumerate(PERCENTILES):
+                out[f"p{p}"].append(got[j + 2 + q])
+            j += 2 + len(PERCENTILES)
+        return out
 
 
-def _div60(v: float | None) -> float | None:
-    return v / 60 if v is not None else None
+_BITS = ("called", "served", "no_show", "waited", "within_target", "wait_over", "svc_over",
+         "reached", "reached_served", "transferred", "suspended", "timed_out")  # fmt: skip
+_BIT_MATRIX = np.array(
+    [[(combo >> i) & 1 for i in range(len(_BITS))] for combo in range(1 << len(_BITS))],
+    dtype=np.int64,
+)
+
+
+class TicketSet:
+    """The range's tickets, prepared once; ``kpis(key)`` gives every group's ticket KPIs."""
+
+    def __init__(self, cols: Cols, thresholds: dict[str, np.ndarray[Any, Any]]) -> None:
+        self.cols = cols
+        self.thresholds = thresholds
+        self.n = len(cols["outcome"])
+        outcome, flags = cols["outcome"], cols["flags"]
+        svc = cols["service"].astype(np.intp)
+        wait, service_s = cols["wait"], cols["service_s"]
+        self.served = outcome == SERVED
+        self.called = (flags & CALLED) != 0
+        self.no_show = outcome == NO_SHOW
+        self.transferred = (flags & TRANSFERRED) != 0
+        self.suspended = (flags & SUSPENDED) != 0
+        waited = self.called & ~np.isnan(wait)
+        self.waited = waited
+        with np.errstate(invalid="ignore"):
+            self.within_target = waited & (wait <= thresholds["target"][svc])
+            self.wait_over = waited & (wait > thresholds["limit"][svc])
+            self.svc_over = self.served & (service_s > thresholds["svc_limit"][svc])
+        self.reached = thresholds["immediate"][svc] & self.called & ~self.no_show
+        self.reached_served = self.reached & self.served
+        level = cols["level"]
+        self.evaluated = self.served & (level > 0)
+        self.timed_out = self.served & (cols["evaluation"] == TIMED_OUT) & (level == 0)
+        self.level = level.astype(np.intp)
+        self.wait_sorted = _SortedByGroup(wait, np.flatnonzero(waited))
+        self.svc_sorted = _SortedByGroup(service_s, np.flatnonzero(self.served))
+        # every row's flags in one small integer: a grouping then counts them all in one pass
+        self.bits = np.zeros(self.n, dtype=np.intp)
+        for i, name in enumerate(_BITS):
+            self.bits |= getattr(self, name).astype(np.intp) << i
+
+    def kpis(self, key: str | None) -> dict[int, dict[str, Any]]:
+        """Ticket KPIs per value of column ``key`` (None: one group, the whole set)."""
+        offset = 1  # window and staff use -1 for "none"
+        if key is None:
+            g = np.full(self.n, offset, dtype=np.int16)
+        else:
+            g = self.cols[key] + np.int16(offset)  # stays 8/16-bit: see _SortedByGroup
+
+        size = int(g.max()) + 1 if self.n else offset + 1
+        combos = 1 << len(_BITS)
+        table = np.bincount(g.astype(np.intp) * combos + self.bits, minlength=size * combos).reshape(size, combos)
+        issued = table.sum(axis=1)
+        per_bit = table @ _BIT_MATRIX  # (groups, bits): rows of each group with each flag set
+        present = [i - offset for i in np.flatnonzero(issued).tolist()]
+        if key is None and not present:
+            present = [0]
+        c = {name: per_bit[:, i] for i, name in enumerate(_BITS)}
+        called, served, no_show, waited = c["called"], c["served"], c["no_show"], c["waited"]
+        within, over, svc_over = c["within_target"], c["wait_over"], c["svc_over"]
+        reached, reached_served = c["reached"], c["reached_served"]
+        transferred, suspended, timed_out = c["transferred"], c["suspended"], c["timed_out"]
+        ev = self.evaluated
+        levels = np.bincount(g[ev] * 6 + self.level[ev], minlength=size * 6).reshape(size, 6)
+        w = self.wait_sorted.stats(g, size)
+        sv = self.svc_sorted.stats(g, size)
+        out: dict[int, dict[str, Any]] = {}
+        for value in present:
+            i = value + offset
+            n_eval = int(levels[i].sum())
+            n_served = int(served[i])
+            t_out = int(timed_out[i])
+            out[value] = {
+                "issued": int(issued[i]),
+                "called": int(called[i]),
+                "served": n_served,
+                "no_show": int(no_show[i]),
+                "open": int(issued[i]) - n_served - int(no_show[i]),
+                "transferred": int(transferred[i]),
+                "suspended": int(suspended[i]),
+                "wait_mean": _min(w["mean"][i]),
+                "wait_median": _min(w["median"][i]),
+                "wait_p90": _min(w["p90"][i]),
+                "wait_within_target": _share(int(within[i]), int(waited[i])),
+                "wait_over_limit": _share(int(over[i]), int(waited[i])),
+                "service_mean": _min(sv["mean"][i]),
+                "service_p90": _min(sv["p90"][i]),
+                "service_over_limit": _share(int(svc_over[i]), n_served),
+                "on_spot_rate": _share(int(reached_served[i]), int(reached[i])),
+                "evaluated": n_eval,
+                "eval_rate": _share(n_eval, n_served),
+                "satisfaction": _share(int(levels[i, 3:].sum()), n_eval),
+                **{f"level_{j}": int(levels[i, j]) for j in range(1, 6)},
+                "bad_reviews": int(levels[i, 1] + levels[i, 2]),
+                "timed_out": t_out,
+                "not_evaluated": n_served - n_eval - t_out,
+            }
+        return out
+
+
+def _min(seconds: float | None) -> float | None:
+    return seconds / 60 if seconds is not None else None
+
+
+def ticket_kpis(cols: Cols, thresholds: dict[str, np.ndarray[Any, Any]]) -> dict[str, Any]:
+    return TicketSet(cols, thresholds).kpis(None)[0]
 
 
 @dataclass
@@ -106,6 +204,7 @@ class Merged:
     cols: Cols
     services: list[str]
     staff: list[str]
+    thresholds: dict[str, np.ndarray[Any, Any]]  # per service index: target, limits, 即办件
 
 
 def merge(config: HallConfig, days: Sequence[DayFacts]) -> Merged:
@@ -135,12 +234,12 @@ def merge(config: HallConfig, days: Sequence[DayFacts]) -> Merged:
                 "hour": t["hour"],
                 "finish_hour": t["finish_hour"],
                 "outcome": t["outcome"],
-                "level": t["level"].astype(np.int64),
+                "level": t["level"],
                 "evaluation": t["evaluation"],
                 "flags": t["flags"],
-                "wait": t["wait"].astype(np.float64),
-                "service_s": t["service_s"].astype(np.float64),
-                "day": np.full(len(t), di, dtype=np.int32),
+                "wait": t["wait"],
+                "service_s": t["service_s"],
+                "day": np.full(len(t), di, dtype=np.int16),
             }
         )
     keys = ["service", "staff", "window", "hour", "finish_hour", "outcome", "level",
@@ -148,7 +247,7 @@ def merge(config: HallConfig, days: Sequence[DayFacts]) -> Merged:
     if parts:
         cols = {k: np.concatenate([p[k] for p in parts]) for k in keys}
     else:
-        empty = {"wait": np.float64, "service_s": np.float64, "level": np.int64}
+        empty = {"wait": np.float32, "service_s": np.float32}
         cols = {k: np.zeros(0, dtype=empty.get(k, np.int16)) for k in keys}
     norms = config.supervision.norms
     by_code = {s.code: s for s in config.services}
@@ -167,28 +266,14 @@ def merge(config: HallConfig, days: Sequence[DayFacts]) -> Merged:
     immediate = np.array(
         [by_code[c].kind == "immediate" if c in by_code else True for c in services] or [True]
     )
-    sidx = cols["service"].astype(np.int64)
-    cols["target"] = target[sidx]
-    cols["limit"] = limit[sidx]
-    cols["svc_limit"] = svc_limit[sidx]
-    cols["immediate"] = immediate[sidx]
-    return Merged(cols, services, staff)
+    thresholds = {
+        "target": target.astype(np.float32),
+        "limit": limit.astype(np.float32),
+        "svc_limit": svc_limit.astype(np.float32),
+        "immediate": immediate,
+    }
+    return Merged(cols, services, staff, thresholds)
 
 
 def select(cols: Cols, mask: np.ndarray[Any, Any]) -> Cols:
     return {k: v[mask] for k, v in cols.items()}
-
-
-def grouped(cols: Cols, key: str) -> list[tuple[int, Cols]]:
-    """Rows split by the value of column ``key`` (one stable sort, then slices)."""
-    keys = cols[key]
-    if len(keys) == 0:
-        return []
-    order = np.argsort(keys, kind="stable")
-    ordered = {k: v[order] for k, v in cols.items()}
-    values, starts = np.unique(ordered[key], return_index=True)
-    ends = [*starts[1:], len(order)]
-    return [
-        (int(v), {k: col[s:e] for k, col in ordered.items()})
-        for v, s, e in zip(values, starts, ends, strict=True)
-    ]

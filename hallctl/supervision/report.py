@@ -15,7 +15,7 @@ import numpy as np
 from hallctl.config.models import HallConfig
 from hallctl.hall.workdays import is_working_day
 from hallctl.supervision.facts import SERVED, DayFacts, WindowTime
-from hallctl.supervision.kpi import TICKET_KPIS, Merged, grouped, merge, select, ticket_kpis
+from hallctl.supervision.kpi import TICKET_KPIS, Merged, TicketSet, merge, select
 from hallctl.supervision.store import FactStore
 
 Period = Literal["day", "week", "month"]
@@ -140,7 +140,8 @@ def compute(
     staff_names = {p.id: p.name for p in config.staff}
     window_names = {w.number: w.display_name for w in config.windows}
 
-    hall = ticket_kpis(cols)
+    ts = TicketSet(cols, m.thresholds)
+    hall = ts.kpis(None)[0]
     cases = case_kpis(days, later, made.date(), scope, config)
     alarms = alarm_rows(days, scope)
     hall.update(cases)
@@ -152,16 +153,19 @@ def compute(
     r.tables.append(
         Table(
             "by_service", "按业务", ["service"], TICKET_KPIS,
-            [{"service": names.get(m.services[k], m.services[k]), **ticket_kpis(c)}
-             for k, c in grouped(cols, "service")],
+            [{"service": names.get(m.services[k], m.services[k]), **v}
+             for k, v in ts.kpis("service").items()],
         )
     )  # fmt: skip
     times = window_times(days)
+    by_window = ts.kpis("window")
     rows = []
-    for k, c in grouped(cols, "window"):
+    for k in sorted(set(by_window) | set(times)):
         if k < 0:
             continue
-        kpis = _pick(ticket_kpis(c), WINDOW_TICKET_KPIS)
+        if scope != Scope() and k not in by_window and k != scope.window:
+            continue
+        kpis = _pick(by_window.get(k) or _empty(ts), WINDOW_TICKET_KPIS)
         wt = time_kpis(times.get(k, WindowTime()))
         rows.append({"window": window_names.get(k, str(k)), **kpis, **wt})
     r.tables.append(
@@ -169,22 +173,23 @@ def compute(
     )
     attendance = attendance_kpis(config, days)
     rows = []
-    for k, c in grouped(cols, "staff"):
+    for k, v in ts.kpis("staff").items():
         if k < 0:
             continue
         pid = m.staff[k]
-        rows.append({"staff": staff_names.get(pid, pid), **_pick(ticket_kpis(c), STAFF_KPIS),
+        rows.append({"staff": staff_names.get(pid, pid), **_pick(v, STAFF_KPIS),
                      **attendance.pop(pid, _no_attendance())})  # fmt: skip
     if scope.window is None and scope.service is None:
         for pid, att in attendance.items():
             if scope.staff in (None, pid):
                 rows.append({"staff": staff_names.get(pid, pid), **att})
     r.tables.append(Table("by_staff", "按人员", ["staff"], STAFF_KPIS, rows))
-    r.tables.append(Table("by_hour", "按时段", ["hour"], HOUR_KPIS, hour_rows(cols, days)))
+    r.tables.append(Table("by_hour", "按时段", ["hour"], HOUR_KPIS, hour_rows(ts, days)))
     if period != "day":
+        by_day = ts.kpis("day")
         rows = [
-            {"day": d.day, **_pick(ticket_kpis(c), DAY_KPIS)}
-            for d, (_, c) in _by_day(days, cols)
+            {"day": d.day, **_pick(by_day.get(i) or _empty(ts), DAY_KPIS)}
+            for i, d in enumerate(days)
         ]
         r.tables.append(Table("by_day", "按日", ["day"], DAY_KPIS, rows))
     r.tables.append(
@@ -201,7 +206,7 @@ def compute(
         Table("alarms", "告警明细", [], ["raised", "cleared", "kind", "severity", "message",
               "ack_by"], alarms)
     )  # fmt: skip
-    r.charts = chart_series(config, m, cols, days, r)
+    r.charts = chart_series(config, m, ts, r)
     return r
 
 
@@ -209,10 +214,9 @@ def _pick(d: dict[str, Any], keys: list[str]) -> dict[str, Any]:
     return {k: d[k] for k in keys if k in d}
 
 
-def _by_day(days: list[DayFacts], cols: Any) -> list[tuple[DayFacts, tuple[int, Any]]]:
-    groups = dict(grouped(cols, "day"))
-    empty = select(cols, np.zeros(len(cols["day"]), dtype=bool))
-    return [(d, (i, groups.get(i, empty))) for i, d in enumerate(days)]
+def _empty(ts: TicketSet) -> dict[str, Any]:
+    none = select(ts.cols, np.zeros(ts.n, dtype=bool))
+    return TicketSet(none, ts.thresholds).kpis(None)[0]
 
 
 def window_times(days: list[DayFacts]) -> dict[int, WindowTime]:
@@ -259,17 +263,18 @@ def attendance_kpis(config: HallConfig, days: list[DayFacts]) -> dict[str, dict[
     return out
 
 
-def hour_rows(cols: Any, days: list[DayFacts]) -> list[dict[str, Any]]:
+def hour_rows(ts: TicketSet, days: list[DayFacts]) -> list[dict[str, Any]]:
+    cols = ts.cols
     issued = np.bincount(cols["hour"].astype(np.int64), minlength=24)
     fh = cols["finish_hour"][cols["outcome"] == SERVED].astype(np.int64)
     served = np.bincount(fh[fh >= 0], minlength=24)
     open_s = np.sum([d.open_by_hour for d in days], axis=0) if days else np.zeros(24)
-    groups = dict(grouped(cols, "hour"))
+    groups = ts.kpis("hour")
     rows = []
     for h in range(24):
         if not issued[h] and not served[h] and not open_s[h]:
             continue
-        k = ticket_kpis(groups[h]) if h in groups else {}
+        k = groups.get(h, {})
         rows.append(
             {
                 "hour": f"{h:02d}:00",
@@ -364,28 +369,32 @@ def alarm_rows(days: list[DayFacts], scope: Scope) -> list[dict[str, Any]]:
     return rows
 
 
-def chart_series(
-    config: HallConfig, m: Merged, cols: Any, days: list[DayFacts], r: Report
-) -> dict[str, Any]:
+def chart_series(config: HallConfig, m: Merged, ts: TicketSet, r: Report) -> dict[str, Any]:
     """What the HTML/PDF charts draw (kept here so every renderer draws the same numbers)."""
-    hours = r.table("by_hour").rows
-    waits: dict[str, list[float]] = {}
-    targets: dict[str, float] = {}
     by_code = {s.code: s for s in config.services}
-    for k, c in grouped(cols, "service"):
-        code = m.services[k]
-        w = c["wait"][~np.isnan(c["wait"])] / 60
-        if len(w):
-            name = by_code[code].name if code in by_code else code
-            waits[name] = w.tolist()
-            targets[name] = float(by_code[code].target_wait_min if code in by_code else 15)
+    size = max(len(m.services), 1)
+    stats = ts.wait_sorted.stats(ts.cols["service"].astype(np.intp), size)
+    waits = []
+    for i, code in enumerate(m.services):
+        if stats["median"][i] is None:
+            continue
+        svc = by_code.get(code)
+        waits.append(
+            {
+                "service": svc.name if svc else code,
+                "target": float(svc.target_wait_min if svc else 15),
+                **{k: (stats[k][i] or 0.0) / 60 for k in ("p10", "p25", "median", "p75", "p90")},
+            }
+        )
     trend = []
     if r.period != "day":
         trend = [(d["day"], d.get("satisfaction"), d["served"]) for d in r.table("by_day").rows]
     return {
-        "hours": [(h["hour"], h["issued"], h["served"], h["open_windows"]) for h in hours],
+        "hours": [
+            (h["hour"], h["issued"], h["served"], h["open_windows"])
+            for h in r.table("by_hour").rows
+        ],
         "waits": waits,
-        "targets": targets,
         "windows": [
             (w["window"], w["served"], w.get("service_mean"), w.get("satisfaction"))
             for w in r.table("by_window").rows
