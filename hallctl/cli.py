@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hallctl import __version__
+from hallctl import __version__, report_cli
 
 DEFAULT_CONFIGS = ("/etc/hallctl/hall.yaml", "config/example.yaml")
 
@@ -123,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--duration", type=float, default=None, help="seconds, then stop")
     sp.add_argument("--no-ui", action="store_true")
     sp.add_argument("--modbus", action="store_true", help="add Modbus TCP evaluator + display")
+    report_cli.register(sub)
     return p
 
 
@@ -135,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if getattr(args, "handler", None) is not None:  # subcommands living in their own module
+        return int(args.handler(args))
     if args.command == "check":
         return cmd_check(args.config or default_config())
     if args.command == "run":

@@ -82,13 +82,27 @@ DIMENSIONS: dict[str, str] = {
     "hour": "时段",
     "day": "日期",
     "kind": "告警类型",
+    # list tables (cases, alarms)
+    "case": "整改件编号",
+    "level": "评价等级",
+    "reason": "差评原因",
+    "due": "整改期限",
+    "followed_up": "回访日期",
+    "closed": "整改日期",
+    "on_time": "按时",
+    "raised": "告警时间",
+    "cleared": "解除时间",
+    "severity": "级别",
+    "message": "内容",
+    "ack_by": "确认人",
 }
 
 
-def header(key: str) -> str:
-    if key in KPIS:
-        return KPIS[key].zh
-    return DIMENSIONS.get(key, key)
+def header(key: str, table: str = "") -> str:
+    # list tables reuse a few KPI keys as plain fields (the cases table's "followed_up" date)
+    if key in DIMENSIONS and (table in ("cases", "alarms") or key not in KPIS):
+        return DIMENSIONS[key]
+    return KPIS[key].zh if key in KPIS else key
 
 
 def markdown_table() -> str:

@@ -140,7 +140,8 @@ class TicketSet:
 
         size = int(g.max()) + 1 if self.n else offset + 1
         combos = 1 << len(_BITS)
-        table = np.bincount(g.astype(np.intp) * combos + self.bits, minlength=size * combos).reshape(size, combos)
+        flat = np.bincount(g.astype(np.intp) * combos + self.bits, minlength=size * combos)
+        table = flat.reshape(size, combos)
         issued = table.sum(axis=1)
         per_bit = table @ _BIT_MATRIX  # (groups, bits): rows of each group with each flag set
         present = [i - offset for i in np.flatnonzero(issued).tolist()]
