@@ -36,7 +36,7 @@ def setup() -> None:
         {
             "font.family": fonts,
             "axes.unicode_minus": False,
-            "pdf.fonttype": 42,
+            "pdf.fonttype": 3,  # Type 3: Noto CJK is CFF-flavoured; Type 42 mislabels it
             "svg.fonttype": "path",
             "axes.spines.top": False,
             "axes.spines.right": False,
@@ -96,28 +96,31 @@ def waits(r: Report, into: Figure | SubFigure | None = None) -> Figure | SubFigu
         for i, w in enumerate(rows, start=1):
             ax.plot([w["target"]] * 2, [i - 0.35, i + 0.35], color=RED, linewidth=2)
         ax.plot([], [], color=RED, linewidth=2, label="等候目标")
-        ax.legend(loc="lower right", frameon=False)
+        ax.legend(loc="upper right", frameon=False)
+    if len(rows) > 12:
+        ax.tick_params(axis="y", labelsize=8)
     ax.set_xlabel("等候时长（分钟）：箱体 P25–P75，须 P10–P90，粗线中位数")
     ax.set_title("各业务等候时长分布与目标")
     return fig
 
 
 def windows(r: Report, into: Figure | SubFigure | None = None) -> Figure | SubFigure:
-    """Per window: served, mean service time, satisfaction."""
+    """Per window: served, mean service time, satisfaction (three rows of bars)."""
     rows = r.charts["windows"]
-    fig = _figure(9, max(2.6, 0.32 * len(rows) + 1.4), into)
-    axes = fig.subplots(1, 3, sharey=True)
-    names = [w[0] for w in rows]
-    y = list(range(len(rows)))
-    axes[0].barh(y, [w[1] for w in rows], color=BLUE)
-    axes[0].set_title("办结数")
-    axes[1].barh(y, [w[2] or 0 for w in rows], color=ORANGE)
-    axes[1].set_title("平均办理（分钟）")
-    axes[2].barh(y, [(w[3] or 0) * 100 for w in rows], color=GREEN)
+    fig = _figure(9, 6, into)
+    axes = fig.subplots(3, 1, sharex=True)
+    labels = [str(w[0]).removesuffix("号窗口") for w in rows]
+    x = list(range(len(rows)))
+    axes[0].bar(x, [w[1] for w in rows], color=BLUE)
+    axes[0].set_title("各窗口办结数")
+    axes[1].bar(x, [w[2] or 0 for w in rows], color=ORANGE)
+    axes[1].set_title("平均办理时长（分钟）")
+    axes[2].bar(x, [(w[3] or 0) * 100 for w in rows], color=GREEN)
     axes[2].set_title("满意率（%）")
-    axes[2].set_xlim(0, 100)
-    axes[0].set_yticks(y, names)
-    axes[0].invert_yaxis()
+    axes[2].set_ylim(0, 100)
+    step = max(1, len(rows) // 25)  # at most ~25 labels
+    axes[2].set_xticks(x[::step], labels[::step])
+    axes[2].set_xlabel("窗口")
     return fig
 
 
@@ -146,26 +149,25 @@ def alarms(r: Report, into: Figure | SubFigure | None = None) -> Figure | SubFig
     from hallctl.supervision.cells import KIND_ZH
 
     rows = r.charts["alarms"]
-    kinds = sorted({a[2] for a in rows})
+    kinds = sorted({a[2] for a in rows}, key=lambda k: -sum(1 for a in rows if a[2] == k))
     fig = _figure(9, max(1.8, 0.4 * len(kinds) + 1.2), into)
     ax = fig.add_subplot()
-    end_of = max((a[1] or a[0] for a in rows), default=None)
-    day = 86400.0  # matplotlib date units are days
-    spans: dict[str, list[tuple[float, float]]] = {k: [] for k in kinds}
-    for raised, cleared, kind in rows:
-        a = mdates.date2num(datetime.fromisoformat(raised))  # type: ignore[no-untyped-call]
-        b = mdates.date2num(  # type: ignore[no-untyped-call]
-            datetime.fromisoformat(cleared or end_of or raised)
-        )
-        spans[kind].append((a, max(b - a, 60 / day)))  # at least a minute wide: visible
-    for i, kind in enumerate(kinds):  # one collection per kind: fast with thousands of alarms
-        ax.broken_barh(spans[kind], (i - 0.3, 0.6), facecolors=RED, alpha=0.55)
+    counts = {k: 0 for k in kinds}
+    times: dict[str, list[float]] = {k: [] for k in kinds}
+    for raised, _cleared, kind in rows:
+        times[kind].append(mdates.date2num(datetime.fromisoformat(raised)))  # type: ignore[no-untyped-call]
+        counts[kind] += 1
+    for i, kind in enumerate(kinds):  # one marker line per kind: fast with thousands of alarms
+        ax.plot(times[kind], [i] * len(times[kind]), linestyle="none", marker="|",
+                markersize=14, color=RED, alpha=0.6)  # fmt: skip
+        ax.annotate(f"{counts[kind]} 条", (1.005, i), xycoords=("axes fraction", "data"),
+                    va="center", fontsize=9)  # fmt: skip
     ax.set_yticks(range(len(kinds)), [KIND_ZH.get(k, k) for k in kinds])
     ax.set_ylim(-0.8, max(0.8, len(kinds) - 0.2))
     ax.xaxis_date()
     fmt = mdates.DateFormatter("%H:%M" if r.period == "day" else "%m-%d")  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_formatter(fmt)
-    ax.set_title(f"告警时间轴（{len(rows)} 条）")
+    ax.set_title(f"告警时间轴：每条竖线为一次告警（共 {len(rows)} 条）")
     if not rows:
         ax.text(0.5, 0.5, "无告警", transform=ax.transAxes, ha="center", color=GREY)
     return fig

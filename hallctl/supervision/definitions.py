@@ -95,6 +95,8 @@ DIMENSIONS: dict[str, str] = {
     "severity": "级别",
     "message": "内容",
     "ack_by": "确认人",
+    "metric": "指标",
+    "value": "数值",
 }
 
 

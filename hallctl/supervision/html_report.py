@@ -9,7 +9,7 @@ from typing import Any
 
 from hallctl.supervision import charts
 from hallctl.supervision.cells import headers, row_texts, text
-from hallctl.supervision.definitions import KPIS
+from hallctl.supervision.definitions import KPIS, header
 from hallctl.supervision.report import Report, Table
 
 CARDS = ["issued", "served", "wait_mean", "wait_within_target", "service_mean", "on_spot_rate",
@@ -74,6 +74,13 @@ def _table(table: Table) -> str:
     return f'<div class="scroll"><table><tr>{head}</tr>{"".join(body)}</table></div>'
 
 
+def _transposed(table: Table) -> Table:
+    """The one-row summary as 指标 | 数值 rows, readable without scrolling."""
+    row = table.rows[0]
+    rows = [{"metric": header(k), "value": text(table, k, row.get(k))} for k in table.columns]
+    return Table("summary_rows", table.title, ["metric"], ["value"], rows)
+
+
 def _numeric(cell: str) -> bool:
     return cell[:1].isdigit() or cell == "—"
 
@@ -101,6 +108,7 @@ def render_html(report: Report) -> str:
         parts.append(_svg(fig) + "</section>")
     for table in report.tables:
         parts.append(f'<section id="{table.key}"><h2>{escape(table.title)}</h2>')
-        parts.append(_table(table) + "</section>")
+        parts.append(_table(_transposed(table) if table.key == "summary" else table))
+        parts.append("</section>")
     parts.append("</main><footer>指标口径见“说明”及 docs/reports.md。</footer></body></html>")
     return "\n".join(parts)

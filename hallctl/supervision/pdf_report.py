@@ -85,19 +85,17 @@ def render_pdf(report: Report) -> bytes:
     _cards(report, top)
     charts.hourly(report, bottom)
     figs.append(first)
-    second = _page(report, "等候与窗口")
-    a, b = second.subfigures(2, 1, height_ratios=[1, 1.3])
-    charts.waits(report, a)
-    charts.windows(report, b)
-    figs.append(second)
-    third = _page(report, "趋势与告警" if report.charts["trend"] else "告警")
+    for title, draw in (("等候", charts.waits), ("窗口", charts.windows)):
+        page = _page(report, title)
+        draw(report, page.subfigures(1, 1))
+        figs.append(page)
     if report.charts["trend"]:
-        a, b = third.subfigures(2, 1)
-        charts.trend(report, a)
-        charts.alarms(report, b)
-    else:
-        charts.alarms(report, third.subfigures(1, 1))
-    figs.append(third)
+        page = _page(report, "趋势")
+        charts.trend(report, page.subfigures(1, 1))
+        figs.append(page)
+    page = _page(report, "告警")
+    charts.alarms(report, page.subfigures(1, 1))
+    figs.append(page)
     for key in PDF_TABLES:
         if any(t.key == key for t in report.tables):
             figs += _table_pages(report, report.table(key))
