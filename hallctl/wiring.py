@@ -16,6 +16,7 @@ import structlog
 from hallctl.components import Component, Factory, Needs
 from hallctl.config.models import HallConfig, HttpConfig
 from hallctl.engine import HallEngine
+from hallctl.supervision.daily import reports as daily_reports
 
 log = structlog.get_logger("hallctl.wiring")
 
@@ -125,7 +126,7 @@ def serial(config: HallConfig, engine: HallEngine) -> Component | None:
 
 
 # One line per surface. Order is start order; edges (HTTP front, MQTT link) come after all.
-FACTORIES: tuple[Factory, ...] = (attendance, modbus, kiosks, serial)
+FACTORIES: tuple[Factory, ...] = (attendance, modbus, kiosks, serial, daily_reports)
 
 
 class HttpFront:

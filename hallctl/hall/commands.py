@@ -162,6 +162,15 @@ class CloseCase(Command):
     note: str = Field(min_length=1, max_length=1000, description="整改 result")
 
 
+class RecordReport(Command):
+    """The daemon's report writer announces a finished daily report (internal action)."""
+
+    action: Literal["record_report"]
+    day: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    summary: dict[str, float | int | None]
+    files: list[str] = Field(default_factory=list, max_length=10)
+
+
 class StaffCheckIn(Command):
     action: Literal["staff_check_in"]
     staff: str
@@ -231,6 +240,7 @@ AnyCommand = Annotated[
     | AcknowledgeAlarm
     | FollowUpCase
     | CloseCase
+    | RecordReport
     | Tick
     | Status,
     Field(discriminator="action"),
@@ -241,6 +251,8 @@ ACTIONS: frozenset[str] = frozenset(
     for m in AnyCommand.__origin__.__args__  # type: ignore[attr-defined]
 )
 READ_ONLY: frozenset[str] = frozenset({"status"})
+# the daemon's own components send these; MQTT requests may not
+INTERNAL: frozenset[str] = frozenset({"record_report"})
 
 
 def parse_command(request: Any) -> AnyCommand:

@@ -209,6 +209,15 @@ class CaseClosed(EventData):
     window: int | None
 
 
+class ReportDaily(EventData):
+    """The day's 电子监察 report was written; the headline KPIs (docs/reports.md)."""
+
+    model_config = ConfigDict(extra="allow")
+    day: str
+    period: Literal["day"]
+    files: list[str] = Field(description="report files in <data_dir>/reports")
+
+
 class AppointmentBooked(EventData):
     code: str
     service: str
@@ -247,6 +256,7 @@ EVENT_MODELS: dict[str, type[EventData]] = {
     "case.opened": CaseOpened,
     "case.followed_up": CaseFollowedUp,
     "case.closed": CaseClosed,
+    "report.daily": ReportDaily,
     "appointment.booked": AppointmentBooked,
 }
 

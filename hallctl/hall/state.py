@@ -398,6 +398,7 @@ APPLY: dict[str, Callable[[HallState, dict[str, Any], float], None]] = {
     "alarm.cleared": _alarm_cleared,
     "appointment.booked": _appointment_booked,
     **supervision_state.APPLY,
+    "report.daily": _no_change,
 }
 
 
