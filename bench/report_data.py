@@ -19,7 +19,7 @@ from hallctl.hall.commands import parse_command
 from hallctl.hall.core import Hall
 from hallctl.hall.errors import HallError
 from hallctl.ids import new_id
-from hallctl.journal import Journal, PendingEvent
+from hallctl.journal import Journal
 
 TZ = ZoneInfo("Asia/Shanghai")
 SERVICE_NAMES = ["不动产登记", "社保", "医保", "公积金", "户籍", "出入境", "税务", "工商登记",
@@ -30,7 +30,8 @@ SERVICE_NAMES = ["不动产登记", "社保", "医保", "公积金", "户籍", "
 def bench_config(windows: int = 100) -> HallConfig:
     lines = [
         "version: 1",
-        'hall: {id: bench-hall, name: 市民服务中心, timezone: Asia/Shanghai, hours: ["08:30-17:30"]}',
+        "hall: {id: bench-hall, name: 市民服务中心, timezone: Asia/Shanghai,"
+        ' hours: ["08:30-17:30"]}',
         "services:",
     ]
     for i, name in enumerate(SERVICE_NAMES):
@@ -147,9 +148,10 @@ def simulate_day(config: HallConfig, day: date, tickets: int, seed: int = 1) -> 
                     rec(now, {"action": "finish", "window": payload})
                     if rnd.random() < 0.85:
                         level = rnd.choice(levels)
+                        channel = rnd.choice(["evaluator", "evaluator", "qr"])
+                        reason = "等候时间长" if level <= 2 else None
                         rec(now, {"action": "evaluate", "window": payload, "level": level,
-                                  "reason": "等候时间长" if level <= 2 else None,
-                                  "channel": rnd.choice(["evaluator", "evaluator", "qr"])})  # fmt: skip
+                                  "reason": reason, "channel": channel})  # fmt: skip
             called = rec(now, {"action": "call_next", "window": payload})
             if not called or called.get("ticket") is None:
                 push(now + timedelta(seconds=30), "free", payload)
@@ -159,9 +161,8 @@ def simulate_day(config: HallConfig, day: date, tickets: int, seed: int = 1) -> 
                 rec(now + timedelta(seconds=15), {"action": "start_service", "window": payload})
                 dur = rnd.expovariate(1 / mean_service) + 20
                 push(now + timedelta(seconds=15 + dur), "free", payload)
-        elif kind == "no_show":
-            if rec(now, {"action": "no_show", "window": payload}) is not None:
-                push(now, "free", payload)
+        elif kind == "no_show" and rec(now, {"action": "no_show", "window": payload}):
+            push(now, "free", payload)
     return rec
 
 

@@ -25,7 +25,9 @@ class Clock:
 
 def config_in(tmp_path: Path, extra: str = "") -> HallConfig:
     return parse_config(
-        SMALL_HALL.replace("timezone: Asia/Shanghai}", 'timezone: Asia/Shanghai, hours: ["08:30-17:00"]}')
+        SMALL_HALL.replace(
+            "timezone: Asia/Shanghai}", 'timezone: Asia/Shanghai, hours: ["08:30-17:00"]}'
+        )
         + f"data_dir: {tmp_path}\nsupervision: {{reports: {{formats: [csv, xlsx]}}}}\n"
         + extra
     )  # fmt: skip

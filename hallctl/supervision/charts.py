@@ -143,20 +143,24 @@ def trend(r: Report, into: Figure | SubFigure | None = None) -> Figure | SubFigu
 
 
 def alarms(r: Report, into: Figure | SubFigure | None = None) -> Figure | SubFigure:
-    """Alarms timeline: one line per kind, each alarm from raised to cleared."""
-    import matplotlib.dates as mdates
-
+    """Alarms: a timeline of the day or week (one tick per alarm, a row per kind); for a month,
+    alarms per day stacked by kind."""
     from hallctl.supervision.cells import KIND_ZH
 
+    if r.period == "month":
+        return _alarms_per_day(r, into)
+    import matplotlib.dates as mdates
+
     rows = r.charts["alarms"]
-    kinds = sorted({a[2] for a in rows}, key=lambda k: -sum(1 for a in rows if a[2] == k))
+    counts: dict[str, int] = {}
+    for _raised, _cleared, kind in rows:
+        counts[kind] = counts.get(kind, 0) + 1
+    kinds = sorted(counts, key=lambda k: -counts[k])
     fig = _figure(9, max(1.8, 0.4 * len(kinds) + 1.2), into)
     ax = fig.add_subplot()
-    counts = {k: 0 for k in kinds}
     times: dict[str, list[float]] = {k: [] for k in kinds}
     for raised, _cleared, kind in rows:
         times[kind].append(mdates.date2num(datetime.fromisoformat(raised)))  # type: ignore[no-untyped-call]
-        counts[kind] += 1
     for i, kind in enumerate(kinds):  # one marker line per kind: fast with thousands of alarms
         ax.plot(times[kind], [i] * len(times[kind]), linestyle="none", marker="|",
                 markersize=14, color=RED, alpha=0.6)  # fmt: skip
@@ -170,6 +174,33 @@ def alarms(r: Report, into: Figure | SubFigure | None = None) -> Figure | SubFig
     ax.set_title(f"告警时间轴：每条竖线为一次告警（共 {len(rows)} 条）")
     if not rows:
         ax.text(0.5, 0.5, "无告警", transform=ax.transAxes, ha="center", color=GREY)
+    return fig
+
+
+def _alarms_per_day(r: Report, into: Figure | SubFigure | None) -> Figure | SubFigure:
+    from hallctl.supervision.cells import KIND_ZH
+
+    per_day = r.charts["alarm_days"]
+    totals: dict[str, int] = {}
+    for _day, counts in per_day:
+        for k, n in counts.items():
+            totals[k] = totals.get(k, 0) + n
+    kinds = sorted(totals, key=lambda k: -totals[k])
+    fig = _figure(9, 3.4, into)
+    ax = fig.add_subplot()
+    days = [d[5:] for d, _ in per_day]
+    bottom = [0] * len(per_day)
+    palette = [RED, ORANGE, BLUE, GREEN, GREY, "#8e44ad", "#16a085", "#d35400"]
+    for i, kind in enumerate(kinds):
+        values = [counts.get(kind, 0) for _, counts in per_day]
+        ax.bar(days, values, bottom=bottom, color=palette[i % len(palette)],
+               label=f"{KIND_ZH.get(kind, kind)}（{totals[kind]}）")  # fmt: skip
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    ax.tick_params(axis="x", rotation=60)
+    ax.set_ylabel("告警数")
+    if kinds:
+        ax.legend(frameon=False, fontsize=8, ncols=2)
+    ax.set_title(f"每日告警（共 {sum(totals.values())} 条）")
     return fig
 
 

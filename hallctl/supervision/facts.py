@@ -37,7 +37,7 @@ FACT_DTYPE = np.dtype(
 OPEN, SERVED, NO_SHOW = 0, 1, 2
 NOT_EVALUATED, EVALUATED, TIMED_OUT = 0, 1, 2
 TRANSFERRED, SUSPENDED, CALLED, AUTO_FINISHED = 1, 2, 4, 8
-FACTS_VERSION = 1
+FACTS_VERSION = 2
 
 
 @dataclass(slots=True)
@@ -57,8 +57,19 @@ class DayFacts:
     windows: dict[int, WindowTime] = field(default_factory=dict)
     open_by_hour: list[float] = field(default_factory=lambda: [0.0] * 24)  # window-seconds
     attendance: dict[str, dict[str, Any]] = field(default_factory=dict)
-    alarms: list[dict[str, Any]] = field(default_factory=list)
+    alarms: list[dict[str, Any]] = field(default_factory=list)  # detail; [] when not loaded
     cases: dict[str, list[Any]] = field(default_factory=dict)  # opened / followed / closed
+    # [kind, window, staff, service, raised, acknowledged]: month and year reports read these
+    alarm_counts: list[list[Any]] = field(default_factory=list)
+
+    def count_alarms(self) -> None:
+        counts: dict[tuple[Any, ...], list[int]] = {}
+        for a in self.alarms:
+            key = (a["kind"], a.get("window"), a.get("staff"), a.get("service"))
+            c = counts.setdefault(key, [0, 0])
+            c[0] += 1
+            c[1] += bool(a.get("ack_by"))
+        self.alarm_counts = [[*k, *v] for k, v in counts.items()]
 
     def extra_json(self) -> str:
         return json.dumps(
@@ -71,13 +82,15 @@ class DayFacts:
                 },
                 "open_by_hour": self.open_by_hour,
                 "attendance": self.attendance,
-                "alarms": self.alarms,
+                "alarm_counts": self.alarm_counts,
             },
             ensure_ascii=False,
         )
 
     @classmethod
-    def from_stored(cls, day: str, blob: bytes, extra: str, cases: str) -> DayFacts:
+    def from_stored(
+        cls, day: str, blob: bytes, extra: str, cases: str, alarms: str | None
+    ) -> DayFacts:
         x = json.loads(extra)
         return cls(
             day=day,
@@ -87,8 +100,9 @@ class DayFacts:
             windows={int(n): WindowTime(*v) for n, v in x["windows"].items()},
             open_by_hour=x["open_by_hour"],
             attendance=x["attendance"],
-            alarms=x["alarms"],
+            alarms=json.loads(alarms) if alarms is not None else [],
             cases=json.loads(cases),
+            alarm_counts=x["alarm_counts"],
         )
 
 
@@ -276,7 +290,7 @@ class DayFolder:
             self._account(w, self._last)
         rows = [tuple(r) for r in self._rows.values()]
         tickets = np.array(rows, dtype=FACT_DTYPE) if rows else np.zeros(0, dtype=FACT_DTYPE)
-        return DayFacts(
+        facts = DayFacts(
             day=self.day,
             services=list(self._services),
             staff=list(self._staff),
@@ -287,6 +301,8 @@ class DayFolder:
             alarms=self._alarm_list,
             cases=self._cases,
         )
+        facts.count_alarms()
+        return facts
 
 
 def fold_day(day: str, tz: ZoneInfo, records: Iterable[tuple[str, str, str]]) -> DayFacts:

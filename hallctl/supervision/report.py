@@ -5,7 +5,6 @@ Every output format renders the same ``Report``; headers come from ``definitions
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -109,7 +108,7 @@ def build(
     latest = store.latest_day()
     if latest is not None:
         last = min(last, max(first, date.fromisoformat(latest)))
-    days = store.days(first, last)
+    days = store.days(first, last, alarms=period != "month")  # months show alarm counts
     later = store.case_progress_after(last)
     made = made or datetime.now(config.hall.tz)
     return compute(config, days, later, period, first, last, scope, made)
@@ -143,10 +142,10 @@ def compute(
     ts = TicketSet(cols, m.thresholds)
     hall = ts.kpis(None)[0]
     cases = case_kpis(days, later, made.date(), scope, config)
-    alarms = alarm_rows(days, scope)
+    counts = alarm_counts(days, scope)
     hall.update(cases)
-    hall["alarms"] = len(alarms)
-    hall["acknowledged"] = sum(1 for a in alarms if a["ack_by"])
+    hall["alarms"] = sum(n for n, _ in counts.values())
+    hall["acknowledged"] = sum(a for _, a in counts.values())
     r.tables.append(
         Table("summary", "总览", [], [*TICKET_KPIS, *CASE_KPIS, "alarms", "acknowledged"], [hall])
     )
@@ -196,17 +195,17 @@ def compute(
         Table("cases", "差评整改", [], ["case", "window", "staff", "level", "reason", "due",
               "followed_up", "closed", "on_time"], case_rows(days, later, staff_names, scope))
     )  # fmt: skip
-    kinds = Counter(a["kind"] for a in alarms)
-    acked = Counter(a["kind"] for a in alarms if a["ack_by"])
     r.tables.append(
         Table("alarm_kinds", "告警统计", ["kind"], ["alarms", "acknowledged"],
-              [{"kind": k, "alarms": n, "acknowledged": acked[k]} for k, n in kinds.most_common()])
+              [{"kind": k, "alarms": n, "acknowledged": a}
+               for k, (n, a) in sorted(counts.items(), key=lambda kv: -kv[1][0])])
     )  # fmt: skip
-    r.tables.append(
-        Table("alarms", "告警明细", [], ["raised", "cleared", "kind", "severity", "message",
-              "ack_by"], alarms)
-    )  # fmt: skip
-    r.charts = chart_series(config, m, ts, r)
+    if period != "month":
+        r.tables.append(
+            Table("alarms", "告警明细", [], ["raised", "cleared", "kind", "severity", "message",
+                  "ack_by"], alarm_rows(days, scope))
+        )  # fmt: skip
+    r.charts = chart_series(config, m, ts, r, days, scope)
     return r
 
 
@@ -355,21 +354,39 @@ def case_rows(
     return rows
 
 
+def _alarm_in_scope(window: Any, staff: Any, service: Any, scope: Scope) -> bool:
+    return (
+        (scope.window is None or window == scope.window)
+        and (scope.staff is None or staff == scope.staff)
+        and (scope.service is None or service == scope.service)
+    )
+
+
+def alarm_counts(days: list[DayFacts], scope: Scope) -> dict[str, tuple[int, int]]:
+    """Alarms raised and acknowledged per kind (from the stored counts, not the detail)."""
+    out: dict[str, tuple[int, int]] = {}
+    for d in days:
+        for kind, window, staff, service, n, acked in d.alarm_counts:
+            if _alarm_in_scope(window, staff, service, scope):
+                have = out.get(kind, (0, 0))
+                out[kind] = (have[0] + n, have[1] + acked)
+    return out
+
+
 def alarm_rows(days: list[DayFacts], scope: Scope) -> list[dict[str, Any]]:
     rows = []
     for d in days:
-        for a in d.alarms:
-            if scope.window is not None and a.get("window") != scope.window:
-                continue
-            if scope.staff is not None and a.get("staff") != scope.staff:
-                continue
-            if scope.service is not None and a.get("service") != scope.service:
-                continue
-            rows.append(a)
+        rows += [
+            a
+            for a in d.alarms
+            if _alarm_in_scope(a.get("window"), a.get("staff"), a.get("service"), scope)
+        ]
     return rows
 
 
-def chart_series(config: HallConfig, m: Merged, ts: TicketSet, r: Report) -> dict[str, Any]:
+def chart_series(
+    config: HallConfig, m: Merged, ts: TicketSet, r: Report, days: list[DayFacts], scope: Scope
+) -> dict[str, Any]:
     """What the HTML/PDF charts draw (kept here so every renderer draws the same numbers)."""
     by_code = {s.code: s for s in config.services}
     size = max(len(m.services), 1)
@@ -400,5 +417,8 @@ def chart_series(config: HallConfig, m: Merged, ts: TicketSet, r: Report) -> dic
             for w in r.table("by_window").rows
         ],
         "trend": trend,
-        "alarms": [(a["raised"], a.get("cleared"), a["kind"]) for a in r.table("alarms").rows],
+        "alarms": [(a["raised"], a.get("cleared"), a["kind"]) for a in alarm_rows(days, scope)],
+        "alarm_days": [
+            (d.day, {k: n for k, (n, _) in alarm_counts([d], scope).items()}) for d in days
+        ],
     }

@@ -33,7 +33,8 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS supervision_days (
     last_seq INTEGER NOT NULL,
     tickets BLOB NOT NULL,
     extra TEXT NOT NULL,
-    cases TEXT NOT NULL
+    cases TEXT NOT NULL,
+    alarms TEXT NOT NULL
 )"""
 
 
@@ -66,19 +67,23 @@ class FactStore:
         row = self._db.execute("SELECT max(day) FROM events").fetchone()
         return row[0] if row and row[0] else None
 
-    def facts(self, day: str) -> DayFacts:
+    def facts(self, day: str, alarms: bool = True) -> DayFacts:
+        """A day's facts; ``alarms=False`` leaves out the alarm list (counts stay): a year of
+        busy days has hundreds of thousands of alarms, and month reports show counts."""
         last_seq = self._db.execute(
             "SELECT coalesce(max(seq), 0) FROM events WHERE day = ?", (day,)
         ).fetchone()[0]
+        detail = "alarms" if alarms else "NULL"
         row = self._db.execute(
-            "SELECT version, last_seq, tickets, extra, cases FROM supervision_days WHERE day = ?",
+            f"SELECT version, last_seq, tickets, extra, cases, {detail} "
+            "FROM supervision_days WHERE day = ?",
             (day,),
         ).fetchone()
         if row is not None and row[0] == FACTS_VERSION and row[1] >= last_seq:
-            return DayFacts.from_stored(day, row[2], row[3], row[4])
+            return DayFacts.from_stored(day, row[2], row[3], row[4], row[5])
         facts = fold_day(day, self.tz, self._records(day, last_seq))
         self._db.execute(
-            "INSERT OR REPLACE INTO supervision_days VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO supervision_days VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 day,
                 FACTS_VERSION,
@@ -86,15 +91,18 @@ class FactStore:
                 facts.tickets.tobytes(),
                 facts.extra_json(),
                 json.dumps(facts.cases, ensure_ascii=False),
+                json.dumps(facts.alarms, ensure_ascii=False),
             ),
         )
+        if not alarms:
+            facts.alarms = []
         return facts
 
-    def days(self, first: date, last: date) -> list[DayFacts]:
+    def days(self, first: date, last: date, alarms: bool = True) -> list[DayFacts]:
         out = []
         day = first
         while day <= last:
-            out.append(self.facts(day.isoformat()))
+            out.append(self.facts(day.isoformat(), alarms))
             day += timedelta(days=1)
         return out
 
@@ -103,7 +111,7 @@ class FactStore:
         latest = self.latest_day()
         if latest is None or latest <= day.isoformat():
             return []
-        return self.days(day + timedelta(days=1), date.fromisoformat(latest))
+        return self.days(day + timedelta(days=1), date.fromisoformat(latest), alarms=False)
 
     def _records(self, day: str, last_seq: int) -> Iterator[tuple[str, str, str]]:
         if self.archive_dir is not None:
