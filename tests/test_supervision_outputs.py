@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import subprocess
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,24 @@ def test_html_report_in_chromium(hall_file: Path, tmp_path: Path) -> None:
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         browser.close()
     assert all(u.startswith("file:") for u in requests)  # loads nothing from the network
+
+
+def test_a_month_has_a_day_table_trend_and_alarm_counts(
+    hall_file: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    from hallctl.config import load_config
+    from hallctl.supervision.html_report import render_html
+    from hallctl.supervision.output import open_store
+    from hallctl.supervision.report import build
+
+    code = main(["report", "month", "-c", str(hall_file), "--date", "2026-11-25"])
+    out = capsysbinary.readouterr().out.decode()
+    assert code == 0 and "电子监察月报 2026-11-01 至 2026-11-25" in out
+    assert "【按日】" in out and "【告警明细】" not in out  # months count alarms by kind
+    config = load_config(hall_file)
+    with open_store(config) as store:
+        report = build(config, store, "month", date(2026, 11, 25))
+    days = report.table("by_day").rows
+    assert [d["day"] for d in days][-1] == "2026-11-25" and days[-1]["issued"] == 7
+    html = render_html(report)
+    assert html.count("<svg") == 5  # hourly, waits, windows, trend, alarms per day
