@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hallctl import __version__, report_cli
+from hallctl import __version__, supervision_cli
 
 DEFAULT_CONFIGS = ("/etc/hallctl/hall.yaml", "config/example.yaml")
 
@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--duration", type=float, default=None, help="seconds, then stop")
     sp.add_argument("--no-ui", action="store_true")
     sp.add_argument("--modbus", action="store_true", help="add Modbus TCP evaluator + display")
-    report_cli.register(sub)
+    supervision_cli.register(sub)
     return p
 
 

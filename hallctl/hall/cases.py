@@ -26,10 +26,11 @@ def _today(hall: Hall, now: datetime) -> date:
 
 def open_for_bad_review(
     hall: Hall, out: Outcome, t: Ticket, evaluation: dict[str, Any], now: datetime, at: float
-) -> None:
+) -> str | None:
+    """Open the case; its id (the evaluation's answer carries it, for the follow-up)."""
     sup = hall.config.supervision
     if not sup.follow_up.enabled:
-        return
+        return None
     opened = _today(hall, now)
     due = add_working_days(opened, sup.follow_up.working_days, sup.calendar)
     data = {
@@ -45,6 +46,7 @@ def open_for_bad_review(
         "due": due.isoformat(),
     }
     hall._emit(out, "case.opened", data, at)
+    return str(data["case"])
 
 
 def _case(hall: Hall, case: str) -> dict[str, Any]:

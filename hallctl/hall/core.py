@@ -469,7 +469,9 @@ class Hall:
                 },
                 at,
             )
-            cases.open_for_bad_review(self, out, t, data, now, at)
+            case = cases.open_for_bad_review(self, out, t, data, now, at)
+            out.result = {**data, "case": case} if case else data
+            return
         out.result = data
 
     def _evaluation_data(self, t: Ticket, at: float) -> dict[str, Any]:

@@ -29,11 +29,13 @@ def bad_review(h: Driver) -> dict[str, Any]:
     h("take_ticket", service="BDC")
     h("call_next", window=1)
     h("finish", window=1, case_no="BJ2026-001")
-    h(
+    answer = h(
         "evaluate", window=1, level=2, reason="等太久", channel="qr", item_code="11110000-001",
         scores={"efficiency": 1, "quality": 3, "attitude": 4},
     )  # fmt: skip
-    return next(d for t, d in h.events if t == "case.opened")
+    opened = next(d for t, d in h.events if t == "case.opened")
+    assert answer["case"] == opened["case"]  # the answer names the case, for the follow-up
+    return opened
 
 
 def test_a_bad_review_opens_a_case_due_fifteen_working_days_later(h: Driver) -> None:

@@ -1,4 +1,5 @@
-"""``hallctl report day|week|month``: the 电子监察 reports from the journal (docs/reports.md)."""
+"""电子监察 commands (docs/reports.md): ``hallctl report day|week|month`` from the journal, and
+``hallctl alarm ack`` / ``hallctl case follow-up|close`` through the running daemon."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 
 def register(sub: Any) -> None:
+    _register_casework(sub)
     sp = sub.add_parser("report", help="日报/周报/月报: KPIs and alarms from the journal")
     sp.add_argument("period", choices=["day", "week", "month"])
     sp.add_argument("-c", "--config", default=None, help="hall file (as for `hallctl run`)")
@@ -67,3 +69,53 @@ def run(args: argparse.Namespace) -> int:
         write_atomically(out, data)
         print(out)
     return 0
+
+
+def _register_casework(sub: Any) -> None:
+    def client(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("-c", "--config", default=None, help="hall file")
+        sp.add_argument("--socket", type=Path, help="control socket (default: from the hall file)")
+        sp.add_argument("--json", action="store_true", help="print the raw JSON response")
+        sp.add_argument("--by", required=True, help="who (name or staff id), journaled")
+
+    sp = sub.add_parser("alarm", help="acknowledge an active alarm (确认告警)")
+    sp.add_argument("verb", choices=["ack"])
+    sp.add_argument("alarm", help="alarm key, as `hallctl status` shows it")
+    sp.add_argument("--note", default=None)
+    client(sp)
+    sp.set_defaults(handler=_casework)
+    sp = sub.add_parser("case", help="差评整改: follow a case up (回访) or close it")
+    sp.add_argument("verb", choices=["follow-up", "close"])
+    sp.add_argument("case", help="case id, e.g. 2026-11-25-A012")
+    sp.add_argument("--note", required=True, help="回访记录 / 整改结果")
+    client(sp)
+    sp.set_defaults(handler=_casework)
+
+
+def _casework(args: argparse.Namespace) -> int:
+    import json
+    import uuid
+
+    from hallctl.cli import _socket_for
+    from hallctl.config import ConfigError
+    from hallctl.control import ControlError, control_request_sync
+
+    if args.command == "alarm":
+        request: dict[str, Any] = {"action": "acknowledge_alarm", "alarm": args.alarm}
+    else:
+        action = "follow_up_case" if args.verb == "follow-up" else "close_case"
+        request = {"action": action, "case": args.case}
+    request.update(by=args.by, note=args.note, source="cli", request_id=f"cli:{uuid.uuid4()}")
+    try:
+        response = control_request_sync(_socket_for(args), request, timeout=15.0)
+    except (ConfigError, ControlError) as e:
+        print(f"hallctl: {e}", file=sys.stderr)
+        return 2
+    if args.json or not response.get("ok"):
+        print(json.dumps(response, ensure_ascii=False, indent=2))
+    else:
+        result = response["result"]
+        what = result.get("alarm") or result.get("case")
+        note = result.get("note") or ""
+        print(f"{request['action']}: {what} — {result.get('by')} {note}".rstrip())
+    return 0 if response.get("ok") else 1
