@@ -83,4 +83,6 @@ def cross_check(cfg: HallConfig) -> list[Problem]:
         from hallctl.drivers.serial_config import check as check_serial
 
         problems.extend(check_serial(cfg.serial, cfg))
+    for code in sorted(set(cfg.supervision.norms.services) - known):
+        add(Problem(("supervision", "norms", "services", code), f"unknown service {code!r}"))
     return problems

@@ -29,8 +29,11 @@ def _days(values: list[Any]) -> frozenset[date]:
         m = _DAY_RANGE.match(str(v).strip())
         if not m:
             raise ValueError(f"expected YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD, got {v!r}")
-        first = date.fromisoformat(m.group(1))
-        last = date.fromisoformat(m.group(2)) if m.group(2) else first
+        try:
+            first = date.fromisoformat(m.group(1))
+            last = date.fromisoformat(m.group(2)) if m.group(2) else first
+        except ValueError as e:
+            raise ValueError(f"{v!r}: {e}") from None
         if last < first:
             raise ValueError(f"range ends before it starts: {v!r}")
         if (last - first).days > 366:
