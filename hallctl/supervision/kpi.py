@@ -56,15 +56,27 @@ class _SortedByGroup:
         self.rows = rows[order]
         self.values = values[self.rows]
 
-    def stats(self, g: np.ndarray[Any, Any], size: int) -> dict[str, list[float | None]]:
+    def stats(
+        self, g: np.ndarray[Any, Any], size: int, percentiles: bool = True, single: bool = False
+    ) -> dict[str, list[float | None]]:
+        """Per group: mean, and (``percentiles``) median and P10…P90. ``single``: ``g`` is
+        one value throughout (the whole set), so the values are already in group order."""
         keys = g[self.rows]
-        # 8/16-bit keys take numpy's radix sort: linear, and stable as percentiles need
-        order = np.argsort(keys, kind="stable")
         n = np.bincount(keys, minlength=size)
         sums = np.bincount(keys, weights=self.values, minlength=size)
-        starts = np.cumsum(n) - n
         out: dict[str, list[float | None]] = {"mean": [], "median": []}
         out.update({f"p{p}": [] for p in PERCENTILES})
+        if not percentiles:  # means only: no sort at all
+            for i in range(size):
+                k = int(n[i])
+                out["mean"].append(float(sums[i]) / k if k else None)
+                for name in out:
+                    if name != "mean":
+                        out[name].append(None)
+            return out
+        # 8/16-bit keys take numpy's radix sort: linear, and stable as percentiles need
+        order = np.arange(len(keys)) if single else np.argsort(keys, kind="stable")
+        starts = np.cumsum(n) - n
         # only the few values each group's percentiles need are gathered, not the whole column
         picks: list[int] = []
         for i in range(size):
@@ -124,14 +136,20 @@ class TicketSet:
         self.timed_out = self.served & (cols["evaluation"] == TIMED_OUT) & (level == 0)
         self.level = level.astype(np.intp)
         self.wait_sorted = _SortedByGroup(wait, np.flatnonzero(waited))
+        self.wait_stats: dict[str | None, dict[str, list[float | None]]] = {}  # for charts
         self.svc_sorted = _SortedByGroup(service_s, np.flatnonzero(self.served))
         # every row's flags in one small integer: a grouping then counts them all in one pass
         self.bits = np.zeros(self.n, dtype=np.intp)
         for i, name in enumerate(_BITS):
             self.bits |= getattr(self, name).astype(np.intp) << i
 
-    def kpis(self, key: str | None) -> dict[int, dict[str, Any]]:
-        """Ticket KPIs per value of column ``key`` (None: one group, the whole set)."""
+    def kpis(
+        self, key: str | None, percentiles: tuple[str, ...] = ("wait", "service")
+    ) -> dict[int, dict[str, Any]]:
+        """Ticket KPIs per value of column ``key`` (None: one group, the whole set).
+
+        Medians and P90s need a sort per grouping; ``percentiles`` names the columns whose
+        percentiles the caller shows (the others get means only, None for the rest)."""
         offset = 1  # window and staff use -1 for "none"
         if key is None:
             g = np.full(self.n, offset, dtype=np.int16)
@@ -154,8 +172,10 @@ class TicketSet:
         transferred, suspended, timed_out = c["transferred"], c["suspended"], c["timed_out"]
         ev = self.evaluated
         levels = np.bincount(g[ev] * 6 + self.level[ev], minlength=size * 6).reshape(size, 6)
-        w = self.wait_sorted.stats(g, size)
-        sv = self.svc_sorted.stats(g, size)
+        one = key is None
+        w = self.wait_sorted.stats(g, size, "wait" in percentiles, one)
+        sv = self.svc_sorted.stats(g, size, "service" in percentiles, one)
+        self.wait_stats[key] = w
         out: dict[int, dict[str, Any]] = {}
         for value in present:
             i = value + offset

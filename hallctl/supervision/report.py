@@ -117,7 +117,7 @@ def build(
 def compute(
     config: HallConfig,
     days: list[DayFacts],
-    later: list[DayFacts],
+    later: list[dict[str, list[Any]]],
     period: Period,
     first: date,
     last: date,
@@ -157,7 +157,7 @@ def compute(
         )
     )  # fmt: skip
     times = window_times(days)
-    by_window = ts.kpis("window")
+    by_window = ts.kpis("window", ("service",))
     rows = []
     for k in sorted(set(by_window) | set(times)):
         if k < 0:
@@ -172,7 +172,7 @@ def compute(
     )
     attendance = attendance_kpis(config, days)
     rows = []
-    for k, v in ts.kpis("staff").items():
+    for k, v in ts.kpis("staff", ()).items():
         if k < 0:
             continue
         pid = m.staff[k]
@@ -185,7 +185,7 @@ def compute(
     r.tables.append(Table("by_staff", "按人员", ["staff"], STAFF_KPIS, rows))
     r.tables.append(Table("by_hour", "按时段", ["hour"], HOUR_KPIS, hour_rows(ts, days)))
     if period != "day":
-        by_day = ts.kpis("day")
+        by_day = ts.kpis("day", ())
         rows = [
             {"day": d.day, **_pick(by_day.get(i) or _empty(ts), DAY_KPIS)}
             for i, d in enumerate(days)
@@ -268,7 +268,7 @@ def hour_rows(ts: TicketSet, days: list[DayFacts]) -> list[dict[str, Any]]:
     fh = cols["finish_hour"][cols["outcome"] == SERVED].astype(np.int64)
     served = np.bincount(fh[fh >= 0], minlength=24)
     open_s = np.sum([d.open_by_hour for d in days], axis=0) if days else np.zeros(24)
-    groups = ts.kpis("hour")
+    groups = ts.kpis("hour", ("wait",))
     rows = []
     for h in range(24):
         if not issued[h] and not served[h] and not open_s[h]:
@@ -297,20 +297,24 @@ def _case_in_scope(case: dict[str, Any], scope: Scope) -> bool:
 
 
 def _case_progress(
-    days: list[DayFacts], later: list[DayFacts]
+    days: list[DayFacts], later: list[dict[str, list[Any]]]
 ) -> tuple[dict[str, str], dict[str, tuple[str, bool]]]:
     followed: dict[str, str] = {}
     closed: dict[str, tuple[str, bool]] = {}
-    for d in [*days, *later]:
-        for case, day in d.cases.get("followed", []):
+    for cases in [*(d.cases for d in days), *later]:
+        for case, day in cases.get("followed", []):
             followed.setdefault(case, day)
-        for case, day, on_time in d.cases.get("closed", []):
+        for case, day, on_time in cases.get("closed", []):
             closed[case] = (day, on_time)
     return followed, closed
 
 
 def case_kpis(
-    days: list[DayFacts], later: list[DayFacts], today: date, scope: Scope, config: HallConfig
+    days: list[DayFacts],
+    later: list[dict[str, list[Any]]],
+    today: date,
+    scope: Scope,
+    config: HallConfig,
 ) -> dict[str, Any]:
     followed, closed = _case_progress(days, later)
     opened = [c for d in days for c in d.cases.get("opened", []) if _case_in_scope(c, scope)]
@@ -329,7 +333,10 @@ def case_kpis(
 
 
 def case_rows(
-    days: list[DayFacts], later: list[DayFacts], names: dict[str, str], scope: Scope
+    days: list[DayFacts],
+    later: list[dict[str, list[Any]]],
+    names: dict[str, str],
+    scope: Scope,
 ) -> list[dict[str, Any]]:
     followed, closed = _case_progress(days, later)
     rows = []
@@ -389,11 +396,10 @@ def chart_series(
 ) -> dict[str, Any]:
     """What the HTML/PDF charts draw (kept here so every renderer draws the same numbers)."""
     by_code = {s.code: s for s in config.services}
-    size = max(len(m.services), 1)
-    stats = ts.wait_sorted.stats(ts.cols["service"].astype(np.intp), size)
+    stats = ts.wait_stats["service"]  # computed for the 按业务 table; indexes offset by one
     waits = []
-    for i, code in enumerate(m.services):
-        if stats["median"][i] is None:
+    for i, code in enumerate(m.services, start=1):
+        if i >= len(stats["median"]) or stats["median"][i] is None:
             continue
         svc = by_code.get(code)
         waits.append(

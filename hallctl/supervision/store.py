@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 from zoneinfo import ZoneInfo
 
 from hallctl.supervision.facts import FACTS_VERSION, DayFacts, fold_day
@@ -70,9 +70,7 @@ class FactStore:
     def facts(self, day: str, alarms: bool = True) -> DayFacts:
         """A day's facts; ``alarms=False`` leaves out the alarm list (counts stay): a year of
         busy days has hundreds of thousands of alarms, and month reports show counts."""
-        last_seq = self._db.execute(
-            "SELECT coalesce(max(seq), 0) FROM events WHERE day = ?", (day,)
-        ).fetchone()[0]
+        last_seq = self._last_seq(day)
         detail = "alarms" if alarms else "NULL"
         row = self._db.execute(
             f"SELECT version, last_seq, tickets, extra, cases, {detail} "
@@ -106,12 +104,36 @@ class FactStore:
             day += timedelta(days=1)
         return out
 
-    def case_progress_after(self, day: date) -> list[DayFacts]:
-        """Days after ``day`` up to the latest: follow-ups of cases opened in a report's range."""
+    def case_progress_after(self, day: date) -> list[dict[str, list[Any]]]:
+        """The case lists of the days after ``day`` (follow-ups of cases opened in a report's
+        range): only that small column is read for days whose stored facts are current."""
         latest = self.latest_day()
         if latest is None or latest <= day.isoformat():
             return []
-        return self.days(day + timedelta(days=1), date.fromisoformat(latest), alarms=False)
+        stored = {
+            d: (version, last_seq, cases)
+            for d, version, last_seq, cases in self._db.execute(
+                "SELECT day, version, last_seq, cases FROM supervision_days WHERE day > ?",
+                (day.isoformat(),),
+            )
+        }
+        out = []
+        d = day + timedelta(days=1)
+        while d.isoformat() <= latest:
+            key = d.isoformat()
+            row = stored.get(key)
+            if row is not None and row[0] == FACTS_VERSION and row[1] >= self._last_seq(key):
+                out.append(json.loads(row[2]))
+            else:
+                out.append(self.facts(key, alarms=False).cases)
+            d += timedelta(days=1)
+        return out
+
+    def _last_seq(self, day: str) -> int:
+        row = self._db.execute(
+            "SELECT coalesce(max(seq), 0) FROM events WHERE day = ?", (day,)
+        ).fetchone()
+        return int(row[0])
 
     def _records(self, day: str, last_seq: int) -> Iterator[tuple[str, str, str]]:
         if self.archive_dir is not None:
