@@ -39,8 +39,13 @@ def bench_config(windows: int = 100) -> HallConfig:
         lines.append(f"  - {{code: S{i:02d}, name: {name}, prefix: {prefix}, digits: 4,"
                      f" avg_service_min: 4, target_wait_min: 20, limit_wait_min: 45}}")  # fmt: skip
     lines.append("windows:")
+    # windows per service follow the ticket shares (simulate_day's 1/(i+1) weights), like a
+    # hall that staffs its busy lines: three services a window, spread round-robin
+    weights = [1 / (i + 1) for i in range(20)]
+    share = [max(1, round(3 * windows * w / sum(weights))) for w in weights]
+    slots = [i for i in range(20) for _ in range(share[i])]
     for n in range(1, windows + 1):
-        svcs = sorted({(n - 1) % 20, n % 20, (n * 7) % 20})
+        svcs = sorted({slots[(3 * n + k * 97) % len(slots)] for k in range(3)})
         lines.append(f"  - {{number: {n}, services: [{', '.join(f'S{s:02d}' for s in svcs)}],"
                      f" default_staff: P{n:03d}}}")  # fmt: skip
     lines.append("staff:")
