@@ -13,9 +13,11 @@ from typing import Any
 def register(sub: Any) -> None:
     _register_casework(sub)
     sp = sub.add_parser("report", help="日报/周报/月报: KPIs and alarms from the journal")
-    sp.add_argument("period", choices=["day", "week", "month"])
+    sp.add_argument("period", choices=["day", "week", "month", "range"])
     sp.add_argument("-c", "--config", default=None, help="hall file (as for `hallctl run`)")
     sp.add_argument("--date", type=date.fromisoformat, help="a day in the period (default: last)")
+    sp.add_argument("--from", dest="first", type=date.fromisoformat, help="range: first day")
+    sp.add_argument("--to", dest="until", type=date.fromisoformat, help="range: last day")
     who = sp.add_mutually_exclusive_group()
     who.add_argument("--window", type=int, help="only this window")
     who.add_argument("--staff", help="only this staff member (id)")
@@ -52,12 +54,16 @@ def run(args: argparse.Namespace) -> int:
     except FileNotFoundError as e:
         print(f"hallctl report: {e} (has the hall run yet?)", file=sys.stderr)
         return 1
+    if args.period == "range" and (args.first is None or args.until is None or
+                                   args.until < args.first):  # fmt: skip
+        print("hallctl report range: give --from and --to (to on or after from)", file=sys.stderr)
+        return 2
     with store:
-        day = args.date
+        day = args.first if args.period == "range" else args.date
         if day is None:
             latest = store.latest_day()
             day = date.fromisoformat(latest) if latest else date.today()
-        report = build(config, store, args.period, day, scope)
+        report = build(config, store, args.period, day, scope, until=args.until)
     data = render(report, args.format)
     out: Path | None = args.out
     if out is None and args.format in ("xlsx", "pdf"):

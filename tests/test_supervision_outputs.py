@@ -163,3 +163,13 @@ def test_a_month_has_a_day_table_trend_and_alarm_counts(
     assert [d["day"] for d in days][-1] == "2026-11-25" and days[-1]["issued"] == 7
     html = render_html(report)
     assert html.count("<svg") == 5  # hourly, waits, windows, trend, alarms per day
+
+
+def test_any_day_range(hall_file: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    args = ["report", "range", "-c", str(hall_file), "--from", "2026-11-20", "--to", "2026-11-25"]
+    assert main(args) == 0
+    out = capsysbinary.readouterr().out.decode()
+    assert "电子监察报表 2026-11-20 至 2026-11-25" in out
+    assert any(line.split() == ["取号数", "7"] for line in out.splitlines())
+    assert main([*args[:4], "--from", "2026-11-25", "--to", "2026-11-20"]) == 2
+    assert "--from and --to" in capsysbinary.readouterr().err.decode()

@@ -147,7 +147,7 @@ def alarms(r: Report, into: Figure | SubFigure | None = None) -> Figure | SubFig
     alarms per day stacked by kind."""
     from hallctl.supervision.cells import KIND_ZH
 
-    if r.period == "month":
+    if (r.last - r.first).days >= 7:  # longer than a week: alarm counts per day
         return _alarms_per_day(r, into)
     import matplotlib.dates as mdates
 

@@ -41,7 +41,10 @@ def render(report: Report, fmt: str) -> bytes:
 
 def file_name(report: Report, fmt: str) -> str:
     scope = f"-{report.scope}" if report.scope else ""
-    return f"{report.hall_id}-{report.period}-{report.first.isoformat()}{scope}.{SUFFIX[fmt]}"
+    span = report.first.isoformat()
+    if report.period == "range":
+        span += f"-{report.last.isoformat()}"
+    return f"{report.hall_id}-{report.period}-{span}{scope}.{SUFFIX[fmt]}"
 
 
 def write_atomically(path: Path, data: bytes) -> None:

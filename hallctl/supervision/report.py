@@ -17,8 +17,9 @@ from hallctl.supervision.facts import SERVED, DayFacts, WindowTime
 from hallctl.supervision.kpi import TICKET_KPIS, Merged, TicketSet, merge, select
 from hallctl.supervision.store import FactStore
 
-Period = Literal["day", "week", "month"]
-PERIOD_ZH = {"day": "日报", "week": "周报", "month": "月报"}
+Period = Literal["day", "week", "month", "range"]
+PERIOD_ZH = {"day": "日报", "week": "周报", "month": "月报", "range": "报表"}
+DETAIL_DAYS = 7  # up to a week the alarm list is read; longer ranges read alarm counts
 WINDOW_TICKET_KPIS = [
     "called", "served", "no_show", "transferred", "suspended", "wait_mean", "service_mean",
     "service_p90", "service_over_limit", "evaluated", "eval_rate", "satisfaction", "bad_reviews",
@@ -103,12 +104,19 @@ def build(
     day: date,
     scope: Scope = Scope(),
     made: datetime | None = None,
+    until: date | None = None,
 ) -> Report:
-    first, last = period_range(period, day)
+    """The report of the period containing ``day`` (``range``: from ``day`` to ``until``)."""
+    if period == "range":
+        if until is None or until < day:
+            raise ValueError("a range needs an end on or after its start")
+        first, last = day, until
+    else:
+        first, last = period_range(period, day)
     latest = store.latest_day()
     if latest is not None:
         last = min(last, max(first, date.fromisoformat(latest)))
-    days = store.days(first, last, alarms=period != "month")  # months show alarm counts
+    days = store.days(first, last, alarms=_detailed(first, last))
     later = store.case_progress_after(last)
     made = made or datetime.now(config.hall.tz)
     return compute(config, days, later, period, first, last, scope, made)
@@ -200,13 +208,17 @@ def compute(
               [{"kind": k, "alarms": n, "acknowledged": a}
                for k, (n, a) in sorted(counts.items(), key=lambda kv: -kv[1][0])])
     )  # fmt: skip
-    if period != "month":
+    if _detailed(first, last):
         r.tables.append(
             Table("alarms", "告警明细", [], ["raised", "cleared", "kind", "severity", "message",
                   "ack_by"], alarm_rows(days, scope))
         )  # fmt: skip
     r.charts = chart_series(config, m, ts, r, days, scope)
     return r
+
+
+def _detailed(first: date, last: date) -> bool:
+    return (last - first).days < DETAIL_DAYS
 
 
 def _pick(d: dict[str, Any], keys: list[str]) -> dict[str, Any]:
