@@ -117,7 +117,7 @@ def simulate_day(config: HallConfig, day: date, tickets: int, seed: int = 1) -> 
         t += timedelta(seconds=60)
     for n in windows:
         push(close, "close", n)
-    mean_service = 100 * 8.5 * 3600 / tickets / 1.1  # keep the hall just ahead of arrivals
+    mean_service = 100 * 8.5 * 3600 / tickets / 1.5  # capacity with room for the peaks
     levels = [5] * 72 + [4] * 18 + [3] * 7 + [2] * 2 + [1]
     while q:
         at_ts, _, kind, payload = heapq.heappop(q)
