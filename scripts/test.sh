@@ -79,7 +79,8 @@ if ! "$PY" -c 'import cryptography' 2>/dev/null && ! have openssl; then
 fi
 # Reports: charts need a CJK font; the report tests look at PDF pages with pdftoppm and at the
 # HTML report in Chromium.
-if ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
+# (no `fc-list | grep -q`: with pipefail, grep's early exit fails the pipeline)
+if [ -z "$(fc-list ':family=Noto Sans CJK SC' 2>/dev/null)" ]; then
     step "installing fonts-noto-cjk"
     apt_install fonts-noto-cjk fontconfig
 fi
