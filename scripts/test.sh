@@ -92,6 +92,17 @@ if ! have chromium; then
     step "installing chromium"
     apt_install chromium
 fi
+# Voice calling: espeak-ng builds the clip sets, sox checks the audio, aplay (alsa-utils) plays it.
+if ! have espeak-ng || ! have sox || ! have aplay; then
+    step "installing espeak-ng, sox and alsa-utils"
+    apt_install espeak-ng sox alsa-utils
+fi
+# The systemd unit's sandbox is rated with systemd-analyze (package systemd, which is not
+# started here), and the daemon's system calls are checked against its filter with strace.
+if ! have systemd-analyze || ! have strace; then
+    step "installing systemd-analyze and strace"
+    apt_install systemd strace
+fi
 # Debian starts a system-wide broker on port 1883 when installing the package. The tests do not
 # need it (each test starts its own broker on a free port), so it is left as it is.
 

@@ -10,6 +10,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unknown_service": ("Unknown service", "未知业务"),
     "unknown_window": ("Unknown window", "未知窗口"),
     "unknown_staff": ("Unknown staff member", "未知工作人员"),
+    "staff_busy": ("The staff member is already at another window", "该工作人员已在其他窗口"),
     "unknown_ticket": ("Unknown ticket", "未知号码"),
     "unknown_appointment": ("Unknown or used appointment code", "预约码无效或已使用"),
     "outside_hours": ("Outside issuing hours", "当前不在取号时间内"),
@@ -46,6 +47,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "already_acknowledged": ("The alarm is already acknowledged", "该告警已确认"),
     "unknown_case": ("No such open case", "该整改件不存在或已办结"),
     "not_followed_up": ("Follow the case up (回访) before closing it", "请先回访再办结"),
+    "disk_full": (
+        "Disk full: nothing was changed; retry with the same request_id when space is freed",
+        "磁盘已满：本次操作未执行，请清理空间后使用相同的 request_id 重试",
+    ),
 }
 
 
