@@ -13,7 +13,8 @@ from typing import Any
 def register(sub: Any) -> None:
     _register_casework(sub)
     sp = sub.add_parser("report", help="日报/周报/月报: KPIs and alarms from the journal")
-    sp.add_argument("period", choices=["day", "week", "month", "range"])
+    sp.add_argument("period", choices=["day", "week", "month", "range"],
+                    help="日报 / 周报 / 月报, or any range (--from, --to)")
     sp.add_argument("-c", "--config", default=None, help="hall file (as for `hallctl run`)")
     sp.add_argument("--date", type=date.fromisoformat, help="a day in the period (default: last)")
     sp.add_argument("--from", dest="first", type=date.fromisoformat, help="range: first day")
@@ -22,7 +23,8 @@ def register(sub: Any) -> None:
     who.add_argument("--window", type=int, help="only this window")
     who.add_argument("--staff", help="only this staff member (id)")
     who.add_argument("--service", help="only this service (code)")
-    sp.add_argument("--format", default="text", choices=["text", "csv", "xlsx", "html", "pdf"])
+    sp.add_argument("--format", default="text", choices=["text", "csv", "xlsx", "html", "pdf"],
+                    help="text (default), csv, xlsx (a sheet per table), html or pdf (charts)")
     sp.add_argument("-o", "--out", type=Path, help="file to write (default: stdout for text, "
                     "csv, html; a file named after the report for xlsx and pdf)")  # fmt: skip
     sp.set_defaults(handler=run)
@@ -85,13 +87,13 @@ def _register_casework(sub: Any) -> None:
         sp.add_argument("--by", required=True, help="who (name or staff id), journaled")
 
     sp = sub.add_parser("alarm", help="acknowledge an active alarm (确认告警)")
-    sp.add_argument("verb", choices=["ack"])
+    sp.add_argument("verb", choices=["ack"], help="ack: acknowledge (确认)")
     sp.add_argument("alarm", help="alarm key, as `hallctl status` shows it")
-    sp.add_argument("--note", default=None)
+    sp.add_argument("--note", default=None, help="what was done about it")
     client(sp)
     sp.set_defaults(handler=_casework)
     sp = sub.add_parser("case", help="差评整改: follow a case up (回访) or close it")
-    sp.add_argument("verb", choices=["follow-up", "close"])
+    sp.add_argument("verb", choices=["follow-up", "close"], help="follow-up (回访) or close (整改)")
     sp.add_argument("case", help="case id, e.g. 2026-11-25-A012")
     sp.add_argument("--note", required=True, help="回访记录 / 整改结果")
     client(sp)

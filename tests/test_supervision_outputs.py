@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -173,3 +175,19 @@ def test_any_day_range(hall_file: Path, capsysbinary: pytest.CaptureFixture[byte
     assert any(line.split() == ["取号数", "7"] for line in out.splitlines())
     assert main([*args[:4], "--from", "2026-11-25", "--to", "2026-11-20"]) == 2
     assert "--from and --to" in capsysbinary.readouterr().err.decode()
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+def test_reports_work_when_the_unit_refuses_mbind(hall_file: Path, tmp_path: Path) -> None:
+    """systemd/hallctl.service refuses @resources calls with EPERM; numpy's OpenBLAS asks for
+    mbind (NUMA placement) and must carry on without it."""
+    pdf = tmp_path / "day.pdf"
+    done = subprocess.run(
+        ["strace", "-f", "-qq", "-e", "trace=mbind", "-e", "inject=mbind:error=EPERM",
+         sys.executable, "-m", "hallctl.cli", "report", "day", "-c", str(hall_file),
+         "--date", "2026-11-25", "--format", "pdf", "-o", str(pdf)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "(INJECTED)" in done.stderr  # it did ask, and was refused
+    assert pdf.read_bytes().startswith(b"%PDF")

@@ -84,14 +84,16 @@ class DailyReports:
                 self.written.add(day)  # tried: the next chance is tomorrow (or `hallctl report`)
             await self.sleep(POLL_S)
 
-    async def write(self, day: date) -> list[Path]:
-        """Write the day's report files and journal the ``report.daily`` event."""
+    async def write(self, day: date, announce: bool = True) -> list[Path]:
+        """Write the day's report files and (``announce``) journal the ``report.daily`` event."""
         from hallctl.supervision.output import write_reports
 
         formats = self.config.supervision.reports.formats
         report, paths = await asyncio.to_thread(
             write_reports, self.config, "day", day, formats, self.out_dir
         )
+        if not announce:
+            return paths
         response = await self.engine.execute(
             {
                 "action": "record_report",
