@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from hallctl import __version__, cli_web, journal_cli
+from hallctl import __version__, cli_web, journal_cli, supervision_cli
 from hallctl.voice import cli as voice_cli
 
 DEFAULT_CONFIGS = ("/etc/hallctl/hall.yaml", "config/example.yaml")
@@ -179,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--modbus", action="store_true", help="add Modbus TCP evaluator + display")
     voice_cli.register(sub)
+    supervision_cli.register(sub)
     return p
 
 

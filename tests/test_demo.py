@@ -63,6 +63,10 @@ def test_demo_on_a_pipe_prints_plain_lines_and_summarises(tmp_path: Path) -> Non
     assert _number(r"tickets printed: (\d+)", out) > 0
     m = re.search(r"last printed ticket: (.+)", out)
     assert m and re.search(r"\b[A-H]\d{3}\b", m.group(1)), out
+    # the day's 电子监察 report is written at the end, as the daemon does after closing time
+    written = re.search(r"report: (.+)", out)
+    assert written and "not written" not in written.group(1), out
+    assert all(Path(p).stat().st_size > 0 for p in written.group(1).split(", "))
 
 
 def test_demo_with_modbus_devices_polls_the_pymodbus_simulator(tmp_path: Path) -> None:
