@@ -33,7 +33,7 @@ log = structlog.get_logger("hallctl.engine")
 
 EVENT_VERSION = 1
 SNAPSHOT_EVERY = 20_000
-SNAPSHOT_FORMAT = f"hallstate/1/{__version__}"
+SNAPSHOT_FORMAT = f"hallstate/2/{__version__}"
 RECENT_REQUESTS = 20_000
 
 Clock = Callable[[], datetime]

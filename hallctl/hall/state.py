@@ -6,10 +6,12 @@ reach the same state. Day-scoped parts (tickets, queues, counters) reset at loca
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from hallctl.hall.queue import OrderedQueue
 
 WAITING, CALLED, SERVING, SUSPENDED, FINISHED, NO_SHOW = (
     "waiting",
@@ -60,20 +62,17 @@ class Window:
 
 @dataclass(slots=True)
 class ServiceLine:
-    """One service's waiting tickets, a sorted list per class of (order, number)."""
+    """One service's waiting tickets, a sorted queue per class of (order, number)."""
 
-    queues: dict[str, list[tuple[int, str]]] = field(
-        default_factory=lambda: {c: [] for c in CLASSES}
+    queues: dict[str, OrderedQueue] = field(
+        default_factory=lambda: {c: OrderedQueue() for c in CLASSES}
     )
 
     def add(self, cls: str, order: int, number: str) -> None:
-        insort(self.queues[cls], (order, number))
+        self.queues[cls].add(order, number)
 
     def remove(self, cls: str, order: int, number: str) -> None:
-        q = self.queues[cls]
-        i = bisect_left(q, (order, number))
-        if i < len(q) and q[i] == (order, number):
-            del q[i]
+        self.queues[cls].remove(order, number)
 
     def __len__(self) -> int:
         return sum(len(q) for q in self.queues.values())
@@ -103,6 +102,11 @@ class HallState:
     checked_out_at: dict[str, float] = field(default_factory=dict)
     recent_calls_max: int = 8
     last_seq: int = 0
+    # per service, a heap of (waiting since, ticket) pushed whenever a ticket starts waiting, so
+    # the tick finds long waits without walking the day's tickets
+    wait_watch: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
+    # tickets that left the line while a long-wait alarm was up: the tick clears those alarms
+    long_wait_left: set[str] = field(default_factory=set)
 
     def line(self, service: str) -> ServiceLine:
         line = self.lines.get(service)
@@ -130,10 +134,13 @@ def _enqueue(s: HallState, t: Ticket, at: float, front: bool) -> None:
     t.state = WAITING
     t.window = None
     s.line(t.service).add(CHANNEL_CLASS[t.channel], t.order, t.number)
+    heapq.heappush(s.wait_watch.setdefault(t.service, []), (t.waiting_since, t.number))
 
 
 def _dequeue(s: HallState, t: Ticket) -> None:
     s.line(t.service).remove(CHANNEL_CLASS[t.channel], t.order, t.number)
+    if f"long_wait:{t.number}" in s.alarms:
+        s.long_wait_left.add(t.number)
 
 
 def _release(s: HallState, t: Ticket) -> None:
@@ -156,6 +163,8 @@ def _day_started(s: HallState, d: dict[str, Any], at: float) -> None:
     s.arrivals = 0
     s.fronts = 0
     s.pending_evaluations.clear()
+    s.wait_watch.clear()
+    s.long_wait_left.clear()
     s.recent_calls.clear()
     s.evaluations.clear()
     s.first_check_in.clear()
@@ -236,6 +245,7 @@ def _ticket_finished(s: HallState, d: dict[str, Any], at: float) -> None:
     if t.window is not None:
         s.window(t.window).last_finished = t.number
     if not t.evaluated:
+        s.pending_evaluations.pop(t.number, None)  # re-insert: the dict stays in time order
         s.pending_evaluations[t.number] = at
 
 
@@ -301,6 +311,7 @@ def _window_staff_changed(s: HallState, d: dict[str, Any], at: float) -> None:
 
 
 def _evaluation_requested(s: HallState, d: dict[str, Any], at: float) -> None:
+    s.pending_evaluations.pop(d["ticket"], None)  # re-insert: the dict stays in time order
     s.pending_evaluations[d["ticket"]] = at
 
 
