@@ -169,6 +169,11 @@ class Status(Command):
     action: Literal["status"]
 
 
+class TicketEta(Command):
+    action: Literal["ticket_eta"]
+    ticket: str = Field(min_length=1, max_length=16)
+
+
 AnyCommand = Annotated[
     TakeTicket
     | BookAppointment
@@ -194,7 +199,8 @@ AnyCommand = Annotated[
     | DeviceAlarm
     | Reprint
     | Tick
-    | Status,
+    | Status
+    | TicketEta,
     Field(discriminator="action"),
 ]
 _ADAPTER: TypeAdapter[AnyCommand] = TypeAdapter(AnyCommand)
@@ -202,7 +208,7 @@ ACTIONS: frozenset[str] = frozenset(
     m.model_fields["action"].annotation.__args__[0]  # type: ignore[union-attr]
     for m in AnyCommand.__origin__.__args__  # type: ignore[attr-defined]
 )
-READ_ONLY: frozenset[str] = frozenset({"status"})
+READ_ONLY: frozenset[str] = frozenset({"status", "ticket_eta"})
 
 
 def parse_command(request: Any) -> AnyCommand:

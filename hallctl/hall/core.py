@@ -17,7 +17,8 @@ from hallctl.config.models import HallConfig, ServiceConfig, WindowConfig
 from hallctl.hall import commands as c
 from hallctl.hall import duty
 from hallctl.hall.errors import HallError
-from hallctl.hall.estimate import ahead_in_class, ahead_of, estimated_wait_min
+from hallctl.hall.estimate import ahead_in_class, ahead_of
+from hallctl.hall.eta import Estimator
 from hallctl.hall.levels import parse_level
 from hallctl.hall.policy import choose
 from hallctl.hall.state import (
@@ -66,6 +67,7 @@ class Hall:
         }
         for n in self._windows:
             self.state.window(n)
+        self.eta = Estimator(self)
 
     # ---- entry points -------------------------------------------------------------------
 
@@ -175,7 +177,7 @@ class Hall:
             "channel": cmd.channel,
             "counter": counter,
             "ahead": ahead,
-            "est_wait_min": estimated_wait_min(self, svc.code, ahead),
+            "est_wait_min": self.eta.new_ticket_min(svc.code, cmd.channel, at),
             "issued_at": now.astimezone(self._tz).isoformat(timespec="seconds"),
         }
         if cmd.channel == "appointment":
@@ -220,7 +222,7 @@ class Hall:
             **self._ticket_data(t),
             "channel": t.channel,
             "ahead": ahead,
-            "est_wait_min": estimated_wait_min(self, t.service, ahead),
+            "est_wait_min": self.eta.ticket_min(t.number, at) if t.state == WAITING else 0.0,
             "issued_at": datetime.fromtimestamp(t.issued_at, self._tz).isoformat(
                 timespec="seconds"
             ),
@@ -577,6 +579,17 @@ class Hall:
             if key in s.alarms and (t is None or t.state != WAITING):
                 self._emit(out, "alarm.cleared", {"alarm": key, "kind": "long_wait"}, at)
         s.long_wait_left.clear()
+
+    def on_ticket_eta(self, cmd: c.TicketEta, out: Outcome, now: datetime, at: float) -> None:
+        t = self._ticket(cmd.ticket)
+        waiting = t.state == WAITING
+        out.result = {
+            **self._ticket_data(t),
+            "state": t.state,
+            "ahead": ahead_of(self.state, t) if waiting else 0,
+            "est_wait_min": self.eta.ticket_min(t.number, at) if waiting else None,
+            "as_of": now.astimezone(self._tz).isoformat(timespec="seconds"),
+        }
 
     def on_status(self, cmd: c.Status, out: Outcome, now: datetime, at: float) -> None:
         from hallctl.hall.views import status_summary

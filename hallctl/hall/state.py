@@ -7,11 +7,13 @@ reach the same state. Day-scoped parts (tickets, queues, counters) reset at loca
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from hallctl.hall.queue import OrderedQueue
+from hallctl.hall.service_times import STAFF_SAMPLES, new_samples
 
 WAITING, CALLED, SERVING, SUSPENDED, FINISHED, NO_SHOW = (
     "waiting",
@@ -107,6 +109,13 @@ class HallState:
     wait_watch: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
     # tickets that left the line while a long-wait alarm was up: the tick clears those alarms
     long_wait_left: set[str] = field(default_factory=set)
+    # for wait estimates (hall/eta.py): window occupancy per call, in hall seconds, kept across
+    # days, per service and per "staff/service"; today's recent issues per service
+    service_samples: dict[str, deque[float]] = field(default_factory=dict)
+    staff_samples: dict[str, deque[float]] = field(default_factory=dict)
+    arrival_log: dict[str, deque[tuple[float, str]]] = field(default_factory=dict)
+    changes: int = 0  # events folded so far: a version for caches of derived views
+    clock: float = 0.0  # the time of the latest event folded
 
     def line(self, service: str) -> ServiceLine:
         line = self.lines.get(service)
@@ -122,6 +131,7 @@ class HallState:
 
 
 EWMA_ALPHA = 0.2
+ARRIVAL_LOG = 400
 
 
 def _enqueue(s: HallState, t: Ticket, at: float, front: bool) -> None:
@@ -165,6 +175,7 @@ def _day_started(s: HallState, d: dict[str, Any], at: float) -> None:
     s.pending_evaluations.clear()
     s.wait_watch.clear()
     s.long_wait_left.clear()
+    s.arrival_log.clear()
     s.recent_calls.clear()
     s.evaluations.clear()
     s.first_check_in.clear()
@@ -197,6 +208,28 @@ def _ticket_issued(s: HallState, d: dict[str, Any], at: float) -> None:
     if t.appointment and t.appointment in s.appointments:
         s.appointments[t.appointment]["used"] = True
     _enqueue(s, t, at, front=False)
+    log = s.arrival_log.get(t.service)
+    if log is None:
+        log = s.arrival_log[t.service] = deque(maxlen=ARRIVAL_LOG)
+    log.append((at, t.channel))
+
+
+def _occupancy(s: HallState, t: Ticket, at: float) -> None:
+    """A window was taken from the call until now: one service-time sample."""
+    if t.called_at is None or t.window is None or at <= t.called_at:
+        return
+    seconds = at - t.called_at
+    samples = s.service_samples.get(t.service)
+    if samples is None:
+        samples = s.service_samples[t.service] = new_samples()
+    samples.append(seconds)
+    staff = s.window(t.window).staff
+    if staff:
+        key = f"{staff}/{t.service}"
+        own = s.staff_samples.get(key)
+        if own is None:
+            own = s.staff_samples[key] = new_samples(STAFF_SAMPLES)
+        own.append(seconds)
 
 
 def _ticket_called(s: HallState, d: dict[str, Any], at: float) -> None:
@@ -238,6 +271,7 @@ def _ticket_finished(s: HallState, d: dict[str, Any], at: float) -> None:
         s.service_minutes[t.service] = (
             duration_min if prev is None else prev + EWMA_ALPHA * (duration_min - prev)
         )
+    _occupancy(s, t, at)
     _release(s, t)
     t.state = FINISHED
     t.finished_at = at
@@ -251,6 +285,7 @@ def _ticket_finished(s: HallState, d: dict[str, Any], at: float) -> None:
 
 def _ticket_no_show(s: HallState, d: dict[str, Any], at: float) -> None:
     t = s.tickets[d["ticket"]]
+    _occupancy(s, t, at)
     _release(s, t)
     t.state = NO_SHOW
     t.no_show_at = at
@@ -273,6 +308,7 @@ def _ticket_suspended(s: HallState, d: dict[str, Any], at: float) -> None:
 
 def _ticket_transferred(s: HallState, d: dict[str, Any], at: float) -> None:
     t = s.tickets[d["ticket"]]
+    _occupancy(s, t, at)
     _release(s, t)
     t.service = d["to_service"]
     t.transfers += 1
@@ -412,3 +448,5 @@ def apply(state: HallState, type_: str, data: dict[str, Any], at: float) -> None
     fn = APPLY.get(type_)
     if fn is not None:
         fn(state, data, at)
+        state.changes += 1
+        state.clock = max(state.clock, at)

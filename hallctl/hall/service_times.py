@@ -1,0 +1,91 @@
+"""How long a window is taken by one citizen: robust estimates from the hall's own history.
+
+A sample is a window's occupancy, on the hall clock: from the call to the finish (or to the
+过号 mark for a no-show), so the time a citizen takes to walk up and the windows lost to
+no-shows are both counted, as they delay the people behind. The fold keeps the last
+``SAMPLES`` per service and per (staff, service) across days, so the morning starts from
+yesterday afternoon's pace and the estimate follows the time of day.
+
+- **mean**: the mean of the samples clipped to [median ÷ 8, median × 8], so one forgotten
+  "finish" (a three-hour sample) moves it by little; blended with the configured
+  ``avg_service_min`` as ``PRIOR_WEIGHT`` samples' worth, which is all there is before the first
+  finish.
+- **per staff**: a person's own mean once they have ``STAFF_MIN`` samples, shrunk towards the
+  service's mean by ``STAFF_SHRINK`` samples' worth.
+- **remaining time** of a citizen already at a window for ``e`` seconds: the mean of ``s − e``
+  over the samples longer than ``e`` (the history's own answer, whatever its shape); past the
+  history's longest samples, half a mean.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from statistics import median
+
+SAMPLES = 80
+STAFF_SAMPLES = 40
+PRIOR_WEIGHT = 2.0
+STAFF_MIN = 8
+STAFF_SHRINK = 8.0
+CLIP = 8.0
+TAIL_MIN = 5  # samples longer than the elapsed time needed for the empirical remaining time
+
+
+def new_samples(maxlen: int = SAMPLES) -> deque[float]:
+    return deque(maxlen=maxlen)
+
+
+def clipped(samples: Iterable[float]) -> list[float]:
+    xs = [x for x in samples if x > 0]
+    if not xs:
+        return []
+    m = median(xs)
+    lo, hi = m / CLIP, m * CLIP
+    return [min(max(x, lo), hi) for x in xs]
+
+
+def robust_mean(samples: Iterable[float], prior_s: float, prior_weight: float) -> float:
+    xs = clipped(samples)
+    return (prior_weight * prior_s + sum(xs)) / (prior_weight + len(xs))
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceTime:
+    """One service's estimate, ready for the forward simulation (seconds, hall clock)."""
+
+    mean_s: float
+    sorted_samples: tuple[float, ...]  # clipped, ascending, for remaining times
+
+    @classmethod
+    def of(cls, samples: Sequence[float], prior_s: float) -> ServiceTime:
+        xs = clipped(samples)
+        mean = (PRIOR_WEIGHT * prior_s + sum(xs)) / (PRIOR_WEIGHT + len(xs))
+        return cls(mean, tuple(sorted(xs)))
+
+    def scaled(self, factor: float) -> ServiceTime:
+        return ServiceTime(self.mean_s * factor, tuple(x * factor for x in self.sorted_samples))
+
+    def remaining(self, elapsed_s: float) -> float:
+        """Expected time left for a citizen at the window for ``elapsed_s`` already."""
+        if elapsed_s <= 0:
+            return self.mean_s
+        xs = self.sorted_samples
+        if len(xs) < TAIL_MIN * 2:
+            return max(self.mean_s - elapsed_s, self.mean_s / 4)  # no history yet: a floor
+        longer = [x for x in xs if x > elapsed_s]
+        if len(longer) < TAIL_MIN:
+            return self.mean_s / 2
+        # scaled so that at elapsed 0 it agrees with the (prior-blended) mean
+        raw_mean = sum(xs) / len(xs)
+        return (sum(longer) / len(longer) - elapsed_s) * (self.mean_s / raw_mean)
+
+
+def staff_factor(staff: Sequence[float], service: Sequence[float], prior_s: float) -> float:
+    """How much slower (> 1) or faster (< 1) one person is than the service's mean."""
+    if len(staff) < STAFF_MIN:
+        return 1.0
+    base = robust_mean(service, prior_s, PRIOR_WEIGHT)
+    own = robust_mean(staff, base, STAFF_SHRINK)
+    return own / base
