@@ -25,6 +25,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from random import Random
 from typing import TYPE_CHECKING
 
 from hallctl.hall.policy import choose
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from hallctl.hall.core import Hall
 
 MAX_CALLS = 150
+REPLICATIONS = 12  # runs with service times drawn from the history, averaged
 MAX_STEPS = 4 * MAX_CALLS
 ARRIVAL_SPAN_S = 1800.0  # future arrivals at the rate of the last half hour
 MIN_SPAN_S = 300.0
@@ -203,16 +205,35 @@ class Estimator:
         ghosts: Iterable[tuple[str, str]] = (),
         targets: Collection[str] = (),
     ) -> Forecast:
-        return _Run(self, at, list(ghosts), set(targets)).run()
+        ghost_list, target_set = list(ghosts), set(targets)
+        first = _Run(self, at, ghost_list, target_set, None)
+        plain = first.run()
+        if not first.random:
+            return plain  # no history to draw from: the run with the means is the answer
+        # a fixed seed per (state, time): the same question gets the same answer
+        rng = Random(f"{self.hall.state.changes}:{at}")
+        totals: dict[str, float] = {}
+        for _ in range(REPLICATIONS):
+            f = _Run(self, at, ghost_list, target_set, rng).run()
+            for key, when in f.calls.items():
+                totals[key] = totals.get(key, 0.0) + when
+        return Forecast(at, {k: v / REPLICATIONS for k, v in totals.items()})
 
 
 class _Run:
     def __init__(
-        self, est: Estimator, at: float, ghosts: list[tuple[str, str]], targets: set[str]
+        self,
+        est: Estimator,
+        at: float,
+        ghosts: list[tuple[str, str]],
+        targets: set[str],
+        rng: Random | None,
     ) -> None:
         hall = est.hall
         real = hall.state
         self.est = est
+        self.rng = rng
+        self.random = False  # whether any service time used has a history to draw from
         self.hall = hall
         self.at = at
         self.targets = targets
@@ -239,7 +260,11 @@ class _Run:
             free = at
             t = real.tickets.get(w.current) if w.current else None
             if t is not None and t.state in (CALLED, SERVING) and t.called_at is not None:
-                free = at + self._time(t.service, n).remaining(at - t.called_at)
+                st = self._time(t.service, n)
+                elapsed = at - t.called_at
+                free = at + (
+                    st.draw_remaining(self.rng, elapsed) if self.rng else st.remaining(elapsed)
+                )
             heapq.heappush(self.heap, (free, n))
         self.serves = {n: {code for code, _, _ in hall._window_services[n]} for n in shadow.windows}
         self.streams: list[_Stream] = []
@@ -264,6 +289,7 @@ class _Run:
         if st is None:
             w = self.shadow.windows.get(window)
             st = self._times[key] = self.est.service_time(service, w.staff if w else None)
+            self.random = self.random or st.has_history
         return st
 
     def add(self, service: str, channel: str, when: float, ghost: bool) -> None:
@@ -299,7 +325,8 @@ class _Run:
             w = shadow.windows[n]
             w.served[t.service] = w.served.get(t.service, 0) + 1
             self.served_calls[t.service] = self.served_calls.get(t.service, 0) + 1
-            heapq.heappush(self.heap, (now + self._time(t.service, n).mean_s, n))
+            st = self._time(t.service, n)
+            heapq.heappush(self.heap, (now + (st.draw(self.rng) if self.rng else st.mean_s), n))
         for key in pending:
             self.calls[key] = self._extrapolate(key, now)
         return Forecast(self.at, {k: v for k, v in self.calls.items() if k in self.targets})

@@ -19,9 +19,11 @@ yesterday afternoon's pace and the estimate follows the time of day.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from random import Random
 from statistics import median
 
 SAMPLES = 80
@@ -31,6 +33,7 @@ STAFF_MIN = 8
 STAFF_SHRINK = 8.0
 CLIP = 8.0
 TAIL_MIN = 5  # samples longer than the elapsed time needed for the empirical remaining time
+HISTORY_MIN = 10  # samples needed before durations are drawn from the history
 
 
 def new_samples(maxlen: int = SAMPLES) -> deque[float]:
@@ -63,6 +66,30 @@ class ServiceTime:
         xs = clipped(samples)
         mean = (PRIOR_WEIGHT * prior_s + sum(xs)) / (PRIOR_WEIGHT + len(xs))
         return cls(mean, tuple(sorted(xs)))
+
+    @property
+    def has_history(self) -> bool:
+        return len(self.sorted_samples) >= HISTORY_MIN
+
+    def _scale(self) -> float:
+        xs = self.sorted_samples
+        return self.mean_s / (sum(xs) / len(xs))  # draws agree with the prior-blended mean
+
+    def draw(self, rng: Random) -> float:
+        """One service time drawn from the history (the mean when there is none)."""
+        if not self.has_history:
+            return self.mean_s
+        return rng.choice(self.sorted_samples) * self._scale()
+
+    def draw_remaining(self, rng: Random, elapsed_s: float) -> float:
+        """Time left for a citizen there for ``elapsed_s``, drawn from the longer samples."""
+        xs = self.sorted_samples
+        if not self.has_history:
+            return self.remaining(elapsed_s)
+        i = bisect_right(xs, elapsed_s)
+        if len(xs) - i < TAIL_MIN:
+            return self.remaining(elapsed_s)
+        return (xs[rng.randrange(i, len(xs))] - elapsed_s) * self._scale()
 
     def scaled(self, factor: float) -> ServiceTime:
         return ServiceTime(self.mean_s * factor, tuple(x * factor for x in self.sorted_samples))
