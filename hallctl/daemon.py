@@ -12,13 +12,14 @@ import contextlib
 import fcntl
 import os
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 import structlog
 
+from hallctl.components import Component
 from hallctl.config.models import HallConfig
 from hallctl.control import ControlServer
 from hallctl.engine import HallEngine
@@ -65,13 +66,10 @@ class _Stop(Exception):
     """Raised inside the TaskGroup to end every task once shutdown has been done in order."""
 
 
-Component = Callable[[HallEngine], Awaitable[None]]
-
-
 class Daemon:
-    def __init__(self, config: HallConfig, extra: list[Component] | None = None) -> None:
+    def __init__(self, config: HallConfig) -> None:
         self.config = config
-        self.extra = extra or []
+        self.components: list[Component] = []
         self.stop_requested = asyncio.Event()
         self.ready = asyncio.Event()
         self.engine: HallEngine | None = None
@@ -90,10 +88,11 @@ class Daemon:
                         socket_path(cfg), self._control, mode=cfg.control.mode
                     ):
                         tg.create_task(self._clock(engine), name="clock")
-                        tg.create_task(self._prune(engine), name="retention")
                         tg.create_task(self._watchdog(), name="watchdog")
-                        for component in self._components(engine):
-                            tg.create_task(_supervised(component, engine))
+                        self.components = self._compose(engine)
+                        tg.create_task(self._prune(engine), name="retention")
+                        for component in self.components:
+                            tg.create_task(_supervised(component), name=component.name)
                         self.ready.set()
                         self.notifier.ready(status=f"hall {cfg.hall.id} running")
                         log.info("daemon.ready", hall=cfg.hall.id, data_dir=str(cfg.data_dir))
@@ -107,10 +106,10 @@ class Daemon:
                 pass
         log.info("daemon.stopped")
 
-    def _components(self, engine: HallEngine) -> list[Component]:
-        from hallctl.wiring import components
+    def _compose(self, engine: HallEngine) -> list[Component]:
+        from hallctl.wiring import compose
 
-        return components(self.config) + self.extra
+        return compose(self.config, engine)
 
     async def _control(self, request: dict[str, Any]) -> dict[str, Any]:
         assert self.engine is not None
@@ -137,7 +136,9 @@ class Daemon:
 
     async def _prune(self, engine: HallEngine) -> None:
         """Archive and prune days past retention, never before every sink has forwarded them."""
-        sinks = ["mqtt"] if self.config.mqtt else []
+        from hallctl.wiring import cursors
+
+        sinks = cursors(self.components)
         while True:
             await asyncio.sleep(PRUNE_EVERY_S)
             cutoff = date.fromisoformat(engine.hall.state.day or date.today().isoformat())
@@ -161,13 +162,13 @@ class Daemon:
             await asyncio.sleep(interval)
 
 
-async def _supervised(component: Component, engine: HallEngine) -> None:
+async def _supervised(component: Component) -> None:
     """A device or link that fails is logged and restarted; it never ends the daemon."""
-    name = getattr(component, "__name__", type(component).__name__)
+    name = component.name
     delay = 1.0
     while True:
         try:
-            await component(engine)
+            await component.run()
             return
         except asyncio.CancelledError:
             raise

@@ -1,168 +1,199 @@
-"""Which components a hall file asks for, built as coroutines the daemon supervises.
+"""Which components a hall file asks for, and the edges they share.
 
-Each component takes the engine (the HallPort every driver talks to) and runs until cancelled.
-They are built here, not in the daemon, so the daemon stays about lifetimes only.
+`FACTORIES` lists one factory per surface; each gets the hall file and the engine and returns a
+component, or None when the hall file does not ask for it. `compose` builds them all, then the
+edges from what they declared: one HTTP front serving every route, one MQTT link carrying every
+subscription and responder. The daemon only supervises the result.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import structlog
 
+from hallctl.components import Component, Factory, Needs
 from hallctl.config.models import HallConfig, HttpConfig
 from hallctl.engine import HallEngine
 
 log = structlog.get_logger("hallctl.wiring")
 
-Component = Callable[[HallEngine], Awaitable[None]]
-MqttHandler = Callable[[str, bytes], Awaitable[None]]
-# (request message, reply) -> None, answered later through reply (see MqttLink responders)
-MqttResponder = Callable[[Any, Any], None]
 
+class AttendanceComponent:
+    """Face clocks: HTTP pushes (ADMS, ISAPI), MQTT terminals, ZKTeco TCP clocks polled."""
 
-class Wiring:
-    """What the components share: extra MQTT subscriptions (face terminals, kiosks)."""
+    name = "attendance"
 
-    def __init__(self) -> None:
-        self.mqtt_subscriptions: list[tuple[str, MqttHandler]] = []
-        self.mqtt_responders: list[tuple[str, MqttResponder]] = []
+    def __init__(self, config: HallConfig, engine: HallEngine) -> None:
+        from hallctl.attendance.profiles import load_face_profiles
+        from hallctl.attendance.service import AttendanceService
 
+        assert config.attendance is not None
+        section = config.attendance
+        staff = {x: s.id for s in config.staff for x in s.external_ids}
+        staff.update({s.staff_no: s.id for s in config.staff})
+        profiles = load_face_profiles({b.profile for b in section.mqtt})
+        self.service = AttendanceService.build(section, engine, profiles, staff=staff)
 
-def components(config: HallConfig, wiring: Wiring | None = None) -> list[Component]:
-    wiring = wiring or Wiring()
-    out: list[Component] = []
-    attendance = _attendance(config, wiring)
-    if attendance is not None:
-        out.append(attendance)
-    if config.modbus is not None:
-        out.append(_modbus(config))
-    kiosks = _kiosks(config, wiring)
-    if kiosks is not None:
-        out.append(kiosks)
-    serial = _serial(config)
-    if serial is not None:
-        out.append(serial)
-    mqtt = _mqtt(config, wiring)
-    if mqtt is not None:
-        out.append(mqtt)
-    return out
-
-
-def _modbus(config: HallConfig) -> Component:
-    from hallctl.modbus.service import ModbusService
-
-    assert config.modbus is not None
-    section = config.modbus
-
-    async def modbus(engine: HallEngine) -> None:
-        await ModbusService(section, engine, base_dir=Path.cwd()).run()
-
-    return modbus
-
-
-def _attendance(config: HallConfig, wiring: Wiring) -> Component | None:
-    if config.attendance is None:
-        return None
-    from hallctl.attendance.profiles import load_face_profiles
-    from hallctl.attendance.service import AttendanceService
-
-    section = config.attendance
-    # clocks that push need the HTTP server: listen on the defaults when none is configured
-    pushes = bool(section.adms.clocks or section.isapi.terminals)
-    http = config.http or (HttpConfig() if pushes else None)
-    staff = {x: s.id for s in config.staff for x in s.external_ids}
-    staff.update({s.staff_no: s.id for s in config.staff})
-    profiles = load_face_profiles({b.profile for b in section.mqtt})
-    holder: dict[str, Any] = {}
-
-    async def on_message(topic: str, payload: bytes) -> None:
-        svc = holder.get("svc")
-        if svc is not None:
-            await svc.on_mqtt_message(topic, payload)
-
-    async def attendance(engine: HallEngine) -> None:
-        from hallctl.transports.http import HttpServer
-
-        svc = holder["svc"] = AttendanceService.build(section, engine, profiles, staff=staff)
-        server = (
-            HttpServer(http.host, http.port, max_body=http.max_body_kib * 1024)
-            if http is not None
-            else None
+    def needs(self) -> Needs:
+        return Needs(
+            routes=self.service.routes(),
+            mqtt_subscriptions=[
+                (topic, self.service.on_mqtt_message) for topic in self.service.mqtt_topics()
+            ],
         )
-        async with contextlib.AsyncExitStack() as stack:
-            if server is not None:
-                server.add_routes(svc.routes())
-                await stack.enter_async_context(server)
-            await svc.run()  # returns at once when no clock is polled over TCP
-            await asyncio.Event().wait()  # keep serving pushes until the daemon stops us
 
-    # subscriptions are known from the profiles now; the handler finds the service once it runs
-    for topic in sorted({profiles[b.profile].topic for b in section.mqtt}):
-        wiring.mqtt_subscriptions.append((topic, on_message))
-    return attendance
+    async def run(self) -> None:
+        await self.service.run()  # returns at once when no clock is polled over TCP
+        await asyncio.Event().wait()  # pushes arrive through the HTTP front and the link
 
 
-def _kiosks(config: HallConfig, wiring: Wiring) -> Component | None:
+def attendance(config: HallConfig, engine: HallEngine) -> Component | None:
+    return AttendanceComponent(config, engine) if config.attendance is not None else None
+
+
+class ModbusComponent:
+    name = "modbus"
+
+    def __init__(self, config: HallConfig, engine: HallEngine) -> None:
+        from hallctl.modbus.service import ModbusService
+
+        assert config.modbus is not None
+        self.service = ModbusService(config.modbus, engine, base_dir=Path.cwd())
+
+    def needs(self) -> Needs:
+        return Needs()
+
+    async def run(self) -> None:
+        await self.service.run()
+
+
+def modbus(config: HallConfig, engine: HallEngine) -> Component | None:
+    return ModbusComponent(config, engine) if config.modbus is not None else None
+
+
+class KioskComponent:
+    """Kiosks over MQTT: requests arrive through the link's responder, answered by the gateway."""
+
+    name = "kiosks"
+
+    def __init__(self, config: HallConfig, engine: HallEngine) -> None:
+        from hallctl.kiosk.gateway import KioskGateway
+
+        assert config.kiosks is not None and config.mqtt is not None
+        self.base = config.mqtt.topic_base(config.hall.id)
+        self.gateway = KioskGateway(engine, config.kiosks, self.base)
+
+    def needs(self) -> Needs:
+        return Needs(mqtt_responders=[(self.gateway.filter_for(self.base), self.gateway.submit)])
+
+    async def run(self) -> None:
+        try:
+            await asyncio.Event().wait()  # requests arrive through the MQTT link
+        finally:
+            await self.gateway.aclose()
+
+
+def kiosks(config: HallConfig, engine: HallEngine) -> Component | None:
     if config.kiosks is None:
         return None
     if config.mqtt is None:
         log.warning("kiosks.need_mqtt", kiosks=len(config.kiosks.kiosks))
         return None
-    from hallctl.kiosk.gateway import KioskGateway
-
-    section = config.kiosks
-    base = config.mqtt.topic_base(config.hall.id)
-    holder: dict[str, KioskGateway] = {}
-
-    def on_request(message: Any, reply: Any) -> None:
-        gateway = holder.get("gateway")
-        if gateway is None:  # the link came up first; the kiosk retries (same correlation)
-            log.info("kiosks.not_ready")
-            return
-        gateway.submit(message, reply)
-
-    async def kiosks(engine: HallEngine) -> None:
-        gateway = holder["gateway"] = KioskGateway(engine, section, base)
-        try:
-            await asyncio.Event().wait()  # requests arrive through the MQTT link
-        finally:
-            del holder["gateway"]
-            await gateway.aclose()
-
-    wiring.mqtt_responders.append((KioskGateway.filter_for(base), on_request))
-    return kiosks
+    return KioskComponent(config, engine)
 
 
-def _serial(config: HallConfig) -> Component | None:
-    if config.serial is None:
-        return None
-    from hallctl.drivers.serial_devices import SerialDevices
+class SerialComponent:
+    name = "serial"
 
-    section = config.serial
+    def __init__(self, config: HallConfig, engine: HallEngine) -> None:
+        from hallctl.drivers.serial_devices import SerialDevices
 
-    async def serial(engine: HallEngine) -> None:
-        await SerialDevices(section, engine, config).run()
+        assert config.serial is not None
+        self.devices = SerialDevices(config.serial, engine, config)
 
-    return serial
+    def needs(self) -> Needs:
+        return Needs()
+
+    async def run(self) -> None:
+        await self.devices.run()
 
 
-def _mqtt(config: HallConfig, wiring: Wiring) -> Component | None:
-    if config.mqtt is None:
-        return None
-    from hallctl.mqtt.link import MqttLink
+def serial(config: HallConfig, engine: HallEngine) -> Component | None:
+    return SerialComponent(config, engine) if config.serial is not None else None
 
-    settings = config.mqtt
 
-    async def mqtt(engine: HallEngine) -> None:
+# One line per surface. Order is start order; edges (HTTP front, MQTT link) come after all.
+FACTORIES: tuple[Factory, ...] = (attendance, modbus, kiosks, serial)
+
+
+class HttpFront:
+    """The one HTTP server: every component's routes, configured by the `http:` section."""
+
+    name = "http"
+
+    def __init__(self, config: HttpConfig, needs: Needs) -> None:
+        from hallctl.transports.http import HttpServer
+
+        self.server = HttpServer(config.host, config.port, max_body=config.max_body_kib * 1024)
+        self.server.add_routes(needs.routes)
+
+    def needs(self) -> Needs:
+        return Needs()
+
+    async def run(self) -> None:
+        async with self.server:
+            await asyncio.Event().wait()  # until the daemon stops (cancels) us
+
+
+class MqttComponent:
+    """The one MQTT link: forwarding, retained state, requests, and components' topics."""
+
+    name = "mqtt"
+
+    def __init__(self, config: HallConfig, engine: HallEngine, needs: Needs) -> None:
+        from hallctl.forward.mqtt import SINK
+
+        assert config.mqtt is not None
+        self.settings = config.mqtt
+        self.engine = engine
+        self.extra = needs
+        self.cursor = SINK
+
+    def needs(self) -> Needs:
+        return Needs(cursors=[self.cursor])
+
+    async def run(self) -> None:
+        from hallctl.mqtt.link import MqttLink
+
         # leaving the context (daemon stop) publishes offline and disconnects cleanly
         async with MqttLink(
-            engine, settings, extra=wiring.mqtt_subscriptions, responders=wiring.mqtt_responders
+            self.engine,
+            self.settings,
+            extra=self.extra.mqtt_subscriptions,
+            responders=self.extra.mqtt_responders,
         ):
             await asyncio.Event().wait()  # until the daemon stops (cancels) us
 
-    return mqtt
+
+def compose(
+    config: HallConfig, engine: HallEngine, factories: tuple[Factory, ...] = FACTORIES
+) -> list[Component]:
+    """Every component the hall file asks for, then the edges that serve what they declared."""
+    parts = [c for c in (factory(config, engine) for factory in factories) if c is not None]
+    needs = Needs.union(c.needs() for c in parts)
+    out: list[Component] = list(parts)
+    if needs.routes or config.http is not None:
+        # components that need routes get the front on its defaults when none is configured
+        out.append(HttpFront(config.http or HttpConfig(), needs))
+    if config.mqtt is not None:
+        out.append(MqttComponent(config, engine, needs))
+    elif needs.mqtt_subscriptions or needs.mqtt_responders:
+        log.warning("wiring.mqtt_needed", subscriptions=len(needs.mqtt_subscriptions))
+    return out
+
+
+def cursors(components: list[Component]) -> list[str]:
+    """Journal cursors retention must respect: every forwarding component's."""
+    return Needs.union(c.needs() for c in components).cursors

@@ -21,7 +21,7 @@ from hallctl.config import HallConfig, parse_config
 from hallctl.engine import HallEngine
 from hallctl.journal import Journal
 from hallctl.kiosk.sim import KioskSim
-from hallctl.wiring import Wiring, components
+from hallctl.wiring import compose
 from tests.test_mqtt_support import Collector, subscribed
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -120,7 +120,7 @@ async def running_hall(
         async with subscribed(url, f"{BASE}/events/#", f"{BASE}/status",
                               **(events_options or {})) as seen:
             tasks: list[asyncio.Future[None]] = [asyncio.ensure_future(engine.run())]
-            tasks += [asyncio.ensure_future(c(engine)) for c in components(config, Wiring())]
+            tasks += [asyncio.ensure_future(c.run()) for c in compose(config, engine)]
             try:
                 await seen.wait_until(lambda: seen.last(f"{BASE}/status") == b"online")
                 yield Hall(engine, journal_path, clock, seen, url)

@@ -104,22 +104,21 @@ async def test_polling_delivers_each_units_values_and_reports_online() -> None:
 
 async def test_writes_reach_the_device_and_jump_the_poll_queue() -> None:
     units = list(range(1, 9))
-    async with rtu_line(units, baud=9600) as (wire, sim, link):
+    async with rtu_line(units, baud=9600) as (_, sim, link):
         seen = {u: Seen() for u in units}
         for u in units:
             link.attach(device(f"d{u}", u, seen[u], link.settings))
         async with running(link):
             await until(lambda: all(s.availability == [True] for s in seen.values()))
-            t0 = time.monotonic()
+            before = sim.requests
             assert await link.write("d5", WriteOp("holding", 0, (1234,)))
-            latency = time.monotonic() - t0
+            served = sim.requests - before
             assert await sim.get(5, "count") == 1234
             assert await link.write("d3", WriteOp("coil", 1, (True, True)))
             assert await sim.get(3, "flags") == (False, True, True, False)
-        # one read cycle of 8 units is ~8 x 30 ms at 9600 baud; a write waits for at most the
-        # transaction in progress, then goes first
-        one_transaction = wire.frame_time(8) + wire.frame_time(5 + 6)
-        assert latency < 3 * one_transaction + 0.02, latency
+        # a write waits for at most the read in progress, then goes first: counted on the
+        # device side (not timed, so a loaded machine cannot fail it), out of a cycle of 8 reads
+        assert served <= 2, served
 
 
 async def test_a_dead_unit_costs_at_most_one_timeout_per_backoff_and_neighbours_keep_going(

@@ -264,9 +264,13 @@ class ControlConfig(Strict):
 
 
 class HttpConfig(Strict):
-    """The daemon's one HTTP server, for devices that push (face clocks)."""
+    """The daemon's one HTTP front: devices that push (face clocks) and the hall's pages."""
 
-    host: str = Field("0.0.0.0", description="address to listen on")
+    host: str = Field(
+        "127.0.0.1",
+        description="address to listen on; loopback by default, 0.0.0.0 or a LAN address to "
+        "serve other machines (an explicit choice)",
+    )
     port: int = Field(8080, ge=0, le=65535, description="0 picks a free port (tests)")
     max_body_kib: int = Field(4096, ge=1, description="largest request body accepted")
 
@@ -287,7 +291,7 @@ class HallConfig(Strict):
     retention: RetentionConfig = RetentionConfig()
     control: ControlConfig = ControlConfig()
     mqtt: MqttSettings | None = Field(None, description="the broker link (docs/mqtt.md)")
-    http: HttpConfig | None = Field(None, description="HTTP server for push devices")
+    http: HttpConfig | None = Field(None, description="the HTTP front (push devices, pages)")
     modbus: ModbusConfig | None = Field(None, description="Modbus lines and devices")
     attendance: AttendanceConfig | None = Field(None, description="face-recognition clocks")
     serial: SerialSection | None = Field(None, description="serial lines and devices")

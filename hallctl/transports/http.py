@@ -82,6 +82,14 @@ class HttpServer:
         return self._app
 
     @property
+    def host(self) -> str:
+        return self._host
+
+    @property
+    def running(self) -> bool:
+        return self._runner is not None
+
+    @property
     def port(self) -> int:
         if self._port is None:
             raise RuntimeError("HttpServer is not running")
