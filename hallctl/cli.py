@@ -14,6 +14,8 @@ from typing import Any
 from hallctl import __version__
 
 DEFAULT_CONFIGS = ("/etc/hallctl/hall.yaml", "config/example.yaml")
+# subcommands in their own modules: each has register(sub, with_config), which sets run_extension
+EXTENSIONS = ("hallctl.cli_simulate",)
 
 WINDOW_VERBS = {
     "call": "call_next",
@@ -118,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     client(sp)
     sp.add_argument("ticket")
 
+    import importlib
+
+    for module in EXTENSIONS:
+        importlib.import_module(module).register(sub, with_config)
+
     sp = sub.add_parser("demo", help="a whole hall on simulated devices (see README)")
     sp.add_argument("--speed", type=float, default=1.0)
     sp.add_argument("--duration", type=float, default=None, help="seconds, then stop")
@@ -135,6 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if hasattr(args, "run_extension"):
+        return int(args.run_extension(args))
     if args.command == "check":
         return cmd_check(args.config or default_config())
     if args.command == "run":
