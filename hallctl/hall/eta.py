@@ -25,12 +25,11 @@ from __future__ import annotations
 import heapq
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from random import Random
 from typing import TYPE_CHECKING
 
 from hallctl.hall.policy import choose
 from hallctl.hall.queue import Item, OrderedQueue
-from hallctl.hall.service_times import ServiceTime, staff_factor
+from hallctl.hall.service_times import ServiceTime, pause_left, server_key, staff_factor
 from hallctl.hall.state import (
     CALLED,
     CHANNEL_CLASS,
@@ -45,8 +44,7 @@ from hallctl.hall.state import (
 if TYPE_CHECKING:
     from hallctl.hall.core import Hall
 
-MAX_CALLS = 150
-REPLICATIONS = 12  # runs with service times drawn from the history, averaged
+MAX_CALLS = 100
 MAX_STEPS = 4 * MAX_CALLS
 ARRIVAL_SPAN_S = 1800.0  # future arrivals at the rate of the last half hour
 MIN_SPAN_S = 300.0
@@ -161,6 +159,7 @@ class Estimator:
         self._cache: tuple[tuple[int, float], Forecast] | None = None
         # off only in simulations that study the line itself (a new ticket then says 0)
         self.enabled = True
+        self._times: dict[tuple[str, str | None, int | None], tuple[int, ServiceTime]] = {}
 
     # ---- what callers ask ---------------------------------------------------------------
 
@@ -188,13 +187,25 @@ class Estimator:
 
     # ---- service times ------------------------------------------------------------------
 
-    def service_time(self, service: str, staff: str | None) -> ServiceTime:
+    def service_time(
+        self, service: str, staff: str | None = None, window: int | None = None
+    ) -> ServiceTime:
+        s = self.hall.state
+        key = (service, staff, window)
+        cached = self._times.get(key)
+        if cached is not None and cached[0] == s.samples_seen:
+            return cached[1]
+        st = self._service_time(service, staff, window)
+        self._times[key] = (s.samples_seen, st)
+        return st
+
+    def _service_time(self, service: str, staff: str | None, window: int | None) -> ServiceTime:
         s = self.hall.state
         samples = s.service_samples.get(service, ())
         prior = self.hall.config.service(service).avg_service_min * 60.0
         base = ServiceTime.of(list(samples), prior)
-        if staff:
-            own = s.staff_samples.get(f"{staff}/{service}", ())
+        if staff or window is not None:
+            own = s.staff_samples.get(server_key(staff, window or 0, service), ())
             factor = staff_factor(list(own), list(samples), prior)
             if factor != 1.0:
                 return base.scaled(factor)
@@ -209,19 +220,7 @@ class Estimator:
         ghosts: Iterable[tuple[str, str]] = (),
         targets: Collection[str] = (),
     ) -> Forecast:
-        ghost_list, target_set = list(ghosts), set(targets)
-        first = _Run(self, at, ghost_list, target_set, None)
-        plain = first.run()
-        if not first.random:
-            return plain  # no history to draw from: the run with the means is the answer
-        # a fixed seed per (state, time): the same question gets the same answer
-        rng = Random(f"{self.hall.state.changes}:{at}")
-        totals: dict[str, float] = {}
-        for _ in range(REPLICATIONS):
-            f = _Run(self, at, ghost_list, target_set, rng).run()
-            for key, when in f.calls.items():
-                totals[key] = totals.get(key, 0.0) + when
-        return Forecast(at, {k: v / REPLICATIONS for k, v in totals.items()})
+        return _Run(self, at, list(ghosts), set(targets)).run()
 
 
 class _Run:
@@ -231,13 +230,10 @@ class _Run:
         at: float,
         ghosts: list[tuple[str, str]],
         targets: set[str],
-        rng: Random | None,
     ) -> None:
         hall = est.hall
         real = hall.state
         self.est = est
-        self.rng = rng
-        self.random = False  # whether any service time used has a history to draw from
         self.hall = hall
         self.at = at
         self.targets = targets
@@ -256,20 +252,35 @@ class _Run:
             self.add(service, channel, at, ghost=True)
         # windows that can serve, and when each is free
         self.heap: list[tuple[float, int]] = []
+        busy: list[tuple[float, int, ServiceTime, float]] = []
         for n, services in hall._window_services.items():
             w = real.window(n)
-            if w.status != "open" or not services:
+            if w.status == "closed" or not services:
                 continue
             shadow.windows[n] = Window(n, status="open", staff=w.staff, served=dict(w.served))
             free = at
+            if w.status == "paused":  # back after a typical pause (this hall's own, once seen)
+                free = at + pause_left(real.pause_samples, at - w.paused_at)
             t = real.tickets.get(w.current) if w.current else None
             if t is not None and t.state in (CALLED, SERVING) and t.called_at is not None:
                 st = self._time(t.service, n)
                 elapsed = at - t.called_at
-                free = at + (
-                    st.draw_remaining(self.rng, elapsed) if self.rng else st.remaining(elapsed)
-                )
+                busy.append((st.remaining(elapsed), n, st, elapsed))
             heapq.heappush(self.heap, (free, n))
+        # Busy windows do not all finish at their mean: one of several finishes early. The k-th
+        # likeliest to finish first gets the mean of the k-th slice of its own remaining-time
+        # distribution, so the run's first calls come as often as they do in the hall.
+        # After that first finish every window is played with mean service times; with several
+        # windows their finishes interleave, and a window then serves on average cv²/2 of a
+        # service more by any time than a mean-time run says: that much is taken off up front.
+        busy.sort()
+        frees = dict((n, f) for f, n in self.heap)
+        spread = (len(busy) - 1) / len(busy) if busy else 0.0
+        for k, (_, n, st, elapsed) in enumerate(busy):
+            left = st.remaining_slice(elapsed, k, len(busy))
+            left = max(left / 2, left - spread * st.cv2 * st.mean_s / 2)
+            frees[n] = max(frees[n], at + left)
+        self.heap = sorted((f, n) for n, f in frees.items())
         self.serves = {n: {code for code, _, _ in hall._window_services[n]} for n in shadow.windows}
         self.streams: list[_Stream] = []
         for (code, channel), rate in sorted(arrival_rates(real, at).items()):
@@ -292,8 +303,7 @@ class _Run:
         st = self._times.get(key)
         if st is None:
             w = self.shadow.windows.get(window)
-            st = self._times[key] = self.est.service_time(service, w.staff if w else None)
-            self.random = self.random or st.has_history
+            st = self._times[key] = self.est.service_time(service, w.staff if w else None, window)
         return st
 
     def add(self, service: str, channel: str, when: float, ghost: bool) -> None:
@@ -330,7 +340,7 @@ class _Run:
             w.served[t.service] = w.served.get(t.service, 0) + 1
             self.served_calls[t.service] = self.served_calls.get(t.service, 0) + 1
             st = self._time(t.service, n)
-            heapq.heappush(self.heap, (now + (st.draw(self.rng) if self.rng else st.mean_s), n))
+            heapq.heappush(self.heap, (now + st.mean_s, n))
         for key in pending:
             self.calls[key] = self._extrapolate(key, now)
         return Forecast(self.at, {k: v for k, v in self.calls.items() if k in self.targets})

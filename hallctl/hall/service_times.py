@@ -23,10 +23,10 @@ from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from random import Random
 from statistics import median
 
-SAMPLES = 80
+SAMPLES = 1000
+RECENT = 60  # the latest samples, for a pace that differs from the long run
 STAFF_SAMPLES = 40
 PRIOR_WEIGHT = 2.0
 STAFF_MIN = 8
@@ -34,6 +34,9 @@ STAFF_SHRINK = 8.0
 CLIP = 8.0
 TAIL_MIN = 5  # samples longer than the elapsed time needed for the empirical remaining time
 HISTORY_MIN = 10  # samples needed before durations are drawn from the history
+PAUSE_SAMPLES = 40
+PAUSE_PRIOR_S = 30 * 60.0  # a pause's expected length before the hall has seen any
+PAUSE_MIN_LEFT_S = 5 * 60.0
 
 
 def new_samples(maxlen: int = SAMPLES) -> deque[float]:
@@ -65,7 +68,25 @@ class ServiceTime:
     def of(cls, samples: Sequence[float], prior_s: float) -> ServiceTime:
         xs = clipped(samples)
         mean = (PRIOR_WEIGHT * prior_s + sum(xs)) / (PRIOR_WEIGHT + len(xs))
+        if len(xs) > 2 * RECENT:
+            # the recent pace, shrunk towards the long run by how far its noise explains the
+            # difference (positive-part James-Stein): a real change of pace shows through, noise not
+            recent = xs[-RECENT:]
+            r_mean = sum(recent) / RECENT
+            se2 = sum((x - r_mean) ** 2 for x in recent) / (RECENT - 1) / RECENT
+            d2 = (r_mean - mean) ** 2
+            if d2 > 0:
+                mean += max(0.0, 1.0 - se2 / d2) * (r_mean - mean)
         return cls(mean, tuple(sorted(xs)))
+
+    @property
+    def cv2(self) -> float:
+        """Squared coefficient of variation of the history (1 for exponential times)."""
+        xs = self.sorted_samples
+        if len(xs) < HISTORY_MIN:
+            return 0.0
+        m = sum(xs) / len(xs)
+        return sum((x - m) ** 2 for x in xs) / (len(xs) - 1) / (m * m)
 
     @property
     def has_history(self) -> bool:
@@ -73,23 +94,19 @@ class ServiceTime:
 
     def _scale(self) -> float:
         xs = self.sorted_samples
-        return self.mean_s / (sum(xs) / len(xs))  # draws agree with the prior-blended mean
+        return self.mean_s / (sum(xs) / len(xs))  # agree with the prior-blended mean
 
-    def draw(self, rng: Random) -> float:
-        """One service time drawn from the history (the mean when there is none)."""
-        if not self.has_history:
-            return self.mean_s
-        return rng.choice(self.sorted_samples) * self._scale()
-
-    def draw_remaining(self, rng: Random, elapsed_s: float) -> float:
-        """Time left for a citizen there for ``elapsed_s``, drawn from the longer samples."""
+    def remaining_slice(self, elapsed_s: float, k: int, of: int) -> float:
+        """Mean time left over the k-th of ``of`` equal slices of the remaining-time samples."""
         xs = self.sorted_samples
-        if not self.has_history:
-            return self.remaining(elapsed_s)
         i = bisect_right(xs, elapsed_s)
-        if len(xs) - i < TAIL_MIN:
+        m = len(xs) - i
+        if not self.has_history or m < TAIL_MIN or of <= 1:
             return self.remaining(elapsed_s)
-        return (xs[rng.randrange(i, len(xs))] - elapsed_s) * self._scale()
+        lo = i + (k * m) // of
+        hi = max(lo + 1, i + -(-(k + 1) * m // of))
+        part = xs[lo:hi]
+        return (sum(part) / len(part) - elapsed_s) * self._scale()
 
     def scaled(self, factor: float) -> ServiceTime:
         return ServiceTime(self.mean_s * factor, tuple(x * factor for x in self.sorted_samples))
@@ -107,6 +124,17 @@ class ServiceTime:
         # scaled so that at elapsed 0 it agrees with the (prior-blended) mean
         raw_mean = sum(xs) / len(xs)
         return (sum(longer) / len(longer) - elapsed_s) * (self.mean_s / raw_mean)
+
+
+def pause_left(samples: Sequence[float], elapsed_s: float) -> float:
+    """Expected time until a paused window resumes: the typical pause, less what has passed."""
+    typical = median(samples) if len(samples) >= 3 else PAUSE_PRIOR_S
+    return max(typical - elapsed_s, PAUSE_MIN_LEFT_S)
+
+
+def server_key(staff: str | None, window: int, service: str) -> str:
+    """Whose pace: the named staff, or the window itself when nobody is named there."""
+    return f"{staff or f'#{window}'}/{service}"
 
 
 def staff_factor(staff: Sequence[float], service: Sequence[float], prior_s: float) -> float:

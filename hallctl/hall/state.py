@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hallctl.hall.queue import OrderedQueue
-from hallctl.hall.service_times import STAFF_SAMPLES, new_samples
+from hallctl.hall.service_times import PAUSE_SAMPLES, STAFF_SAMPLES, new_samples, server_key
 
 WAITING, CALLED, SERVING, SUSPENDED, FINISHED, NO_SHOW = (
     "waiting",
@@ -60,6 +60,7 @@ class Window:
     last_finished: str | None = None
     pause_reason: str | None = None
     opened_at: float = 0.0
+    paused_at: float = 0.0
 
 
 @dataclass(slots=True)
@@ -110,10 +111,13 @@ class HallState:
     # tickets that left the line while a long-wait alarm was up: the tick clears those alarms
     long_wait_left: set[str] = field(default_factory=set)
     # for wait estimates (hall/eta.py): window occupancy per call, in hall seconds, kept across
-    # days, per service and per "staff/service"; today's recent issues per service
+    # days, per service and per "staff/service" (or "#window/service"); pause lengths; today's
+    # recent issues per service
     service_samples: dict[str, deque[float]] = field(default_factory=dict)
     staff_samples: dict[str, deque[float]] = field(default_factory=dict)
+    pause_samples: deque[float] = field(default_factory=lambda: new_samples(PAUSE_SAMPLES))
     arrival_log: dict[str, deque[tuple[float, str]]] = field(default_factory=dict)
+    samples_seen: int = 0  # service-time samples taken so far (a version for their caches)
     changes: int = 0  # events folded so far: a version for caches of derived views
     clock: float = 0.0  # the time of the latest event folded
 
@@ -219,17 +223,16 @@ def _occupancy(s: HallState, t: Ticket, at: float) -> None:
     if t.called_at is None or t.window is None or at <= t.called_at:
         return
     seconds = at - t.called_at
+    s.samples_seen += 1
     samples = s.service_samples.get(t.service)
     if samples is None:
         samples = s.service_samples[t.service] = new_samples()
     samples.append(seconds)
-    staff = s.window(t.window).staff
-    if staff:
-        key = f"{staff}/{t.service}"
-        own = s.staff_samples.get(key)
-        if own is None:
-            own = s.staff_samples[key] = new_samples(STAFF_SAMPLES)
-        own.append(seconds)
+    key = server_key(s.window(t.window).staff, t.window, t.service)
+    own = s.staff_samples.get(key)
+    if own is None:
+        own = s.staff_samples[key] = new_samples(STAFF_SAMPLES)
+    own.append(seconds)
 
 
 def _ticket_called(s: HallState, d: dict[str, Any], at: float) -> None:
@@ -334,10 +337,13 @@ def _window_paused(s: HallState, d: dict[str, Any], at: float) -> None:
     w = s.window(d["window"])
     w.status = "paused"
     w.pause_reason = d.get("reason")
+    w.paused_at = at
 
 
 def _window_resumed(s: HallState, d: dict[str, Any], at: float) -> None:
     w = s.window(d["window"])
+    if w.status == "paused" and at > w.paused_at:
+        s.pause_samples.append(at - w.paused_at)
     w.status = "open"
     w.pause_reason = None
 

@@ -87,16 +87,18 @@ class HallDay:
         *,
         estimate: bool = True,
         seed: int | None = None,
+        hall: Hall | None = None,
+        day: date | None = None,
     ) -> None:
         scenario.check(config)
         self.config = config
         self.scenario = scenario
         self.rng = Random(scenario.seed if seed is None else seed)
         self.tz = config.hall.tz
-        day = date.fromisoformat(scenario.date)
-        self.day = day
+        # a hall passed in carries its history (service times, pauses) from earlier days
+        self.day = day or date.fromisoformat(scenario.date)
         self.clock = VirtualClock(self._at(scenario.start) - timedelta(minutes=1))
-        self.hall = Hall(config)
+        self.hall = hall or Hall(config)
         self.hall.eta.enabled = estimate
         self.windows = {w.number: _Window(w.number) for w in config.windows}
         self.records: dict[str, TicketRecord] = {}
@@ -146,7 +148,9 @@ class HallDay:
             if wp.close:
                 self._schedule(self._at(wp.close).timestamp(), "close", n)
         self._schedule(self._at(sc.start).timestamp(), "tick")
-        stop = self._last_arrival + DRAIN_S
+        # the core starts a new day at local midnight: the simulated day ends before it
+        midnight = datetime.combine(self.day + timedelta(days=1), time(0, 0), tzinfo=self.tz)
+        stop = min(self._last_arrival + DRAIN_S, midnight.timestamp() - 1.0)
         while self._heap:
             h = heapq.heappop(self._heap)
             if h.at > stop:
@@ -157,8 +161,11 @@ class HallDay:
                 break
         end = self.now()
         for w in self.windows.values():
-            if w.status != "closed":
+            if w.status == "open":
                 w.open_s += end - w.opened_at
+            if w.status != "closed":  # staff go home: the hall is ready for another day
+                self.do("close_window", window=w.number)
+                w.status = "closed"
         return DayResult(
             scenario=sc,
             config=self.config,
