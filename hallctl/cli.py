@@ -15,7 +15,7 @@ from hallctl import __version__
 
 DEFAULT_CONFIGS = ("/etc/hallctl/hall.yaml", "config/example.yaml")
 # subcommands in their own modules: each has register(sub, with_config), which sets run_extension
-EXTENSIONS = ("hallctl.cli_simulate",)
+EXTENSIONS = ("hallctl.cli_simulate", "hallctl.cli_plan")
 
 WINDOW_VERBS = {
     "call": "call_next",
