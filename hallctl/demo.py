@@ -28,7 +28,7 @@ from hallctl.demo_view import DemoView, PrinterReader
 from hallctl.drivers.serial_config import SerialDevice, SerialSection, device_role
 from hallctl.engine import HallEngine
 from hallctl.kiosk.sim import KioskSim
-from hallctl.sim.citizens import Activity, Hands, People
+from hallctl.sim.citizens import Activity, Hands, People, demo_clock
 from hallctl.sim.printer import PrinterSim
 from hallctl.sim.serial_devices import FF68Bus, TextStripSim
 
@@ -212,7 +212,8 @@ async def _run_hall(
 ) -> int:
     print(f"hallctl demo: {cfg.hall.name}, {len(cfg.windows)} windows, speed ×{speed:g}")
     print(note, flush=True)
-    daemon = Daemon(cfg)
+    clock = demo_clock(cfg, speed)  # the hall core and the simulated people share hall time
+    daemon = Daemon(cfg, clock=clock)
     runner = asyncio.create_task(daemon.run(), name="daemon")
     ready = asyncio.create_task(daemon.ready.wait())
     await asyncio.wait({runner, ready}, timeout=READY_TIMEOUT_S, return_when="FIRST_COMPLETED")
@@ -241,7 +242,7 @@ async def _run_hall(
                 keypads=sims.keypads,
                 evaluators=sims.evaluators,
                 kiosks=kiosks,
-                speed=speed,
+                clock=clock,
             )
             printer = PrinterReader(sims.printer)
             view = DemoView(
