@@ -120,6 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     client(sp)
     sp.add_argument("ticket")
 
+    sp = sub.add_parser("eta", help="a waiting ticket's place and expected wait, as of now")
+    client(sp)
+    sp.add_argument("ticket")
+
     import importlib
 
     for module in EXTENSIONS:
@@ -232,6 +236,8 @@ def _request(args: argparse.Namespace) -> dict[str, Any]:
         return req
     if c in ("reprint", "rejoin"):
         return {"action": c, "ticket": args.ticket}
+    if c == "eta":
+        return {"action": "ticket_eta", "ticket": args.ticket}
     raise AssertionError(c)
 
 
@@ -256,7 +262,7 @@ def cmd_client(args: argparse.Namespace) -> int:
 
     request = _request(args)
     request.setdefault("source", "cli")
-    if request["action"] != "status":
+    if request["action"] not in ("status", "ticket_eta"):
         request["request_id"] = f"cli:{uuid.uuid4()}"
     try:
         response = control_request_sync(_socket_for(args), request, timeout=15.0)
