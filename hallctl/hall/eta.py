@@ -272,14 +272,14 @@ class _Run:
         # distribution, so the run's first calls come as often as they do in the hall.
         # After that first finish every window is played with mean service times; with several
         # windows their finishes interleave, and a window then serves on average cv²/2 of a
-        # service more by any time than a mean-time run says: that much is taken off up front.
+        # service more by any time than a mean-time run says: that much comes off its next one.
         busy.sort()
         frees = dict((n, f) for f, n in self.heap)
         spread = (len(busy) - 1) / len(busy) if busy else 0.0
+        self.credit: dict[int, float] = {}
         for k, (_, n, st, elapsed) in enumerate(busy):
-            left = st.remaining_slice(elapsed, k, len(busy))
-            left = max(left / 2, left - spread * st.cv2 * st.mean_s / 2)
-            frees[n] = max(frees[n], at + left)
+            frees[n] = max(frees[n], at + st.remaining_slice(elapsed, k, len(busy)))
+            self.credit[n] = spread * min(st.cv2, 1.0) * st.mean_s / 2
         self.heap = sorted((f, n) for n, f in frees.items())
         self.serves = {n: {code for code, _, _ in hall._window_services[n]} for n in shadow.windows}
         self.streams: list[_Stream] = []
@@ -340,7 +340,7 @@ class _Run:
             w.served[t.service] = w.served.get(t.service, 0) + 1
             self.served_calls[t.service] = self.served_calls.get(t.service, 0) + 1
             st = self._time(t.service, n)
-            heapq.heappush(self.heap, (now + st.mean_s, n))
+            heapq.heappush(self.heap, (now + st.mean_s - self.credit.pop(n, 0.0), n))
         for key in pending:
             self.calls[key] = self._extrapolate(key, now)
         return Forecast(self.at, {k: v for k, v in self.calls.items() if k in self.targets})

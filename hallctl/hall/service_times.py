@@ -10,11 +10,13 @@ yesterday afternoon's pace and the estimate follows the time of day.
   "finish" (a three-hour sample) moves it by little; blended with the configured
   ``avg_service_min`` as ``PRIOR_WEIGHT`` samples' worth, which is all there is before the first
   finish.
-- **per staff**: a person's own mean once they have ``STAFF_MIN`` samples, shrunk towards the
-  service's mean by ``STAFF_SHRINK`` samples' worth.
+- **recent pace**: the last ``RECENT`` samples' mean where it differs from the long run by more
+  than twice its standard error (time of day, a slow afternoon), shrunk towards it otherwise.
+- **per staff** (or per window when nobody is named there): a person's own mean once they have
+  ``STAFF_MIN`` samples, the same way: only a difference larger than its noise counts.
 - **remaining time** of a citizen already at a window for ``e`` seconds: the mean of ``s − e``
   over the samples longer than ``e`` (the history's own answer, whatever its shape); past the
-  history's longest samples, half a mean.
+  history's longest samples, what its longest ones had left (at least half a mean).
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ RECENT = 60  # the latest samples, for a pace that differs from the long run
 STAFF_SAMPLES = 40
 PRIOR_WEIGHT = 2.0
 STAFF_MIN = 8
-STAFF_SHRINK = 8.0
 CLIP = 8.0
 TAIL_MIN = 5  # samples longer than the elapsed time needed for the empirical remaining time
 HISTORY_MIN = 10  # samples needed before durations are drawn from the history
@@ -52,6 +53,24 @@ def clipped(samples: Iterable[float]) -> list[float]:
     return [min(max(x, lo), hi) for x in xs]
 
 
+SIGNIFICANCE = 4.0  # (difference ÷ its standard error)² below which a difference is noise
+
+
+def shrunk(own: Sequence[float], base: float) -> float:
+    """The mean of ``own``, shrunk towards ``base`` unless it differs by more than its noise
+    explains (positive-part James-Stein with a 2σ threshold): a real change of pace shows
+    through, the noise of a few dozen samples does not."""
+    n = len(own)
+    if n < 2:
+        return base
+    m = sum(own) / n
+    se2 = sum((x - m) ** 2 for x in own) / (n - 1) / n
+    d2 = (m - base) ** 2
+    if d2 <= 0:
+        return base
+    return base + max(0.0, 1.0 - SIGNIFICANCE * se2 / d2) * (m - base)
+
+
 def robust_mean(samples: Iterable[float], prior_s: float, prior_weight: float) -> float:
     xs = clipped(samples)
     return (prior_weight * prior_s + sum(xs)) / (prior_weight + len(xs))
@@ -69,14 +88,8 @@ class ServiceTime:
         xs = clipped(samples)
         mean = (PRIOR_WEIGHT * prior_s + sum(xs)) / (PRIOR_WEIGHT + len(xs))
         if len(xs) > 2 * RECENT:
-            # the recent pace, shrunk towards the long run by how far its noise explains the
-            # difference (positive-part James-Stein): a real change of pace shows through, noise not
-            recent = xs[-RECENT:]
-            r_mean = sum(recent) / RECENT
-            se2 = sum((x - r_mean) ** 2 for x in recent) / (RECENT - 1) / RECENT
-            d2 = (r_mean - mean) ** 2
-            if d2 > 0:
-                mean += max(0.0, 1.0 - se2 / d2) * (r_mean - mean)
+            # the recent pace where it differs from the long run by more than its noise
+            mean = shrunk(xs[-RECENT:], mean)
         return cls(mean, tuple(sorted(xs)))
 
     @property
@@ -119,8 +132,9 @@ class ServiceTime:
         if len(xs) < TAIL_MIN * 2:
             return max(self.mean_s - elapsed_s, self.mean_s / 4)  # no history yet: a floor
         longer = [x for x in xs if x > elapsed_s]
-        if len(longer) < TAIL_MIN:
-            return self.mean_s / 2
+        if len(longer) < TAIL_MIN:  # longer than nearly all the history: its longest ones
+            longest = xs[-TAIL_MIN:]
+            return max(sum(longest) / TAIL_MIN - elapsed_s, self.mean_s / 2)
         # scaled so that at elapsed 0 it agrees with the (prior-blended) mean
         raw_mean = sum(xs) / len(xs)
         return (sum(longer) / len(longer) - elapsed_s) * (self.mean_s / raw_mean)
@@ -142,5 +156,4 @@ def staff_factor(staff: Sequence[float], service: Sequence[float], prior_s: floa
     if len(staff) < STAFF_MIN:
         return 1.0
     base = robust_mean(service, prior_s, PRIOR_WEIGHT)
-    own = robust_mean(staff, base, STAFF_SHRINK)
-    return own / base
+    return shrunk(clipped(staff), base) / base
