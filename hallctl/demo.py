@@ -157,12 +157,9 @@ def _broker() -> Any:
         yield None, f"MQTT: off ({first}); kiosks are not simulated"
         return
     try:
-        yield (
-            broker.url,
-            (
-                f"MQTT: embedded Mosquitto at {broker.url} — watch it with: "
-                f"mosquitto_sub -h 127.0.0.1 -p {broker.port} -t 'hallctl/#' -v"
-            ),
+        yield broker.url, (
+            f"MQTT: embedded Mosquitto at {broker.url} — watch it with: "
+            f"mosquitto_sub -h 127.0.0.1 -p {broker.port} -t 'hallctl/#' -v"
         )
     finally:
         broker.close()
@@ -199,11 +196,8 @@ async def _with_modbus(
             presser.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await presser
-        print(
-            f"modbus: {sim.requests} requests served, "
-            f"{stats.get('presses', 0)} Modbus evaluator presses",
-            flush=True,
-        )
+        print(f"modbus: {sim.requests} requests served, "
+              f"{stats.get('presses', 0)} Modbus evaluator presses", flush=True)
         return code
 
 
@@ -233,26 +227,14 @@ async def _run_hall(
         async with contextlib.AsyncExitStack() as stack:
             kiosks = await _kiosks(cfg, stack, activity)
             people = People(
-                cfg,
-                engine,
-                Hands(sims.bus, activity),
-                activity,
+                cfg, engine, Hands(sims.bus, activity), activity,
                 panel_address=sims.panel_address,
                 buttons={code: b for b, code in sims.panel.buttons.items()} if sims.panel else {},
-                keypads=sims.keypads,
-                evaluators=sims.evaluators,
-                kiosks=kiosks,
-                clock=clock,
+                keypads=sims.keypads, evaluators=sims.evaluators, kiosks=kiosks, clock=clock,
             )
             printer = PrinterReader(sims.printer)
             view = DemoView(
-                engine,
-                sims.led,
-                sims.strips,
-                sims.main_address,
-                printer,
-                events,
-                activity,
+                engine, sims.led, sims.strips, sims.main_address, printer, events, activity,
                 header=f"{cfg.hall.name} — hallctl demo ×{speed:g} — Ctrl-C stops. {note}",
             )
             async with asyncio.TaskGroup() as tg:
@@ -278,13 +260,8 @@ async def _run_hall(
 async def _open_windows(cfg: HallConfig, engine: HallEngine) -> None:
     for w in cfg.windows:
         response = await engine.execute(
-            {
-                "action": "open_window",
-                "window": w.number,
-                "staff": w.default_staff,
-                "source": "demo",
-                "request_id": f"demo:open:{w.number}",
-            }
+            {"action": "open_window", "window": w.number, "staff": w.default_staff,
+             "source": "demo", "request_id": f"demo:open:{w.number}"}
         )
         if not response["ok"]:
             log.warning("demo.open_failed", window=w.number, error=response["error"])
@@ -335,10 +312,7 @@ async def _live(view: DemoView) -> None:
 
 
 def _summary(
-    engine: HallEngine,
-    events: Counter[str],
-    activity: Activity,
-    printer: PrinterReader,
+    engine: HallEngine, events: Counter[str], activity: Activity, printer: PrinterReader,
     elapsed: float,
 ) -> str:
     from hallctl.hall.views import status_summary

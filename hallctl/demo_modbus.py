@@ -32,20 +32,10 @@ def with_modbus(cfg: HallConfig, port: int) -> HallConfig:
     section = ModbusConfig.model_validate(
         {
             "devices": [
-                {
-                    "id": "mb-evaluator",
-                    "profile": "modbus-evaluator",
-                    "host": host,
-                    "unit": EVALUATOR_UNIT,
-                    "window": window,
-                },
-                {
-                    "id": "mb-display",
-                    "profile": "modbus-led-display",
-                    "host": host,
-                    "unit": DISPLAY_UNIT,
-                    "window": window,
-                },
+                {"id": "mb-evaluator", "profile": "modbus-evaluator", "host": host,
+                 "unit": EVALUATOR_UNIT, "window": window},
+                {"id": "mb-display", "profile": "modbus-led-display", "host": host,
+                 "unit": DISPLAY_UNIT, "window": window},
             ]
         }
     )

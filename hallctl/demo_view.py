@@ -84,13 +84,8 @@ class DemoView:
             ticket = f"{cur['ticket']} ({cur['state']})" if cur else "-"
             strip = self.strips.shown_text.get(self.strip_of.get(w["window"], -1), "")
             t.add_row(
-                str(w["window"]),
-                w["name"],
-                Text(w["status"], STATUS_STYLE.get(w["status"], "")),
-                staff,
-                ticket,
-                str(w["waiting"]),
-                strip,
+                str(w["window"]), w["name"], Text(w["status"], STATUS_STYLE.get(w["status"], "")),
+                staff, ticket, str(w["waiting"]), strip,
             )
         return t
 
@@ -100,10 +95,7 @@ class DemoView:
             q.add_column(col)
         for sv in s["services"]:
             q.add_row(
-                sv["service"],
-                sv["name"],
-                str(sv["waiting"]),
-                str(sv["issued"]),
+                sv["service"], sv["name"], str(sv["waiting"]), str(sv["issued"]),
                 f"{sv['est_wait_min']:.0f} min" if sv["est_wait_min"] is not None else "-",
             )
         calls = Table(title="叫号 last calls", title_justify="left")

@@ -140,7 +140,9 @@ class HallEngine:
         self._durable_seq = self.journal.last_seq()
         self.hall.state.last_seq = self._durable_seq
         today = self._clock().astimezone(self._tz).date()
-        self._stored = self.journal.request_ids_since_day((today - timedelta(days=1)).isoformat())
+        self._stored = self.journal.request_ids_since_day(
+            (today - timedelta(days=1)).isoformat()
+        )
         self._since_snapshot = count
         log.info("engine.recovered", snapshot_seq=after, replayed=count, seq=self._durable_seq)
         return count

@@ -24,14 +24,8 @@ class DispenserDriver(FramedDriver):
                 return
             fields["service"] = service
         response = await self.request(str(action.action), **fields)
-        log.info(
-            "dispenser.button",
-            device=self.id,
-            button=button,
-            service=service,
-            ok=response.get("ok"),
-            ticket=response.get("result", {}).get("ticket"),
-        )
+        log.info("dispenser.button", device=self.id, button=button, service=service,
+                 ok=response.get("ok"), ticket=response.get("result", {}).get("ticket"))
         if not response.get("ok"):
             await self._beep()  # e.g. 今日已满 (daily cap) or outside the service's hours
 

@@ -34,18 +34,12 @@ class EvaluatorDriver(FramedDriver):
     async def on_input(self, action: InputAction, frame: Frame) -> None:
         fields = dict(action.fields)
         response = await self.request(str(action.action), window=self.window, **fields)
-        log.info(
-            "evaluator.button",
-            device=self.id,
-            window=self.window,
-            level=fields.get("level"),
-            ok=response.get("ok"),
-        )
+        log.info("evaluator.button", device=self.id, window=self.window,
+                 level=fields.get("level"), ok=response.get("ok"))
 
     async def _start_loop(self) -> None:
         while True:
             ticket = await self._starts.get()
             sent = await self.emit("start_evaluation")
-            log.info(
-                "evaluator.start", device=self.id, window=self.window, ticket=ticket, sent=sent
-            )
+            log.info("evaluator.start", device=self.id, window=self.window, ticket=ticket,
+                     sent=sent)

@@ -46,9 +46,8 @@ class KeypadDriver(FramedDriver):
             return
         name = request.pop("action")
         response = await self.request(name, window=self.window, **request)
-        log.info(
-            "keypad.key", device=self.id, window=self.window, action=name, ok=response.get("ok")
-        )
+        log.info("keypad.key", device=self.id, window=self.window, action=name,
+                 ok=response.get("ok"))
         if not response.get("ok"):
             await self._beep()
         self._redraw.set(force=True)  # the staff looks at the digits after every key

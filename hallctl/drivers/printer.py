@@ -103,15 +103,8 @@ class PrinterDriver(Driver):
         ticket = str(data["ticket"])
         qr = None
         if self.device.qr_url:
-            qr = fill(
-                self.device.qr_url,
-                {
-                    "ticket": ticket,
-                    "service": data.get("service"),
-                    "hall": self.hall_id,
-                    "day": data.get("day", ""),
-                },
-            )
+            qr = fill(self.device.qr_url, {"ticket": ticket, "service": data.get("service"),
+                                           "hall": self.hall_id, "day": data.get("day", "")})
         content = TicketContent(
             service_name=str(data.get("service_name") or data.get("service")),
             ticket=ticket,

@@ -281,9 +281,7 @@ def check(
                 add(
                     f"profile {profile.name!r} frames differently from {first[0]!r} on the "
                     f"same line (one line, one framing)",
-                    "devices",
-                    i,
-                    "profile",
+                    "devices", i, "profile",
                 )
     for i, line in enumerate(section.lines):
         if line.id in escpos_lines and line.id in framing:

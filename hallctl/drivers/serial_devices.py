@@ -107,13 +107,8 @@ class SerialDevices:
         for d in devices:
             if d.kind == "escpos" and d.port is not None:
                 self._add_line(
-                    SerialLineConfig(
-                        id=d.id,
-                        port=d.port,
-                        baudrate=d.baudrate,
-                        retries=1,
-                        timeout_ms=d.status_timeout_ms,
-                    ),
+                    SerialLineConfig(id=d.id, port=d.port, baudrate=d.baudrate, retries=1,
+                                     timeout_ms=d.status_timeout_ms),
                     None,
                 )
         for d in devices:
@@ -147,22 +142,16 @@ class SerialDevices:
         line.on_disconnected.append(disconnected)
 
     def _tracked(self, line: SerialLine, device: object, online: bool) -> None:
-        self.presence.set(str(device), online and line.connected, None if online else "no answer")
+        self.presence.set(str(device), online and line.connected,
+                          None if online else "no answer")
 
     def _make_driver(
         self, d: SerialDevice, loader: ProfileLoader, line: SerialLine, hall: HallConfig
     ) -> Driver:
         if d.kind == "escpos":
             dispensers = frozenset(x.id for x in self.section.devices if x.printer == d.id)
-            return PrinterDriver(
-                d,
-                line,
-                self.engine,
-                self.ids,
-                hall_name=hall.hall.name,
-                hall_id=hall.hall.id,
-                dispensers=dispensers,
-            )
+            return PrinterDriver(d, line, self.engine, self.ids, hall_name=hall.hall.name,
+                                 hall_id=hall.hall.id, dispensers=dispensers)
         assert d.profile is not None
         profile = loader.load(d.profile)
         role = device_role(d, profile)

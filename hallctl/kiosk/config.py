@@ -18,11 +18,7 @@ KIOSK_ACTIONS: tuple[str, ...] = get_args(KioskAction)
 # What a kiosk may do unless its entry says otherwise: everything a citizen does alone.
 # green_ticket is not here: it needs staff at hand, so it is granted per kiosk.
 DEFAULT_ALLOW: tuple[KioskAction, ...] = (
-    "list_services",
-    "take_ticket",
-    "check_in",
-    "queue_status",
-    "reprint_last",
+    "list_services", "take_ticket", "check_in", "queue_status", "reprint_last"
 )
 
 

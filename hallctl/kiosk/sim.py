@@ -105,12 +105,12 @@ class KioskSim:
         props.ResponseTopic = self.response_topic
         props.CorrelationData = correlation
         props.ContentType = "application/json"
-        body = (
-            fields
-            if isinstance(fields, bytes)
-            else json.dumps(fields or {}, ensure_ascii=False).encode()
+        body = fields if isinstance(fields, bytes) else json.dumps(
+            fields or {}, ensure_ascii=False
+        ).encode()
+        await self._client.publish(
+            topic or self.topic(action), body, qos=1, properties=props
         )
-        await self._client.publish(topic or self.topic(action), body, qos=1, properties=props)
         try:
             return await asyncio.wait_for(
                 asyncio.shield(future), timeout_s if timeout_s is not None else self.timeout_s

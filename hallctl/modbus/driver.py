@@ -125,7 +125,8 @@ class ModbusDriver:
 
     async def _availability(self, online: bool) -> None:
         self.online = online
-        await self._execute({"action": "device_status", "device": self.device.id, "online": online})
+        await self._execute({"action": "device_status", "device": self.device.id,
+                             "online": online})
         if online:
             self._values.clear()  # what happened while away is unknown: new baseline
             self._shown.clear()
@@ -142,22 +143,21 @@ class ModbusDriver:
 
     async def _fire(self, rule: InputRule, index: int, raw: Any) -> None:
         if rule.map is not None and raw not in rule.map:
-            log.warning("modbus.unmapped_value", device=self.device.id, point=rule.point, value=raw)
+            log.warning("modbus.unmapped_value", device=self.device.id, point=rule.point,
+                        value=raw)
         else:
             mapped = rule.map[raw] if rule.map is not None else raw
             ctx = {**self._vars, "value": raw, "mapped": mapped, "index": index}
             try:
                 request = render(rule.request, ctx)
             except TemplateError as exc:
-                log.warning(
-                    "modbus.template_failed",
-                    device=self.device.id,
-                    point=rule.point,
-                    error=str(exc),
-                )
+                log.warning("modbus.template_failed", device=self.device.id,
+                            point=rule.point, error=str(exc))
                 return
             request_id = self._request_id(rule, index, raw)
-            await self._execute({"source": self.device.id, **request, "request_id": request_id})
+            await self._execute(
+                {"source": self.device.id, **request, "request_id": request_id}
+            )
         if rule.trigger == "latched" and await self._clear(rule, index):
             self._unclear.pop((rule.point, index), None)
 
@@ -182,12 +182,8 @@ class ModbusDriver:
     async def _execute(self, request: dict[str, Any]) -> None:
         answer = await self.port.execute(request)
         if not answer.get("ok"):
-            log.warning(
-                "modbus.request_refused",
-                device=self.device.id,
-                action=request.get("action"),
-                error=answer.get("error"),
-            )
+            log.warning("modbus.request_refused", device=self.device.id,
+                        action=request.get("action"), error=answer.get("error"))
 
     async def _event_loop(self) -> None:
         async for record in self.port.subscribe():
@@ -232,9 +228,8 @@ class ModbusDriver:
             try:
                 value = render(w.value, ctx)
             except TemplateError as exc:
-                log.warning(
-                    "modbus.template_failed", device=self.device.id, point=w.point, error=str(exc)
-                )
+                log.warning("modbus.template_failed", device=self.device.id, point=w.point,
+                            error=str(exc))
                 continue
             await self.write_point(w.point, value, remember=remember)
 

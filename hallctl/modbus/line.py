@@ -104,31 +104,19 @@ class ModbusLink:
     def rtu(cls, cfg: ModbusLineConfig) -> ModbusLink:
         def factory(timeout: float) -> Client:
             return AsyncModbusSerialClient(
-                cfg.port,
-                baudrate=cfg.baudrate,
-                bytesize=cfg.bytesize,
-                parity=cfg.parity,
-                stopbits=cfg.stopbits,
-                timeout=timeout,
-                retries=0,
-                reconnect_delay=0,
+                cfg.port, baudrate=cfg.baudrate, bytesize=cfg.bytesize, parity=cfg.parity,
+                stopbits=cfg.stopbits, timeout=timeout, retries=0, reconnect_delay=0,
                 name=cfg.id,
             )
-
         return cls(cfg.id, factory, cfg, frame_gap=cfg.gap_seconds())
 
     @classmethod
     def tcp(cls, host: str, port: int, settings: LinkSettings) -> ModbusLink:
         def factory(timeout: float) -> Client:
             return AsyncModbusTcpClient(
-                host,
-                port=port,
-                timeout=timeout,
-                retries=0,
-                reconnect_delay=0,
+                host, port=port, timeout=timeout, retries=0, reconnect_delay=0,
                 name=f"{host}:{port}",
             )
-
         return cls(f"tcp:{host}:{port}", factory, settings)
 
     # -- setup and API ---------------------------------------------------------------------
@@ -212,13 +200,8 @@ class ModbusLink:
         now = self._clock()
         for dev in self._devices.values():
             if dev.health.link_down(now):
-                log.warning(
-                    "modbus.offline",
-                    link=self.name,
-                    device=dev.id,
-                    unit=dev.unit,
-                    reason="link down",
-                )
+                log.warning("modbus.offline", link=self.name, device=dev.id, unit=dev.unit,
+                            reason="link down")
                 dev.on_availability(False)
         self._fail_writes()
 
@@ -307,36 +290,25 @@ class ModbusLink:
             bits = [bool(v) for v in op.values]
             fc = 5 if len(bits) == 1 else 15
             if len(bits) == 1:
-
                 def request() -> Awaitable[ModbusPDU]:
                     return client.write_coil(op.address, bits[0], device_id=dev.unit)
             else:
-
                 def request() -> Awaitable[ModbusPDU]:
                     return client.write_coils(op.address, bits, device_id=dev.unit)
         else:
             regs = [int(v) for v in op.values]
             fc = 6 if len(regs) == 1 else 16
             if len(regs) == 1:
-
                 def request() -> Awaitable[ModbusPDU]:
                     return client.write_register(op.address, regs[0], device_id=dev.unit)
             else:
-
                 def request() -> Awaitable[ModbusPDU]:
                     return client.write_registers(op.address, regs, device_id=dev.unit)
-
         answer = await self._transact(dev, request, fc)
         ok = answer is not None and not answer.isError()
         if answer is not None and answer.isError():
-            log.warning(
-                "modbus.write_rejected",
-                link=self.name,
-                device=dev.id,
-                unit=dev.unit,
-                address=op.address,
-                code=answer.exception_code,
-            )
+            log.warning("modbus.write_rejected", link=self.name, device=dev.id, unit=dev.unit,
+                        address=op.address, code=answer.exception_code)
         if ok:
             dev.stats.writes += 1
         if not fut.done():
@@ -368,14 +340,8 @@ class ModbusLink:
             dev.stats.timeouts += 1
             log.debug("modbus.timeout", link=self.name, device=dev.id, unit=dev.unit)
         if dev.health.failed(self._clock()):
-            log.warning(
-                "modbus.offline",
-                link=self.name,
-                device=dev.id,
-                unit=dev.unit,
-                reason="no answer",
-                backoff=dev.health.backoff,
-            )
+            log.warning("modbus.offline", link=self.name, device=dev.id, unit=dev.unit,
+                        reason="no answer", backoff=dev.health.backoff)
             dev.on_availability(False)
         return None
 
@@ -390,16 +356,9 @@ class ModbusLink:
     def _exception(self, dev: LineDevice, answer: ModbusPDU, block: ReadBlock) -> None:
         dev.stats.exceptions += 1
         if dev.last_exception != answer.exception_code:  # once per change, not every poll
-            log.warning(
-                "modbus.exception",
-                link=self.name,
-                device=dev.id,
-                unit=dev.unit,
-                table=block.table,
-                address=block.address,
-                count=block.count,
-                code=answer.exception_code,
-            )
+            log.warning("modbus.exception", link=self.name, device=dev.id, unit=dev.unit,
+                        table=block.table, address=block.address, count=block.count,
+                        code=answer.exception_code)
         dev.last_exception = answer.exception_code
 
     def snapshot(self) -> dict[str, Any]:

@@ -27,7 +27,9 @@ class ModbusService:
         self.config = config
         search = [(base_dir or Path.cwd()) / d for d in config.profile_dirs]
         profiles: dict[str, ModbusProfile] = {}
-        self.links: dict[str, ModbusLink] = {line.id: ModbusLink.rtu(line) for line in config.lines}
+        self.links: dict[str, ModbusLink] = {
+            line.id: ModbusLink.rtu(line) for line in config.lines
+        }
         self.drivers: dict[str, ModbusDriver] = {}
         for dev in config.devices:
             if not dev.enabled:

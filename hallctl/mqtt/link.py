@@ -193,9 +193,8 @@ class MqttLink:
                 except Exception as exc:
                     self.stats.failures += 1
                     self.stats.last_error = _describe(exc)
-                    log.warning(
-                        "mqtt.disconnected", broker=self._broker, error=self.stats.last_error
-                    )
+                    log.warning("mqtt.disconnected", broker=self._broker,
+                                error=self.stats.last_error)
                 if self._stop.is_set():
                     break
                 if asyncio.get_running_loop().time() - started >= STABLE_AFTER_S:
@@ -263,7 +262,9 @@ class MqttLink:
         # Raises MqttError when the connection drops: that is what ends the session's tasks,
         # including a forwarder waiting for PUBACKs that will never come.
         async for message in client.messages:
-            responder = next((r for f, r in self._responders if message.topic.matches(f)), None)
+            responder = next(
+                (r for f, r in self._responders if message.topic.matches(f)), None
+            )
             if responder is not None:
                 responder(message, self._reply)
                 continue

@@ -25,7 +25,9 @@ class TlsSettings(BaseModel):
     ca_file: FilePath | None = Field(
         default=None, description="PEM bundle of the CAs that sign the broker's certificate"
     )
-    cert_file: FilePath | None = Field(default=None, description="client certificate (mutual TLS)")
+    cert_file: FilePath | None = Field(
+        default=None, description="client certificate (mutual TLS)"
+    )
     key_file: FilePath | None = Field(default=None, description="private key of cert_file")
     insecure: bool = Field(
         default=False,
@@ -56,16 +58,13 @@ class MqttSettings(BaseModel):
         default=None, min_length=1, description="prefix of every topic; default: hallctl/<hall id>"
     )
     keepalive: int = Field(
-        default=30,
-        ge=5,
-        le=3600,
+        default=30, ge=5, le=3600,
         description="seconds; a dead connection is noticed after about 1.5 × keepalive",
     )
     tls: TlsSettings | None = Field(default=None, description="TLS options; only with mqtts://")
     username: str | None = Field(default=None, min_length=1)
     password_env: str | None = Field(
-        default=None,
-        min_length=1,
+        default=None, min_length=1,
         description="name of the environment variable that holds the password",
     )
     password_file: Path | None = Field(
@@ -74,31 +73,23 @@ class MqttSettings(BaseModel):
     reconnect_min_s: float = Field(default=0.5, gt=0, le=60, description="first reconnect delay")
     reconnect_max_s: float = Field(default=30.0, gt=0, le=3600, description="reconnect delay cap")
     forward_batch: int = Field(
-        default=500,
-        ge=1,
-        le=10_000,
+        default=500, ge=1, le=10_000,
         description="journal records published before the cursor is saved; the cursor "
         "advances only when every PUBACK of the batch is in",
     )
     max_inflight: int = Field(
-        default=100,
-        ge=1,
-        le=65_535,
+        default=100, ge=1, le=65_535,
         description="QoS 1 publishes awaiting their PUBACK at once (pipelining)",
     )
     state_interval_ms: int = Field(
-        default=500,
-        ge=0,
-        le=60_000,
+        default=500, ge=0, le=60_000,
         description="retained state is republished (changes only) at most this often",
     )
     request_concurrency: int = Field(
         default=8, ge=1, le=256, description="requests executed at the same time"
     )
     request_backlog: int = Field(
-        default=256,
-        ge=1,
-        le=100_000,
+        default=256, ge=1, le=100_000,
         description="requests waiting for a slot; beyond it requests are answered `busy`",
     )
 
@@ -117,10 +108,8 @@ class MqttSettings(BaseModel):
         if parts.path not in ("", "/") or parts.query or parts.fragment:
             raise ValueError("url takes only scheme, host and port")
         if parts.username or parts.password:
-            raise ValueError(
-                "put the user in `username` and the password in password_env "
-                "or password_file, not in the url"
-            )
+            raise ValueError("put the user in `username` and the password in password_env "
+                             "or password_file, not in the url")
         return url
 
     @field_validator("base_topic")
@@ -176,15 +165,13 @@ class MqttSettings(BaseModel):
         if self.password_env is not None:
             value = os.environ.get(self.password_env)
             if value is None:
-                raise ValueError(
-                    f"mqtt.password_env: environment variable {self.password_env} is not set"
-                )
+                raise ValueError(f"mqtt.password_env: environment variable "
+                                 f"{self.password_env} is not set")
             return value
         if self.password_file is not None:
             try:
                 return self.password_file.read_text(encoding="utf-8").rstrip("\r\n")
             except OSError as exc:
-                raise ValueError(
-                    f"mqtt.password_file: cannot read {self.password_file}: {exc.strerror}"
-                ) from None
+                raise ValueError(f"mqtt.password_file: cannot read {self.password_file}: "
+                                 f"{exc.strerror}") from None
         return None

@@ -1,11 +1,11 @@
 """The topic tree under the hall's base topic, in one place (see docs/mqtt.md).
 
-<base>/status                      retained  "online" | "offline" (last will)
-<base>/events/<type>               QoS 1, not retained, every journal record
-<base>/<retained key>              retained state: state/windows/5, state/services/BDC,
-                                   state/calls, devices/<id>/availability
-<base>/request/<action>            requests in; the response goes to the MQTT 5
-                                   response topic of the request
+    <base>/status                      retained  "online" | "offline" (last will)
+    <base>/events/<type>               QoS 1, not retained, every journal record
+    <base>/<retained key>              retained state: state/windows/5, state/services/BDC,
+                                       state/calls, devices/<id>/availability
+    <base>/request/<action>            requests in; the response goes to the MQTT 5
+                                       response topic of the request
 """
 
 from __future__ import annotations
@@ -45,5 +45,5 @@ class Topics:
         prefix = f"{self.base}/request/"
         if not topic.startswith(prefix):
             return None
-        action = topic[len(prefix) :]
+        action = topic[len(prefix):]
         return action if _ACTION.fullmatch(action) else None

@@ -91,14 +91,8 @@ class ModbusSim:
         self._server: ModbusSerialServer | ModbusTcpServer | None = None
 
     async def action(
-        self,
-        unit: int,
-        fc: int,
-        _start: int,
-        _address: int,
-        _count: int,
-        _registers: list[int],
-        _values: list[int] | list[bool] | None,
+        self, unit: int, fc: int, _start: int, _address: int, _count: int,
+        _registers: list[int], _values: list[int] | list[bool] | None,
     ) -> ExcCodes | None:
         return None if self._local else self.failing.get(unit)
 
@@ -120,10 +114,7 @@ class ModbusSim:
         trace: Any = self._trace_pdu  # pymodbus types it as never returning None
         if self.serial_port is not None:
             self._server = ModbusSerialServer(
-                devices,
-                port=self.serial_port,
-                baudrate=self.baudrate,
-                trace_pdu=trace,
+                devices, port=self.serial_port, baudrate=self.baudrate, trace_pdu=trace,
             )
         else:
             assert self.tcp is not None
@@ -163,9 +154,8 @@ class ModbusSim:
         p = self._point(unit, name)
         await self._local_set(unit, _SET_FC[p.table], p.address + index, [value])
 
-    async def _local_set(
-        self, unit: int, fc: int, address: int, values: list[int] | list[bool]
-    ) -> None:
+    async def _local_set(self, unit: int, fc: int, address: int,
+                         values: list[int] | list[bool]) -> None:
         assert self._server is not None
         self._local = True
         try:
@@ -192,9 +182,8 @@ def _parse_units(text: str) -> list[int]:
 
 async def _serve(args: argparse.Namespace) -> None:
     profile = load_profile(args.profile)
-    sim = ModbusSim(
-        {u: profile for u in _parse_units(args.units)}, serial_port=args.port, baudrate=args.baud
-    )
+    sim = ModbusSim({u: profile for u in _parse_units(args.units)},
+                    serial_port=args.port, baudrate=args.baud)
     sim.dead = set(_parse_units(args.dead)) if args.dead else set()
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)

@@ -98,14 +98,8 @@ class TimedWire:
             os.write(self._wake_w, b"x")
             self._thread.join(timeout=2)
             self._thread = None
-        for fd in (
-            self._host_master,
-            self._host_slave,
-            self._dev_master,
-            self._dev_slave,
-            self._wake_r,
-            self._wake_w,
-        ):
+        for fd in (self._host_master, self._host_slave, self._dev_master, self._dev_slave,
+                   self._wake_r, self._wake_w):
             with contextlib.suppress(OSError):
                 os.close(fd)
 
