@@ -7,15 +7,29 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from hallctl import __version__
+from hallctl import __version__, cli_plan, cli_simulate, journal_cli
+from hallctl.voice import cli as voice_cli
 
 DEFAULT_CONFIGS = ("/etc/hallctl/hall.yaml", "config/example.yaml")
-# subcommands in their own modules: each has register(sub, with_config), which sets run_extension
-EXTENSIONS = ("hallctl.cli_simulate", "hallctl.cli_plan")
+
+EXAMPLES = """\
+examples:
+  hallctl check -c /etc/hallctl/hall.yaml    every problem in a hall file, with its line
+  hallctl status                             windows, queues, devices and alarms
+  hallctl ticket BDC                         issue a ticket (or: hallctl ticket 不动产登记)
+  hallctl open 3 --staff S12                 open window 3 with S12 serving
+  hallctl call 3                             call the next citizen to window 3
+  hallctl evaluate 3 非常满意                record the citizen's evaluation
+  hallctl demo --speed 10                    a whole hall on simulated devices
+"""
+
+LEVELS_HELP = (
+    "5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意 (number, English or Chinese name)"
+)
 
 WINDOW_VERBS = {
     "call": "call_next",
@@ -32,6 +46,22 @@ WINDOW_VERBS = {
     "ask-evaluation": "request_evaluation",
 }
 
+# what each window verb does, in words (the help and the answers never show action names)
+WINDOW_HELP = {
+    "call": "call the next citizen to the window (叫号)",
+    "recall": "call the ticket in hand again (重呼)",
+    "noshow": "the called citizen did not come (过号)",
+    "start": "the citizen arrived: service starts",
+    "finish": "service done (办结)",
+    "pause": "pause the window (暂停)",
+    "resume": "resume a paused window",
+    "open": "open the window (开窗)",
+    "close": "close the window; a ticket in hand is finished",
+    "suspend": "put the ticket in service aside (挂起)",
+    "callback": "call a suspended ticket back (回呼)",
+    "ask-evaluation": "ask the citizen to evaluate (请评价)",
+}
+
 
 def default_config() -> str:
     env = os.environ.get("HALLCTL_CONFIG")
@@ -45,7 +75,10 @@ def default_config() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="hallctl", description="Controller of a government service hall's hardware."
+        prog="hallctl",
+        description="Controller of a government service hall's hardware.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"hallctl {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -66,92 +99,111 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("run", help="run the daemon")
     with_config(sp)
-    sp.add_argument("--log-level", default=os.environ.get("HALLCTL_LOG_LEVEL", "info"))
+    sp.add_argument(
+        "--log-level", default=os.environ.get("HALLCTL_LOG_LEVEL", "info"),
+        help="debug, info, warning or error (default: $HALLCTL_LOG_LEVEL or info)",
+    )
     sp.add_argument("--json-logs", action="store_true", default=None, help="JSON log lines")
 
     sp = sub.add_parser("check", help="validate a hall file; print every problem with its line")
     with_config(sp)
 
     sp = sub.add_parser("schemas", help="write JSON Schemas of events and requests")
-    sp.add_argument("--out", type=Path, default=Path("docs/schemas"))
+    sp.add_argument("--out", type=Path, default=Path("docs/schemas"), help="directory to write")
     sp.add_argument("--check", action="store_true", help="exit 1 if the files differ")
+
+    journal_cli.add_parser(sub, with_config)
 
     sp = sub.add_parser("status", help="windows, queues, devices and alarms")
     client(sp)
 
     sp = sub.add_parser("ticket", help="issue a ticket")
     client(sp)
-    sp.add_argument("service")
+    sp.add_argument("service", help="service code or Chinese name, e.g. BDC or 不动产登记")
     group = sp.add_mutually_exclusive_group()
     group.add_argument("--green", action="store_true", help="绿色通道")
     group.add_argument("--appointment", metavar="CODE", help="预约 check-in code")
     sp.add_argument("--id", dest="id_value", help="ID number or phone (hashed, never stored)")
 
-    for verb, action in WINDOW_VERBS.items():
-        sp = sub.add_parser(verb, help=f"window action: {action}")
+    for verb in WINDOW_VERBS:
+        sp = sub.add_parser(verb, help=WINDOW_HELP[verb], description=WINDOW_HELP[verb])
         client(sp)
-        sp.add_argument("window", type=int)
+        sp.add_argument("window", type=int, help="window number")
         if verb == "open":
             sp.add_argument("--staff", help="staff id serving at the window")
         if verb == "pause":
-            sp.add_argument("--reason")
+            sp.add_argument("--reason", help="why the window pauses (kept with the event)")
         if verb == "finish":
             sp.add_argument("--case", dest="case_no", help="办件编号")
         if verb == "callback":
-            sp.add_argument("--ticket")
+            sp.add_argument("--ticket", help="which suspended ticket (default: the oldest)")
 
     sp = sub.add_parser("transfer", help="move the window's ticket to another service's line")
     client(sp)
-    sp.add_argument("window", type=int)
-    sp.add_argument("service")
+    sp.add_argument("window", type=int, help="window number")
+    sp.add_argument("service", help="the other service: code or Chinese name")
     sp.add_argument("--front", action="store_true", help="to the front of the line")
 
     sp = sub.add_parser("evaluate", help="record an evaluation: 1..5 or 非常满意 … 非常不满意")
     client(sp)
-    sp.add_argument("window", type=int)
-    sp.add_argument("level")
-    sp.add_argument("--reason")
+    sp.add_argument("window", type=int, help="window number")
+    sp.add_argument("level", help=LEVELS_HELP)
+    sp.add_argument("--reason", help="why (required for 不满意 and 非常不满意 when configured)")
 
     sp = sub.add_parser("reprint", help="print a ticket again")
     client(sp)
-    sp.add_argument("ticket")
+    sp.add_argument("ticket", help="ticket number, e.g. A012")
 
     sp = sub.add_parser("rejoin", help="a no-show rejoins the line")
     client(sp)
-    sp.add_argument("ticket")
+    sp.add_argument("ticket", help="ticket number, e.g. A012")
 
     sp = sub.add_parser("eta", help="a waiting ticket's place and expected wait, as of now")
     client(sp)
-    sp.add_argument("ticket")
-
-    import importlib
-
-    for module in EXTENSIONS:
-        importlib.import_module(module).register(sub, with_config)
+    sp.add_argument("ticket", help="ticket number, e.g. A012")
+    cli_simulate.register(sub, with_config)
+    cli_plan.register(sub, with_config)
 
     sp = sub.add_parser("demo", help="a whole hall on simulated devices (see README)")
-    sp.add_argument("--speed", type=float, default=1.0)
+    sp.add_argument(
+        "--speed", type=float, default=1.0,
+        help="how much faster than real time (default 1: a hall minute lasts 10 s)",
+    )
     sp.add_argument("--duration", type=float, default=None, help="seconds, then stop")
-    sp.add_argument("--no-ui", action="store_true")
+    sp.add_argument(
+        "--no-ui", action="store_true",
+        help="a plain line per call instead of the live view (automatic on a pipe)",
+    )
     sp.add_argument("--modbus", action="store_true", help="add Modbus TCP evaluator + display")
+    voice_cli.register(sub)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return _dispatch(args)
+        code = _dispatch(args)
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at interpreter exit
+        return code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `hallctl status | head`: the reader has gone; say nothing more (Python's own recipe:
+        # point stdout at /dev/null so the interpreter's final flush does not fail again)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    if hasattr(args, "run_extension"):
-        return int(args.run_extension(args))
+    if hasattr(args, "handler"):  # subcommands that live in their own module
+        return int(args.handler(args))
     if args.command == "check":
         return cmd_check(args.config or default_config())
     if args.command == "run":
         return cmd_run(args)
+    if args.command == "journal":
+        return journal_cli.run(args, args.config or default_config())
     if args.command == "schemas":
         from hallctl.schemas import write_schemas
 
@@ -194,12 +246,42 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(e, file=sys.stderr)
         return 1
+    wrong = state_directory_mismatch(cfg.data_dir, path, os.environ)
+    if wrong:
+        print(f"hallctl: {wrong}", file=sys.stderr)
+        return 1
+    from hallctl.startup_errors import STARTUP_ERRORS, startup_message
+
     try:
         run_daemon(cfg)
     except DataDirLocked as e:
         print(f"hallctl: {e}", file=sys.stderr)
         return 1
+    except STARTUP_ERRORS as e:
+        # A clear sentence, not a traceback: a lost journal tail, a full disk.
+        print(f"hallctl: {startup_message(e, cfg.data_dir)}", file=sys.stderr)
+        return 1
     return 0
+
+
+def state_directory_mismatch(
+    data_dir: Path, config_path: str, env: Mapping[str, str]
+) -> str | None:
+    """Under systemd, the hall file's data_dir must be the unit's StateDirectory.
+
+    The hall file is the one place that says where the daemon lives: `hallctl status -c
+    /etc/hallctl/hall.yaml` finds the control socket there. A unit that moved the daemon
+    elsewhere (an environment override) would leave the operator's CLI looking in the wrong
+    place, so a disagreement stops the start with the fix in the message.
+    """
+    state = env.get("STATE_DIRECTORY", "").split(":")[0]
+    if not state or Path(state).resolve() == data_dir.resolve():
+        return None
+    return (
+        f"{config_path} says data_dir: {data_dir}, but systemd gives this service {state} "
+        f"(StateDirectory=). Set `data_dir: {state}` in {config_path}, so that the daemon "
+        "and `hallctl status` use the same directory."
+    )
 
 
 def _request(args: argparse.Namespace) -> dict[str, Any]:

@@ -6,6 +6,15 @@ import unicodedata
 from typing import Any
 
 STATUS_ZH = {"open": "开放", "closed": "关闭", "paused": "暂停"}
+# what an action did, in words: a person reads this, not the request vocabulary
+DONE = {
+    "no_show": "no-show (过号)",
+    "start_service": "service started (开始办理)",
+    "finish": "finished (办结)",
+    "suspend": "suspended (挂起)",
+    "request_evaluation": "evaluation requested (请评价)",
+    "rejoin": "back in the line (重新排队)",
+}
 
 
 def render(action: str, response: dict[str, Any]) -> str:
@@ -37,12 +46,23 @@ def render(action: str, response: dict[str, Any]) -> str:
         front = "front" if r["front"] else "back"
         return f"{r['ticket']} → {r['to_service_name']} ({front} of the line, {r['ahead']} ahead)"
     if action == "evaluate":
-        return f"{r['ticket']}: {r['label_zh']} ({r['level']})"
+        line = f"{r['ticket']}: {r['label_zh']} ({r['level']})"
+        if r.get("started_service"):
+            line += f"; {r['ticket']} had only been called, so its service is recorded as started"
+        return line
+    if action == "rejoin":
+        return f"{r['ticket']}: {DONE['rejoin']}, {r['ahead']} ahead"
     if "ticket" in r and "window" in r:
-        return f"{action}: {r['ticket']} at window {r['window']}"
+        line = f"{r['ticket']} at window {r['window']}: {DONE.get(action, 'done')}"
+        if r.get("started_service"):
+            line += "; it had only been called, so its service is recorded as started"
+        return line
     if "window" in r and "status" in r:
-        return f"window {r['window']}: {STATUS_ZH.get(r['status'], r['status'])}"
-    return f"{action}: ok"
+        line = f"window {r['window']}: {STATUS_ZH.get(r['status'], r['status'])} ({r['status']})"
+        if r.get("finished"):
+            line += f"; {r['finished']}, still in hand, was finished"
+        return line
+    return DONE.get(action, "done")
 
 
 def width(text: str) -> int:
@@ -91,8 +111,24 @@ def render_status(s: dict[str, Any]) -> str:
     if s["devices"]:
         online = len(s["devices"]) - len(offline)
         lines.append(f"devices: {online} online, offline: {', '.join(offline) or 'none'}")
+    lines += serial_lines(s.get("components", {}).get("serial"))
     for a in s["alarms"]:
         lines.append(f"ALARM {a['kind']}: {a['message']}")
     for a in s["device_alarms"]:
         lines.append(f"DEVICE ALARM {a['device']}: {a['alarm']} {a.get('detail') or ''}")
     return "\n".join(lines)
+
+
+def serial_lines(stats: dict[str, Any] | None) -> list[str]:
+    """One line per serial line: is it open, frames decoded, bad frames by reason."""
+    out = []
+    for line_id, st in sorted((stats or {}).get("lines", {}).items()):
+        decoder = st.get("decoder", {})
+        bad = {k: v for k, v in decoder.items() if k not in ("frames", "noise_bytes") and v}
+        why = " (" + ", ".join(f"{k} {v}" for k, v in sorted(bad.items())) + ")" if bad else ""
+        state = "connected" if st.get("connected") else "NOT CONNECTED"
+        out.append(
+            f"serial line {line_id}: {state}, {decoder.get('frames', 0)} frames, "
+            f"{st.get('bad_frames', 0)} bad{why}, {decoder.get('noise_bytes', 0)} noise bytes"
+        )
+    return out

@@ -38,7 +38,7 @@ def register(
     sp.add_argument("--rounds", type=int, default=3, help="simulator correction rounds")
     sp.add_argument("--seeds", type=int, default=3, help="simulated days per round")
     sp.add_argument("--json", action="store_true")
-    sp.set_defaults(run_extension=run)
+    sp.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -39,7 +39,7 @@ def register(
     sp.add_argument("--seed", type=int, default=None)
     sp.add_argument("--no-estimates", action="store_true", help="skip the estimator (faster)")
     sp.add_argument("--json", action="store_true", help="KPIs and accuracy as JSON")
-    sp.set_defaults(run_extension=run)
+    sp.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

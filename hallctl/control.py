@@ -27,6 +27,8 @@ from typing import Any, Self
 
 import structlog
 
+from hallctl import json_input
+
 __all__ = [
     "MAX_LINE",
     "ControlError",
@@ -206,8 +208,8 @@ class ControlServer:
 
     async def _answer(self, line: bytes) -> dict[str, Any]:
         try:
-            request = json.loads(line)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            request = json_input.loads(line)
+        except json_input.JsonInputError as exc:
             return _error("bad_json", f"not a JSON line: {exc}")
         if not isinstance(request, dict):
             return _error("bad_request", "a request is a JSON object with an 'action'")
@@ -248,8 +250,8 @@ def _decode_response(path: Path, line: bytes) -> dict[str, Any]:
     if not line:
         raise ControlUnavailable(f"hallctl closed the connection on {path} without answering")
     try:
-        response = json.loads(line)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        response = json_input.loads(line)
+    except json_input.JsonInputError as exc:
         raise ControlError(f"hallctl sent an unreadable answer: {exc}") from exc
     if not isinstance(response, dict):
         raise ControlError("hallctl sent an answer that is not a JSON object")

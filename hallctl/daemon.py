@@ -23,6 +23,7 @@ from hallctl.components import Component
 from hallctl.config.models import HallConfig
 from hallctl.control import ControlServer
 from hallctl.engine import Clock, HallEngine
+from hallctl.files import private_dir
 from hallctl.journal import Journal
 from hallctl.privacy import load_or_create_secret
 from hallctl.sdnotify import Notifier
@@ -40,7 +41,7 @@ class DataDirLocked(RuntimeError):
 @contextlib.contextmanager
 def data_dir_lock(data_dir: Path) -> Iterator[None]:
     """One daemon per data directory: two writers on one journal would fight over seqs."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     path = data_dir / "hallctl.lock"
     f: TextIO = path.open("a+")
     try:
@@ -114,7 +115,15 @@ class Daemon:
 
     async def _control(self, request: dict[str, Any]) -> dict[str, Any]:
         assert self.engine is not None
-        return await self.engine.execute(request)
+        response = await self.engine.execute(request)
+        if request.get("action") == "status" and response.get("ok"):
+            # the devices' own counters (frames, bad frames by reason) are not hall state:
+            # the components that keep them add them here, for `hallctl status`
+            from hallctl.wiring import component_status
+
+            result = {**response["result"], "components": component_status(self.components)}
+            response = {**response, "result": result}
+        return response
 
     @contextlib.asynccontextmanager
     async def _signals(self) -> AsyncIterator[None]:
@@ -132,7 +141,8 @@ class Daemon:
         while True:
             await asyncio.sleep(TICK_S)
             response = await engine.execute({"action": "tick", "source": "clock"})
-            if not response["ok"]:
+            # disk_full is logged once by the engine; the tick is what probes for space.
+            if not response["ok"] and response["error"]["code"] != "disk_full":
                 log.warning("daemon.tick_failed", error=response["error"])
 
     async def _prune(self, engine: HallEngine) -> None:

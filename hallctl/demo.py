@@ -1,27 +1,34 @@
-"""``hallctl demo``: the hall of config/demo.yaml on simulated devices, in one process.
+"""``hallctl demo``: the hall of hallctl/data/demo.yaml on simulated devices, in one process.
 
 The simulators own real pseudo-terminals at the ports the hall file names, so the daemon opens
 and drives them exactly as it would real RS-485 adapters. Simulated citizens and staff press
 keys on those wires (and use kiosks over MQTT when a broker is there); the view reads back what
 the strips and the printer received.
+
+The demo lives in its own directory (``$HALLCTL_DEMO_DIR``, default
+``~/.local/state/hallctl/demo``): the journal, the pty links. A lock there makes a second demo
+refuse instead of wiping the first one's data, and SIGHUP, SIGTERM and SIGINT all end the demo
+through the same clean shutdown (pty links removed, the embedded Mosquitto stopped).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import shutil
+import signal
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import structlog
 
 from hallctl.codec.loader import load_profile
-from hallctl.config import load_config
 from hallctl.config.models import HallConfig
 from hallctl.daemon import Daemon
 from hallctl.demo_view import DemoView, PrinterReader
@@ -34,9 +41,42 @@ from hallctl.sim.serial_devices import FF68Bus, TextStripSim
 
 log = structlog.get_logger("hallctl.demo")
 
-REPO = Path(__file__).resolve().parent.parent
-DEMO_CONFIG = REPO / "config" / "demo.yaml"
+# package data, so that `hallctl demo` works from an installed wheel too
+DEMO_CONFIG = Path(__file__).resolve().parent / "data" / "demo.yaml"
 READY_TIMEOUT_S = 30.0
+STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
+
+
+class DemoBusy(Exception):
+    """Another demo holds the demo directory."""
+
+
+def demo_dir(env: dict[str, str] | os._Environ[str] = os.environ) -> Path:
+    if env.get("HALLCTL_DEMO_DIR"):
+        return Path(env["HALLCTL_DEMO_DIR"]).resolve()
+    state = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "hallctl" / "demo"
+
+
+@contextlib.contextmanager
+def demo_lock(workdir: Path) -> Iterator[None]:
+    """One demo per directory; the kernel drops the lock when its holder dies, even by kill -9."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(workdir / "demo.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            raise DemoBusy(
+                f"another hallctl demo (pid {holder}) is running in {workdir}; stop it first, "
+                "or give this one its own directory with HALLCTL_DEMO_DIR"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
 
 
 def run_demo(
@@ -46,20 +86,31 @@ def run_demo(
 
     # warnings only, on stderr: info lines would scroll the live view away
     configure_logging("warning", json=False)
+    if ui and not sys.stdout.isatty():
+        ui = False  # a pipe or a file gets plain lines, not cursor movements
+    workdir = demo_dir()
     try:
-        return asyncio.run(_demo(speed, duration, ui, modbus))
-    except KeyboardInterrupt:  # Ctrl-C before the daemon had its handler in place
+        with demo_lock(workdir):
+            return asyncio.run(_demo(speed, duration, ui, modbus, workdir))
+    except DemoBusy as e:
+        print(f"hallctl demo: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # a second Ctrl-C while shutting down
         return 130
 
 
-def _demo_config(path: Path, mqtt_url: str | None) -> HallConfig:
-    """The hall file with the simulator's ports resolved and the MQTT URL chosen here."""
+def _demo_config(path: Path, mqtt_url: str | None, workdir: Path) -> HallConfig:
+    """The hall file with data_dir and the simulator's ports under `workdir`, and the MQTT URL
+    chosen here."""
+    from hallctl.config import parse_config
+
     # env given explicitly: HALLCTL_DATA_DIR must not move the directory this demo wipes
-    cfg = load_config(path, env={})
-    base = path.parent
+    cfg = parse_config(path.read_text(encoding="utf-8"), str(path), env={}, base=workdir)
+    base = workdir
 
     def resolved(port: str) -> str:
-        return str((base / port).resolve()) if not Path(port).is_absolute() else port
+        # abspath, not resolve(): a link left by a killed demo must not be followed to its pty
+        return os.path.abspath(base / port) if not Path(port).is_absolute() else port
 
     serial = cfg.serial
     if serial is not None:
@@ -165,23 +216,58 @@ def _broker() -> Any:
         broker.close()
 
 
-async def _demo(speed: float, duration: float | None, ui: bool, modbus: bool = False) -> int:
-    with _broker() as (url, mqtt_note):
-        cfg = _demo_config(DEMO_CONFIG, url)
-        shutil.rmtree(cfg.data_dir, ignore_errors=True)  # a fresh hall every run
-        assert cfg.serial is not None
-        sims = Sims(cfg.serial)
-        sims.start()  # the ports exist before the daemon looks for them
-        try:
-            if not modbus:
-                return await _run_hall(cfg, sims, speed, duration, ui, mqtt_note)
-            return await _with_modbus(cfg, sims, speed, duration, ui, mqtt_note)
-        finally:
-            sims.close()
+class _Stop:
+    """Every stop signal ends the demo the same way: the daemon's clean shutdown, then the
+    simulators and the broker in the `finally`s. The daemon takes over SIGTERM/SIGINT while it
+    runs and gives them back as defaults; `rearm` puts ours back."""
+
+    def __init__(self) -> None:
+        self.requested = asyncio.Event()
+        self.daemon: Daemon | None = None
+
+    def _set(self) -> None:
+        self.requested.set()
+        if self.daemon is not None:
+            self.daemon.stop_requested.set()
+
+    def rearm(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in STOP_SIGNALS:
+            loop.add_signal_handler(sig, self._set)
+
+    def disarm(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
+
+
+async def _demo(
+    speed: float, duration: float | None, ui: bool, modbus: bool, workdir: Path
+) -> int:
+    stop = _Stop()
+    stop.rearm()
+    try:
+        with _broker() as (url, mqtt_note):
+            cfg = _demo_config(DEMO_CONFIG, url, workdir)
+            shutil.rmtree(cfg.data_dir, ignore_errors=True)  # a fresh hall every run
+            assert cfg.serial is not None
+            sims = Sims(cfg.serial)
+            sims.start()  # the ports exist before the daemon looks for them
+            try:
+                if stop.requested.is_set():
+                    return 130
+                if not modbus:
+                    return await _run_hall(cfg, sims, speed, duration, ui, mqtt_note, stop)
+                return await _with_modbus(cfg, sims, speed, duration, ui, mqtt_note, stop)
+            finally:
+                sims.close()
+    finally:
+        stop.disarm()
 
 
 async def _with_modbus(
-    cfg: HallConfig, sims: Sims, speed: float, duration: float | None, ui: bool, note: str
+    cfg: HallConfig, sims: Sims, speed: float, duration: float | None, ui: bool, note: str,
+    stop: _Stop,
 ) -> int:
     """The same hall plus a Modbus TCP evaluator and LED display at the last window."""
     from hallctl.demo_modbus import citizen_at_the_evaluator, free_port, simulator, with_modbus
@@ -191,7 +277,7 @@ async def _with_modbus(
     async with simulator(port) as sim:
         presser = asyncio.create_task(citizen_at_the_evaluator(sim, speed, stats))
         try:
-            code = await _run_hall(with_modbus(cfg, port), sims, speed, duration, ui, note)
+            code = await _run_hall(with_modbus(cfg, port), sims, speed, duration, ui, note, stop)
         finally:
             presser.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -202,12 +288,15 @@ async def _with_modbus(
 
 
 async def _run_hall(
-    cfg: HallConfig, sims: Sims, speed: float, duration: float | None, ui: bool, note: str
+    cfg: HallConfig, sims: Sims, speed: float, duration: float | None, ui: bool, note: str,
+    stop: _Stop,
 ) -> int:
     print(f"hallctl demo: {cfg.hall.name}, {len(cfg.windows)} windows, speed ×{speed:g}")
     print(note, flush=True)
+    print(f"demo directory: {cfg.data_dir.parent}", flush=True)
     clock = demo_clock(cfg, speed)  # the hall core and the simulated people share hall time
     daemon = Daemon(cfg, clock=clock)
+    stop.daemon = daemon
     runner = asyncio.create_task(daemon.run(), name="daemon")
     ready = asyncio.create_task(daemon.ready.wait())
     await asyncio.wait({runner, ready}, timeout=READY_TIMEOUT_S, return_when="FIRST_COMPLETED")
@@ -216,6 +305,9 @@ async def _run_hall(
         daemon.stop_requested.set()
         with contextlib.suppress(Exception):
             await runner
+        stop.rearm()
+        if stop.requested.is_set():
+            return 130
         print("hallctl demo: the daemon did not start", file=sys.stderr)
         return 1
     engine = daemon.engine
@@ -238,23 +330,37 @@ async def _run_hall(
                 header=f"{cfg.hall.name} — hallctl demo ×{speed:g} — Ctrl-C stops. {note}",
             )
             async with asyncio.TaskGroup() as tg:
-                tasks = [
+                tasks: list[asyncio.Task[Any]] = [
                     tg.create_task(_count(engine, events, ui)),
                     tg.create_task(people.run()),
                 ]
                 if ui:
                     tasks.append(tg.create_task(_live(view)))
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(duration):
-                        await daemon.stop_requested.wait()
-                for task in tasks:
-                    task.cancel()
+                # asyncio.wait, not timeout + suppress(TimeoutError), which on 3.11 can turn a
+                # cancel racing the time-out into a suppressed TimeoutError
+                stopped = tg.create_task(daemon.stop_requested.wait())
+                await asyncio.wait({stopped}, timeout=duration)
+                tasks.append(stopped)
+                await _cancel_all(tasks)
             summary = _summary(engine, events, activity, printer, time.monotonic() - started)
     finally:
         daemon.stop_requested.set()
         await runner
+        stop.rearm()  # the daemon's exit gave SIGTERM/SIGINT back to their defaults
     print(summary, flush=True)
     return 0
+
+
+async def _cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel the simulators, and cancel again what is still running a second later: on
+    Python 3.11 a cancel racing a time-out inside wait_for/asyncio.timeout can be lost, and one
+    lost cancel would keep the demo from ever stopping."""
+    for task in tasks:
+        task.cancel()
+    while pending := [t for t in tasks if not t.done()]:
+        await asyncio.wait(pending, timeout=1.0)
+        for task in pending:
+            task.cancel()
 
 
 async def _open_windows(cfg: HallConfig, engine: HallEngine) -> None:
@@ -305,10 +411,10 @@ async def _count(engine: HallEngine, events: Counter[str], ui: bool) -> None:
 async def _live(view: DemoView) -> None:
     from rich.live import Live
 
-    with Live(view.render(), refresh_per_second=4, screen=False) as live:
+    with Live(refresh_per_second=4, screen=False) as live:
         while True:
+            live.update(view.render(live.console.width))  # the width of the terminal as it is now
             await asyncio.sleep(0.25)
-            live.update(view.render())
 
 
 def _summary(
@@ -331,5 +437,6 @@ def _summary(
             f"no-shows: {events['ticket.no_show']}, finished: {events['ticket.finished']}",
             f"evaluations: {ev['total']}, satisfaction: {sat}",
             f"tickets printed: {printer.count}; last printed ticket: {last}",
+            f"voice announcements: {events['voice.announced']}",
         ]
     )

@@ -20,6 +20,8 @@ import structlog
 
 from hallctl import __version__
 from hallctl.config.models import HallConfig
+from hallctl.disk_full import is_disk_full
+from hallctl.disk_watch import DiskFullError, DiskWatch
 from hallctl.hall.commands import READ_ONLY, parse_command
 from hallctl.hall.core import Event, Hall
 from hallctl.hall.errors import HallError
@@ -35,6 +37,7 @@ EVENT_VERSION = 1
 SNAPSHOT_EVERY = 20_000
 SNAPSHOT_FORMAT = f"hallstate/2/{__version__}"
 RECENT_REQUESTS = 20_000
+MAX_REQUEST_ID = 128  # as the request models say; a longer one is refused, and not kept
 
 Clock = Callable[[], datetime]
 
@@ -113,11 +116,25 @@ class HallEngine:
         self._seq_changed = asyncio.Condition()
         self._subscribers: list[asyncio.Queue[Record]] = []
         self._failed: BaseException | None = None
+        self.disk = DiskWatch(self.journal.path.parent, self._clock)
 
     # ---- lifetime -----------------------------------------------------------------------
 
     def recover(self) -> int:
         """Rebuild today's state: the latest snapshot, then every event after it."""
+        self.hall, after, count = self._rebuild()
+        self._durable_seq = self.journal.last_seq()
+        self.hall.state.last_seq = self._durable_seq
+        today = self._clock().astimezone(self._tz).date()
+        self._stored = self.journal.request_ids_since_day(
+            (today - timedelta(days=1)).isoformat()
+        )
+        self._since_snapshot = count
+        log.info("engine.recovered", snapshot_seq=after, replayed=count, seq=self._durable_seq)
+        return count
+
+    def _rebuild(self) -> tuple[Hall, int, int]:
+        """The hall as the journal has it: (hall, snapshot seq, events replayed)."""
         state: HallState | None = None
         after = 0
         snap = self.journal.load_snapshot()
@@ -130,22 +147,12 @@ class HallEngine:
                     after = seq
             except Exception as e:  # a snapshot is an optimisation: fall back to full replay
                 log.warning("engine.snapshot_unreadable", error=str(e))
-        self.hall = Hall(self.config, state)
+        hall = Hall(self.config, state)
         count = 0
         for rec in self.journal.replay(after):
-            self.hall.apply(
-                rec.type, json.loads(rec.data), datetime.fromisoformat(rec.ts).timestamp()
-            )
+            hall.apply(rec.type, json.loads(rec.data), datetime.fromisoformat(rec.ts).timestamp())
             count += 1
-        self._durable_seq = self.journal.last_seq()
-        self.hall.state.last_seq = self._durable_seq
-        today = self._clock().astimezone(self._tz).date()
-        self._stored = self.journal.request_ids_since_day(
-            (today - timedelta(days=1)).isoformat()
-        )
-        self._since_snapshot = count
-        log.info("engine.recovered", snapshot_seq=after, replayed=count, seq=self._durable_seq)
-        return count
+        return hall, after, count
 
     async def run(self) -> None:
         """The writer: turns queued batches into durable records. Run it in the TaskGroup."""
@@ -159,14 +166,34 @@ class HallEngine:
                 records = await asyncio.to_thread(
                     self.journal.append, batch.events, batch.responses
                 )
+            except Exception as e:
+                if not is_disk_full(e, self.journal.path.parent):
+                    self._fail(batch, e)
+                    raise
+                await self.disk.entered(self, batch, e)
+                continue
             except BaseException as e:
-                # memory is now ahead of the journal: fail-stop, a restart replays the journal
-                self._failed = e
-                batch.done.set_exception(e)
-                log.error("engine.journal_failed", error=repr(e))
+                self._fail(batch, e)
                 raise
             batch.done.set_result(records)
             await self._published(records)
+
+    def _fail(self, batch: _Batch, e: BaseException) -> None:
+        # memory is now ahead of the journal: fail-stop, a restart replays the journal
+        self._failed = e
+        batch.done.set_exception(e)
+        log.error("engine.journal_failed", error=repr(e))
+
+    def take_pending(self) -> _Batch | None:
+        """The batch being gathered, taken away from the writer (disk full: it cannot go)."""
+        batch, self._batch = self._batch, None
+        return batch
+
+    async def rebuild(self) -> None:
+        """Throw away what memory holds beyond the journal: state as the journal has it."""
+        hall, _, _ = await asyncio.to_thread(self._rebuild)
+        hall.state.last_seq = self._durable_seq
+        self.hall = hall
 
     async def _published(self, records: list[Record]) -> None:
         if not records:
@@ -189,7 +216,13 @@ class HallEngine:
         seq = self._durable_seq
         blob = snapshot_blob(self.hall.state)
         self._since_snapshot = 0
-        await asyncio.to_thread(self.journal.save_snapshot, seq, blob)
+        try:
+            await asyncio.to_thread(self.journal.save_snapshot, seq, blob)
+        except Exception as e:
+            if not is_disk_full(e, self.journal.path.parent):
+                raise
+            log.warning("engine.snapshot_skipped", reason="disk full")  # an optimisation only
+            return
         log.info("engine.snapshot", seq=seq, bytes=len(blob))
 
     async def drain(self) -> None:
@@ -200,6 +233,12 @@ class HallEngine:
     # ---- the door -----------------------------------------------------------------------
 
     async def execute(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            return await self._execute(request)
+        except DiskFullError:
+            return error(self.disk.error())
+
+    async def _execute(self, request: Mapping[str, Any]) -> dict[str, Any]:
         if self._failed is not None:
             return error(HallError("internal", "journal unavailable"))
         if not isinstance(request, Mapping):
@@ -218,39 +257,57 @@ class HallEngine:
                 stored = await asyncio.to_thread(self.journal.response_for, rid)
                 if stored is not None:
                     return json.loads(stored)  # type: ignore[no-any-return]
+        if request.get("action") not in READ_ONLY and not await self.disk.writable(self):
+            return error(self.disk.error())  # nothing can be made durable: change nothing
         request = self._protect(request)
         now = self._clock()
         try:
             cmd = parse_command(request)
             outcome = self.hall.execute(cmd, now)
         except HallError as err:
-            if err.events:  # a day rollover preceded the error: it stands, journal it
-                await self._commit(err.events, None, now, None)
-            return error(err)
+            # A day rollover may precede the error: it stands, and is journaled with it.
+            return await self._settle(rid, err.events, now, error(err))
         except Exception as e:  # a bug must not take the hall down with it
             log.exception("engine.command_crashed", action=request.get("action"))
-            return error(HallError("internal", type(e).__name__))
+            return error(HallError("internal", type(e).__name__))  # not kept: retry may work
         response = ok(outcome.result)
-        if not outcome.events:
-            if cmd.action not in READ_ONLY:
+        if not outcome.events and cmd.action in READ_ONLY:
+            self.disk.annotate(cmd.action, response)
+            return response  # changes nothing, so a repeat may as well see the hall as it is now
+        return await self._settle(rid, outcome.events, now, response)
+
+    async def _settle(
+        self, rid: str | None, events: list[Event], now: datetime, response: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Make the events durable and keep the answer under its request id, errors too.
+
+        A repeat of a request id gets its first answer, whatever it was: a refused
+        `call_next` retried after a ticket arrived must not call it (docs: "a repeat returns
+        the first answer and changes nothing").
+        """
+        if not rid or len(rid) > MAX_REQUEST_ID:
+            if events:
+                await self._commit(events, None, now, None)
+            else:
                 await self.drain()  # the answer may rest on events not yet durable
             return response
-        if rid:
-            fut = asyncio.get_running_loop().create_future()
-            self._inflight[rid] = fut
-            try:
-                await self._commit(outcome.events, rid, now, response)
-                fut.set_result(response)
-            except BaseException as e:
-                fut.set_exception(e)
-                fut.exception()  # mark retrieved
-                raise
-            finally:
-                del self._inflight[rid]
-            self._remember(rid, response)
-        else:
-            await self._commit(outcome.events, None, now, None)
+        fut = asyncio.get_running_loop().create_future()
+        self._inflight[rid] = fut
+        try:
+            await self._commit(events, rid, now, response)
+            fut.set_result(response)
+        except BaseException as e:
+            fut.set_exception(e)
+            fut.exception()  # mark retrieved
+            raise
+        finally:
+            del self._inflight[rid]
+        self._remember(rid, response)
         return response
+
+    async def record(self, events: list[Event]) -> None:
+        """Journal events the engine itself produces (not from a request); durable on return."""
+        await self._commit(events, None, self._clock(), None)
 
     async def _commit(
         self,
@@ -313,7 +370,7 @@ class HallEngine:
         return Subscription(self._subscribers)
 
     def retained_state(self) -> dict[str, dict[str, Any]]:
-        return retained_state(self.hall)
+        return self.disk.annotate_state(retained_state(self.hall))
 
     def now(self) -> datetime:
         return self._clock()

@@ -27,7 +27,13 @@ from typing import Any, Final, Self
 
 import structlog
 
-__all__ = ["SCHEMA_VERSION", "Journal", "JournalError", "PendingEvent", "Record"]
+from hallctl import json_input
+from hallctl.files import private_dir, private_file
+from hallctl.journal_mark import HighWaterMark, JournalBehind, mark_path
+
+__all__ = [
+    "SCHEMA_VERSION", "Journal", "JournalBehind", "JournalError", "PendingEvent", "Record"
+]
 
 log = structlog.get_logger(__name__)
 
@@ -133,7 +139,12 @@ SCHEMA_VERSION: Final = max(_MIGRATIONS)
 class Journal:
     """SQLite WAL journal. Synchronous and thread-safe; one instance per database file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, accept_loss: bool = False) -> None:
+        """Open (or create) the journal at ``path``.
+
+        Raises JournalBehind when the journal ends before its high-water mark (its tail was
+        lost), unless ``accept_loss``: then the mark is set back to the journal's end.
+        """
         self.path = Path(path)
         self._write_lock = threading.Lock()
         self._pool_lock = threading.Lock()
@@ -142,7 +153,8 @@ class Journal:
         self._prune_lock = threading.Lock()
         self._closed = False
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)
+            private_file(self.path)  # 0640 before SQLite creates it under the umask
             self._writer = self._connect()
         except (OSError, sqlite3.Error) as exc:
             raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
@@ -154,7 +166,22 @@ class Journal:
         except JournalError:
             self._writer.close()
             raise
-        log.info("journal.opened", path=str(self.path), last_seq=self.last_seq())
+        try:
+            self._mark = HighWaterMark(self.path)
+            # The mark first: it is written after each commit, so a journal appended to by
+            # another process meanwhile can only be found ahead of it, never behind.
+            mark = self._mark.read()
+            last = self.last_seq()
+            lost_from = self._mark.check(self.path, last, mark, accept_loss=accept_loss)
+        except (OSError, JournalBehind) as exc:
+            self.close_quietly()
+            if isinstance(exc, JournalBehind):
+                raise
+            raise JournalError(f"cannot use {mark_path(self.path)}: {exc}") from exc
+        if lost_from is not None:
+            log.warning("journal.loss_accepted", path=str(self.path), last_seq=last,
+                        acknowledged_up_to=lost_from, lost=lost_from - last)
+        log.info("journal.opened", path=str(self.path), last_seq=last)
 
     # --- lifetime -------------------------------------------------------------------------
 
@@ -169,12 +196,21 @@ class Journal:
     ) -> None:
         self.close()
 
+    def close_quietly(self) -> None:
+        """Close without the log line (a journal refused while opening)."""
+        self._closed = True
+        self._writer.close()
+        mark = getattr(self, "_mark", None)
+        if mark is not None:
+            mark.close()
+
     def close(self) -> None:
         with self._write_lock:
             if self._closed:
                 return
             self._closed = True
             self._writer.close()
+            self._mark.close()
         with self._pool_lock:
             # Readers still checked out are closed when they come back (_reader).
             for conn in self._idle_readers:
@@ -190,9 +226,10 @@ class Journal:
     ) -> list[Record]:
         """Append a batch in one transaction; every event is durable when this returns.
 
-        ``responses`` are (request id, response JSON) pairs stored in the same transaction.
+        ``responses`` are (request id, response JSON) pairs stored in the same transaction;
+        a batch may hold answers only (refused requests), kept under the current last seq.
         """
-        if not events:
+        if not events and not responses:
             return []
         for event in events:
             _check_data(event)
@@ -213,13 +250,19 @@ class Journal:
                         ],
                     )
                     if responses:
+                        seq = records[-1].seq if records else first - 1
                         conn.executemany(
                             "INSERT OR IGNORE INTO responses (request_id, seq, response) "
                             "VALUES (?, ?, ?)",
-                            [(rid, records[-1].seq, text) for rid, text in responses],
+                            [(rid, seq, text) for rid, text in responses],
                         )
                 except sqlite3.IntegrityError as exc:
                     raise JournalError(f"batch rejected, nothing written: {exc}") from exc
+            if records:
+                try:
+                    self._mark.write(records[-1].seq)
+                except OSError as exc:  # the mark lagging only weakens the check
+                    log.warning("journal.mark_not_written", error=str(exc))
         return records
 
     def response_for(self, request_id: str) -> str | None:
@@ -424,7 +467,7 @@ class Journal:
         return bound
 
     def _archive(self, archive_dir: Path, before_day: str, bound: int) -> None:
-        archive_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(archive_dir)
         files: dict[str, gzip.GzipFile] = {}
         raw: dict[str, io.BufferedWriter] = {}
         try:
@@ -442,7 +485,8 @@ class Journal:
                     rec = Record(*row)
                     out = files.get(rec.day)
                     if out is None:
-                        fh = open(archive_dir / f"{rec.day}.jsonl.gz", "ab")  # noqa: SIM115
+                        name = private_file(archive_dir / f"{rec.day}.jsonl.gz")
+                        fh = open(name, "ab")  # noqa: SIM115
                         raw[rec.day] = fh
                         # "ab" adds a gzip member; gzip readers read concatenated members.
                         out = files[rec.day] = gzip.GzipFile(fileobj=fh, mode="ab")
@@ -478,19 +522,11 @@ def _check_data(event: PendingEvent) -> None:
     # envelope_json splices `data` verbatim: a bad value stored once would poison every
     # forwarder forever, so refuse it here, before anything is written.
     try:
-        ok = isinstance(_DECODER.decode(event.data), dict)
-    except ValueError:
+        ok = isinstance(json_input.loads(event.data), dict)
+    except json_input.JsonInputError:
         ok = False
     if not ok:
         raise JournalError(f"event {event.id}: data is not a JSON object text")
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")  # json.loads would accept NaN and Infinity
-
-
-# Built once: json.loads(..., parse_constant=...) would build a decoder per call.
-_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def _schema_version(conn: sqlite3.Connection) -> int:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import structlog
 
 from hallctl.components import Component, Factory, Needs
 from hallctl.config.models import HallConfig, HttpConfig
 from hallctl.engine import HallEngine
+from hallctl.voice.factory import voice
 
 log = structlog.get_logger("hallctl.wiring")
 
@@ -116,6 +118,10 @@ class SerialComponent:
     def needs(self) -> Needs:
         return Needs()
 
+    def status(self) -> dict[str, Any]:
+        """Per line: connected, frames decoded and bad frames by reason (`hallctl status`)."""
+        return self.devices.stats()
+
     async def run(self) -> None:
         await self.devices.run()
 
@@ -125,7 +131,7 @@ def serial(config: HallConfig, engine: HallEngine) -> Component | None:
 
 
 # One line per surface. Order is start order; edges (HTTP front, MQTT link) come after all.
-FACTORIES: tuple[Factory, ...] = (attendance, modbus, kiosks, serial)
+FACTORIES: tuple[Factory, ...] = (attendance, modbus, kiosks, serial, voice)
 
 
 class HttpFront:
@@ -191,6 +197,16 @@ def compose(
         out.append(MqttComponent(config, engine, needs))
     elif needs.mqtt_subscriptions or needs.mqtt_responders:
         log.warning("wiring.mqtt_needed", subscriptions=len(needs.mqtt_subscriptions))
+    return out
+
+
+def component_status(components: list[Component]) -> dict[str, Any]:
+    """What the components that can tell (a `status()` method) add to a status answer."""
+    out: dict[str, Any] = {}
+    for c in components:
+        status = getattr(c, "status", None)
+        if callable(status):
+            out[c.name] = status()
     return out
 
 

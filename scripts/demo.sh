@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The demo: the hall of config/demo.yaml on simulated devices (see README, "The two commands").
+# The demo: the hall of hallctl/data/demo.yaml on simulated devices (see README, "The two commands").
 #
 #   bash scripts/demo.sh                          # live view; Ctrl-C stops
 #   bash scripts/demo.sh --speed 10 --duration 60 # options go to `hallctl demo`

@@ -77,6 +77,17 @@ if ! "$PY" -c 'import cryptography' 2>/dev/null && ! have openssl; then
     step "installing openssl"
     apt_install openssl
 fi
+# Voice calling: espeak-ng builds the clip sets, sox checks the audio, aplay (alsa-utils) plays it.
+if ! have espeak-ng || ! have sox || ! have aplay; then
+    step "installing espeak-ng, sox and alsa-utils"
+    apt_install espeak-ng sox alsa-utils
+fi
+# The systemd unit's sandbox is rated with systemd-analyze (package systemd, which is not
+# started here), and the daemon's system calls are checked against its filter with strace.
+if ! have systemd-analyze || ! have strace; then
+    step "installing systemd-analyze and strace"
+    apt_install systemd strace
+fi
 # Debian starts a system-wide broker on port 1883 when installing the package. The tests do not
 # need it (each test starts its own broker on a free port), so it is left as it is.
 

@@ -145,7 +145,9 @@ async def test_form_encoded_data_body_is_read_like_a_raw_one(clock: Clock) -> No
     ]
 
 
-async def test_malformed_lines_are_counted_and_skipped_good_ones_recorded(clock: Clock) -> None:
+async def test_malformed_lines_are_quarantined_and_counted_good_ones_recorded(
+    clock: Clock,
+) -> None:
     body = [
         "0105",  # too few fields
         "0105\t2026-13-45 08:00:00\t0\t15",  # no such date
@@ -159,6 +161,7 @@ async def test_malformed_lines_are_counted_and_skipped_good_ones_recorded(clock:
     assert (status, text) == (200, "OK: 6")  # all taken: resending bad lines helps nobody
     assert len(clock.hall.applied) == 2
     assert clock.receiver.stats["malformed"] == 4
+    assert [q.line for q in clock.receiver.quarantine.lines()][::-1] == body[:4]
     assert clock.receiver.stats["lines"] == 2
 
 
@@ -196,10 +199,13 @@ async def test_a_pin_without_its_leading_zeros_still_finds_the_staff(clock: Cloc
     assert [p[1] for p in clock.hall.punches()] == ["S005"]
 
 
-async def test_unmapped_status_is_skipped_unless_configured(clock: Clock) -> None:
-    await clock.push("0105\t2026-11-25 08:59:01\t255\t15\t0\t0\t0")
+async def test_unmapped_status_is_not_recorded_but_kept_in_the_quarantine(clock: Clock) -> None:
+    line = "0105\t2026-11-25 08:59:01\t255\t15\t0\t0\t0"
+    assert await clock.push(line) == (200, "OK: 1")
     assert clock.hall.applied == []
     assert clock.receiver.stats["unmapped_status"] == 1
+    [kept] = clock.receiver.quarantine.lines()
+    assert (kept.line, kept.reason) == (line, "status not in adms.status_map")
 
 
 @pytest.mark.parametrize(
@@ -303,7 +309,7 @@ async def test_commands_are_refused_for_unknown_devices_and_multi_line_text(cloc
 
 def test_parse_attlog_reads_hall_local_time_and_the_optional_mask_fields() -> None:
     lines, malformed = parse_attlog(CHECK_OUT + "\r\n", SHANGHAI)
-    assert malformed == 0
+    assert malformed == []
     assert lines[0].pin == "0231"
     assert lines[0].status == 1
     assert lines[0].time == datetime(2026, 11, 25, 1, 12, 40, tzinfo=ZoneInfo("UTC"))

@@ -60,9 +60,9 @@ async def test_one_server_takes_punches_from_every_kind_of_clock() -> None:
         async with http.post(
             server.base_url + "/iclock/cdata",
             params={"SN": "CQUJ230160012", "table": "ATTLOG", "Stamp": "1"},
-            data=("0105\t" + local + "\t0\t15\t0\t0\t0\n").encode(),
+            data=("0105\t" + local + "\t0\t15\t0\t0\t0\n0105 unreadable\n").encode(),
         ) as response:
-            assert await response.text() == "OK: 1"
+            assert await response.text() == "OK: 2"
         event = {
             "eventType": "AccessControllerEvent",
             "dateTime": recent.isoformat(),
@@ -86,6 +86,9 @@ async def test_one_server_takes_punches_from_every_kind_of_clock() -> None:
         ("staff_check_out", "S031", "face-east"),
         ("staff_check_in", "S005", "face-side"),
     ]
+    status = service.status()
+    assert status["quarantined_lines"] == 1  # the unreadable line, kept
+    assert status["adms"]["quarantined"] == 1 and status["delivery"]["recorded"] == 3
 
 
 def test_a_binding_to_a_missing_profile_is_a_clear_error() -> None:

@@ -80,15 +80,19 @@ def test_evaluator_outputs() -> None:
     assert render_output(EVALUATOR, "set_stars", address=12, level=4) == ff68(12, 0x02, b"\x04")
 
 
-def test_keypad_digits_blank_with_0x0a() -> None:
+def test_keypad_empty_cells_are_0x0a_and_the_waiting_count_is_zero_padded() -> None:
     assert render_output(KEYPAD, "show_ticket", address=1, number="012") == ff68(
         1, 0x02, bytes([10, 10, 10, 0, 1, 2])
     )
     assert render_output(KEYPAD, "show_waiting", address=1, waiting="7") == ff68(
-        1, 0x02, bytes([10, 10, 7, 10, 10, 10])
+        1, 0x02, bytes([0, 0, 7, 10, 10, 10])
     )
     both = render_output(KEYPAD, "show_digits", address=1, waiting="15", number="123")
-    assert both == ff68(1, 0x02, bytes([10, 1, 5, 1, 2, 3]))
+    assert both == ff68(1, 0x02, bytes([0, 1, 5, 1, 2, 3]))
+    nobody = render_output(KEYPAD, "show_digits", address=1, waiting="0", number="7")
+    assert nobody == ff68(1, 0x02, bytes([0, 0, 0, 10, 10, 7]))
+    unknown = render_output(KEYPAD, "show_digits", address=1, number="7")
+    assert unknown == ff68(1, 0x02, bytes([10, 10, 10, 10, 10, 7]))
 
 
 def test_output_parameter_errors_are_refused() -> None:
@@ -113,6 +117,51 @@ def test_onbon_frame_layout_escapes_and_crc() -> None:
     name, params = decode_output(ONBON, frame) or ("", {})
     assert name == "show_text"
     assert params["text"] == "请A012号到5号窗口"
+
+
+def test_onbon_dynamic_area_payload_matches_the_documented_layout_field_by_field() -> None:
+    """01 | 00 (init) | 00 | delete-count | area-count | area-data length u16 | area type |
+    X Y W H | area id | line spacing | run mode | timeout u16 | voice flag | ext count | align |
+    single-line | newline | display mode | exit mode | speed | stay | text length u32 | text"""
+    text = "请A012号到5号窗口"
+    params = dict(x=0x0102, y=0x0304, width=0x0506, height=0x0708, area=3, line_spacing=4,
+                  run_mode=2, timeout=0x0910, voice=1, align=2, single_line=2, newline=2,
+                  display_mode=3, exit_mode=4, speed=0x17, stay=0x21, area_type=0x06)
+    wire = render_output(ONBON, "show_text", address=7, text=text, **params)
+    [frame] = FrameDecoder(ONBON).feed(wire)
+    assert frame.function == 0xA306 and frame.address == 7
+    p = frame.data  # unescaped payload after A3 06
+    gb = text.encode("gb2312")
+    assert p[0] == 0x01  # reply flag (documented 01)
+    assert p[1] == 0x00  # process: initialise
+    assert p[2] == 0x00
+    assert p[3] == 0x00  # delete-count
+    assert p[4] == 0x01  # area-count
+    area_len = int.from_bytes(p[5:7], "little")
+    assert area_len == len(p) - 7 == 27 + len(gb)  # the area block: area type through text
+    area = p[7:]
+    assert area[0] == 0x06  # area type
+    assert area[1:3] == b"\x02\x01" and area[3:5] == b"\x04\x03"  # X, Y u16 LE
+    assert area[5:7] == b"\x06\x05" and area[7:9] == b"\x08\x07"  # W, H u16 LE
+    assert list(area[9:12]) == [3, 4, 2]  # area id, line spacing, run mode
+    assert area[12:14] == b"\x10\x09"  # timeout u16 LE
+    assert area[14] == 1 and area[15] == 0  # voice flag, ext count (none)
+    assert list(area[16:23]) == [2, 2, 2, 3, 4, 0x17, 0x21]  # align … stay
+    assert int.from_bytes(area[23:27], "little") == len(gb)  # text length u32 LE
+    assert area[27:] == gb
+    # and the frame around it: length field counts A3 06 + payload; CRC-16/ARC unescaped
+    from hallctl.codec.checksum import crc16_arc
+
+    header = bytes([0x07, 0x00, 0x00, 0x80, *bytes(6), 0xFE, 0x02])
+    length = (2 + len(p)).to_bytes(2, "little")
+    unescaped = header + length + b"\xa3\x06" + p
+    assert decode_output(ONBON, frame) == ("show_text", {"text": text, **params, "reply": 1,
+                                                         "process": 0})
+    assert frame.raw == wire
+    crc = crc16_arc(unescaped).to_bytes(2, "little")
+    table = {0xA5: b"\xa6\x02", 0x5A: b"\x5b\x02", 0xA6: b"\xa6\x01", 0x5B: b"\x5b\x01"}
+    escaped = b"".join(table.get(b, bytes([b])) for b in unescaped + crc)
+    assert wire == bytes([0xA5] * 8) + escaped + b"\x5a"
 
 
 @pytest.mark.parametrize("special", [0xA5, 0x5A, 0xA6, 0x5B])

@@ -80,3 +80,18 @@ def test_undelimited_data_is_refused() -> None:
     text = MINIMAL.replace("{type: data, size: 1}", "{type: data}")
     with pytest.raises(ProfileError, match="const terminator"):
         parse_profile(text)
+
+
+@pytest.mark.parametrize(
+    ("length_of", "error"),
+    [("[b, zz]", "unknown item 'zz'"), ("[b, a]", "runs backwards"), ("[a, b, b]", "first, last")],
+)
+def test_a_length_over_a_span_of_items_must_name_them_in_order(length_of: str, error: str) -> None:
+    text = MINIMAL.replace("{type: data, size: 1}", "{type: data, max: 8}") + (
+        "outputs:\n  o:\n    data:\n"
+        f"      - {{type: u8, length_of: {length_of}}}\n"
+        "      - {type: u8, name: a, value: 1}\n"
+        "      - {type: u8, name: b, value: 2}\n"
+    )
+    with pytest.raises(ProfileError, match=error):
+        parse_profile(text)

@@ -115,7 +115,7 @@ def test_check_command_exit_codes(tmp_path: Path) -> None:
     assert ok.returncode == 0 and "OK" in ok.stdout
     fail = subprocess.run([*run, str(bad)], capture_output=True, text=True)
     assert fail.returncode == 1
-    assert "line 5: services.1.prefix: duplicate ticket prefix 'A'" in fail.stderr
+    assert "line 5: services[code=SB].prefix: duplicate ticket prefix 'A'" in fail.stderr
 
 
 def test_committed_schemas_and_reference_are_current() -> None:

@@ -27,7 +27,7 @@ async def test_a_call_key_calls_the_ticket_shows_it_on_the_strip_and_keypad(
         assert called["_request_id"].startswith("kp-1:")
         await eventually(lambda: r.led.shown_text.get(1) == "请A001号到1号窗口")
         await eventually(lambda: r.bus.shown.get(1, {}).get("number") == "001")
-        assert r.bus.shown[1] == {"output": "show_digits", "waiting": "0", "number": "001"}
+        assert r.bus.shown[1] == {"output": "show_digits", "waiting": "000", "number": "001"}
         await eventually(lambda: r.led.shown_text.get(90) == "A001→1号窗口")
         assert 2 not in r.bus.shown or r.bus.shown[2].get("number") != "001"  # not window 2's
 

@@ -72,10 +72,10 @@ async def test_a_request_is_executed_and_answered_with_its_correlation_data(
 async def test_the_answer_carries_json_content_type_and_the_same_correlation(
     broker: Mosquitto, link: MqttLink
 ) -> None:
-    async with subscribed(broker.url, "backend/answers") as answers, \
+    async with subscribed(broker.url, "backend/responses/answers") as answers, \
             requester(broker.url, link.topics.base) as backend:
         await backend.send("status", {}, correlation=b"\x00\x01binary",
-                           response_topic="backend/answers")
+                           response_topic="backend/responses/answers")
         await answers.wait_until(lambda: len(answers.messages) == 1)
     message = answers.messages[0]
     assert getattr(message.properties, "CorrelationData", None) == b"\x00\x01binary"
@@ -179,7 +179,7 @@ async def test_mosquitto_rr_round_trip_as_in_the_docs(broker: Mosquitto, link: M
     result = await asyncio.to_thread(
         subprocess.run,
         ["mosquitto_rr", "-p", str(broker.port), "-t", f"{link.topics.base}/request/open_window",
-         "-e", "backend/rr", "-m", '{"window": 3}', "-W", "5"],
+         "-e", "backend/responses/rr", "-m", '{"window": 3}', "-W", "5"],
         capture_output=True, text=True, timeout=10,
     )
     assert result.returncode == 0, result.stderr

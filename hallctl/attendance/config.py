@@ -9,7 +9,7 @@ as EdgeX separates device profiles from devices.
 from __future__ import annotations
 
 import re
-from ipaddress import IPv4Address, IPv6Address
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pathlib import Path
 from typing import Annotated, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,9 +29,25 @@ class _Model(BaseModel):
 # --- ZKTeco ADMS (push) ------------------------------------------------------------------------
 
 
+_SHA256 = r"^[0-9a-fA-F]{64}$"
+AllowFrom = list[IPv4Network | IPv6Network]
+
+
 class AdmsClock(_Model):
     sn: str = Field(min_length=1, max_length=64, description="serial number the clock sends as SN")
     device: str = Field(pattern=_ID, description="the hall's device id for this clock")
+    allow_from: AllowFrom = Field(
+        default_factory=list,
+        description="source addresses or networks (10.0.5.21, 10.0.5.0/24) this clock may push "
+        "from; empty: any address",
+    )
+    comm_key_sha256: str | None = Field(
+        default=None,
+        pattern=_SHA256,
+        description="SHA-256 (hex) of the clock's push communication key (pushcommkey); when "
+        "set, the clock must present the key at its handshake, and requests without it are "
+        "taken only from the address that presented it",
+    )
 
 
 class AdmsConfig(_Model):
@@ -94,6 +110,11 @@ class IsapiTerminal(_Model):
         max_length=128,
         pattern=r"^[A-Za-z0-9_\-]+$",
         description="accept events POSTed to <path>/<token> (for terminals behind NAT)",
+    )
+    allow_from: AllowFrom = Field(
+        default_factory=list,
+        description="source addresses or networks a token terminal may post from (e.g. the "
+        "NAT router); empty: any address. A terminal known by ip is taken only from that ip",
     )
 
     @model_validator(mode="after")

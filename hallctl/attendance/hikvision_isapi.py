@@ -8,17 +8,19 @@ an `event_log` part (JSON; some firmware names it `AccessControllerEvent`) and t
 Everything else (heartbeats, door events, strangers) is acknowledged with 200 so the terminal
 does not queue it for resending, and ignored. The picture is dropped unless the hall keeps
 pictures locally; it never goes to the hall engine or further.
+
+Fields are read by type, never trusted: firmware that sends `subEventType` or any other field
+as an object or a list gets the event counted as not a punch, not a server error. A body with
+several events has every one of them taken (`isapi_body`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import json
 import re
 import time
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,19 +28,27 @@ from zoneinfo import ZoneInfo
 import structlog
 from aiohttp import web
 
+from hallctl.attendance.access import address_allowed, peer_address
 from hallctl.attendance.config import IsapiConfig, IsapiTerminal
+from hallctl.attendance.isapi_body import BadEvent, read_events
 from hallctl.attendance.records import AttendanceRecord, record_key
 from hallctl.attendance.sink import AttendanceSink
 
 log = structlog.get_logger(__name__)
 
 _EMPLOYEE = re.compile(r"^[A-Za-z0-9_\-]{1,32}$")
-_EVENT_PARTS = ("event_log", "AccessControllerEvent")
 _OK = {"statusCode": 1, "statusString": "OK", "subStatusCode": "ok"}
 
 
-class BadEvent(ValueError):
-    """The body is not an ISAPI event we can read."""
+def _int(value: object) -> int | None:
+    """An integer field, also as decimal text ("75"); anything else (objects, lists) None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{1,9}", value.strip()):
+        return int(value)
+    return None
 
 
 class IsapiReceiver:
@@ -65,16 +75,15 @@ class IsapiReceiver:
         return [web.post(path, self._event), web.post(path + "/{token}", self._event)]
 
     def _terminal(self, request: web.Request) -> IsapiTerminal | None:
+        peer = peer_address(request.remote)
         token = request.match_info.get("token")
         if token is not None:
-            return self._by_token.get(token)
-        try:
-            peer = ipaddress.ip_address(request.remote or "")
-        except ValueError:
-            return None
-        if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped is not None:
-            peer = peer.ipv4_mapped
-        return self._by_ip.get(peer)
+            terminal = self._by_token.get(token)
+            if terminal is not None and not address_allowed(peer, terminal.allow_from):
+                self.stats["address_refused"] += 1
+                return None
+            return terminal
+        return self._by_ip.get(peer) if peer is not None else None
 
     async def _event(self, request: web.Request) -> web.Response:
         terminal = self._terminal(request)
@@ -84,20 +93,24 @@ class IsapiReceiver:
             return web.json_response({"statusCode": 4, "statusString": "Forbidden"}, status=403)
         self.last_seen[terminal.device] = time.monotonic()
         try:
-            event, picture = await _read_event(request)
+            parts = await read_events(request)
         except BadEvent as exc:
             self.stats["malformed"] += 1
             log.warning("isapi.malformed", device=terminal.device, reason=str(exc))
             return web.json_response({"statusCode": 6, "statusString": str(exc)}, status=400)
-        record = self._record(terminal, event)
-        if record is None:
-            return web.json_response(_OK)
-        report = await self._sink.deliver([record])
-        if report.retry:
-            # The terminal keeps unacknowledged events and posts them again later.
-            return web.json_response({"statusCode": 2, "statusString": "Busy"}, status=503)
-        if picture is not None and self._picture_dir is not None:
-            await asyncio.to_thread(self._keep_picture, record, picture)
+        if len(parts) > 1:
+            self.stats["multi_event_body"] += 1
+        for part in parts:
+            record = self._record(terminal, part.event)
+            if record is None:
+                continue
+            report = await self._sink.deliver([record])
+            if report.retry:
+                # The terminal keeps unacknowledged events and posts them again later; the
+                # events of this body already taken are repeats then, answered idempotently.
+                return web.json_response({"statusCode": 2, "statusString": "Busy"}, status=503)
+            if part.picture is not None and self._picture_dir is not None:
+                await asyncio.to_thread(self._keep_picture, record, part.picture)
         return web.json_response(_OK)
 
     def _record(self, terminal: IsapiTerminal, event: dict[str, Any]) -> AttendanceRecord | None:
@@ -106,16 +119,17 @@ class IsapiReceiver:
         if event.get("eventType") != "AccessControllerEvent" or not isinstance(ace, dict):
             self.stats["ignored_event"] += 1
             return None
-        if ace.get("majorEventType") != 5 or ace.get("subEventType") not in (
+        if _int(ace.get("majorEventType")) != 5 or _int(ace.get("subEventType")) not in (
             self._config.sub_event_types
         ):
             self.stats["ignored_event"] += 1
             return None
         employee = ace.get("employeeNoString", ace.get("employeeNo"))
-        employee = str(employee) if isinstance(employee, str | int) else ""
+        employee = str(employee) if _int(employee) is not None or isinstance(employee, str) else ""
         if not _EMPLOYEE.match(employee):
             self.stats["no_employee"] += 1
-            log.info("isapi.no_employee", device=terminal.device, sub=ace.get("subEventType"))
+            log.info("isapi.no_employee", device=terminal.device,
+                     sub=_int(ace.get("subEventType")))
             return None
         when = self._time(event.get("dateTime"))
         if when is None:
@@ -145,7 +159,12 @@ class IsapiReceiver:
             when = datetime.fromisoformat(value)
         except ValueError:
             return None
-        return when if when.tzinfo is not None else when.replace(tzinfo=self._zone)
+        when = when if when.tzinfo is not None else when.replace(tzinfo=self._zone)
+        try:
+            when.astimezone(UTC)  # year 1 at +08:00 has no UTC time: not a punch time
+        except OverflowError:
+            return None
+        return when
 
     def _keep_picture(self, record: AttendanceRecord, picture: bytes) -> None:
         assert self._picture_dir is not None
@@ -154,48 +173,3 @@ class IsapiReceiver:
         # record_key is [A-Za-z0-9_-]+@digitsTdigitsZ: safe as a file name.
         (folder / (record.record_key + ".jpg")).write_bytes(picture)
 
-
-async def _read_event(request: web.Request) -> tuple[dict[str, Any], bytes | None]:
-    """The event JSON and, if the body had one, the picture bytes."""
-    if request.content_type.startswith("multipart/"):
-        return await _read_multipart(request)
-    body = await request.read()
-    if body.lstrip()[:1] == b"<":
-        # Older firmware's XML EventNotificationAlert (heartbeats, camera events): not a punch.
-        return {}, None
-    return _json_object(body), None
-
-
-async def _read_multipart(request: web.Request) -> tuple[dict[str, Any], bytes | None]:
-    # post() reads the whole body within the server's size limit (413 beyond it).
-    try:
-        form = await request.post()
-    except ValueError as exc:
-        raise BadEvent("unreadable multipart body") from exc
-    event: dict[str, Any] | None = None
-    picture: bytes | None = None
-    for name, value in form.items():
-        if isinstance(value, web.FileField):
-            data = value.file.read()
-            if name not in _EVENT_PARTS:
-                picture = picture or data
-                continue
-        else:
-            data = value.encode() if isinstance(value, str) else bytes(value)
-        if name in _EVENT_PARTS:
-            event = _json_object(data)
-        elif picture is None and data[:3] == b"\xff\xd8\xff":  # JPEG without a file name
-            picture = data
-    if event is None:
-        raise BadEvent("multipart body without an event_log part")
-    return event, picture
-
-
-def _json_object(data: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadEvent("body is not JSON") from exc
-    if not isinstance(value, dict):
-        raise BadEvent("event is not a JSON object")
-    return value

@@ -8,7 +8,6 @@ reason as the key). Field references in a profile are dotted JSON paths (`info.p
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from hallctl import json_input
 from hallctl.attendance.config import MqttFaceProfile
 from hallctl.attendance.records import AttendanceRecord, record_key
 
@@ -72,8 +72,8 @@ class MqttFaceMapper:
 
     def _map(self, topic: str, payload: bytes) -> AttendanceRecord | MapError:
         try:
-            message = json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            message = json_input.loads(payload)
+        except json_input.JsonInputError:
             return MapError("not_json")
         if not isinstance(message, dict):
             return MapError("not_json")

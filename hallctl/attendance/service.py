@@ -22,6 +22,7 @@ from hallctl.attendance.hikvision_isapi import IsapiReceiver
 from hallctl.attendance.mqtt_face import MqttFaceMapper
 from hallctl.attendance.records import AttendanceRecord
 from hallctl.attendance.sink import AttendanceSink, ExecutePort, StaffDirectory
+from hallctl.attendance.store import AttendanceStore
 from hallctl.attendance.zkteco_adms import AdmsReceiver
 from hallctl.attendance.zkteco_tcp import ZkTcpClient
 
@@ -44,9 +45,11 @@ class AttendanceService:
         profiles: Mapping[str, MqttFaceProfile],
         *,
         staff: Mapping[str, str] | None = None,
+        store: AttendanceStore | None = None,
     ) -> AttendanceService:
         """`staff` adds clock-id → hall-id pairs (e.g. staff numbers from the hall file);
-        the attendance section's own `staff` map wins where both name an id."""
+        the attendance section's own `staff` map wins where both name an id. Unreadable punch
+        lines and key bindings go to `store`, by default tables in the engine's journal file."""
         zone = config.zone
         directory = StaffDirectory({**(staff or {}), **config.staff})
         sink = AttendanceSink(
@@ -65,13 +68,24 @@ class AttendanceService:
             mappers.append(MqttFaceMapper(profile, binding.terminals, zone))
         return cls(
             sink=sink,
-            adms=AdmsReceiver(config.adms, sink, zone),
+            adms=AdmsReceiver(config.adms, sink, zone, store or _journal_store(port)),
             isapi=IsapiReceiver(config.isapi, sink, zone, picture_dir=pictures),
             mappers=mappers,
             tcp_clients=[
                 ZkTcpClient(clock, config.zk_tcp, sink, zone) for clock in config.zk_tcp.clocks
             ],
         )
+
+    def status(self) -> dict[str, object]:
+        """What the receivers know, for status output: counters, clocks' own device
+        information (ZKTeco INFO), and how many unreadable lines wait in the quarantine."""
+        return {
+            "adms": dict(self.adms.stats),
+            "isapi": dict(self.isapi.stats),
+            "delivery": dict(self.sink.stats),
+            "device_info": {device: dict(info) for device, info in self.adms.device_info.items()},
+            "quarantined_lines": self.adms.quarantine.count(),
+        }
 
     def routes(self) -> list[web.RouteDef]:
         return self.adms.routes() + self.isapi.routes()
@@ -108,3 +122,11 @@ class AttendanceService:
         async with asyncio.TaskGroup() as group:
             for client in self.tcp_clients:
                 group.create_task(client.run())
+
+
+def _journal_store(port: ExecutePort) -> AttendanceStore:
+    journal = getattr(port, "journal", None)
+    path = getattr(journal, "path", None)
+    if path is None:
+        log.warning("attendance.store_in_memory")
+    return AttendanceStore(path)

@@ -120,6 +120,22 @@ class AttendanceSink:
                 break
         return report
 
+    async def device_status(self, device: str, *, online: bool, detail: str | None) -> bool:
+        """Tell the hall a clock is there (with what it says about itself); True if taken."""
+        request = {"action": "device_status", "device": device, "online": online,
+                   "detail": detail, "source": device}
+        try:
+            async with asyncio.timeout(self._timeout):
+                answer = await self._port.execute(request)
+        except Exception as exc:  # informational: never the HTTP handler's trouble
+            log.warning("attendance.device_status_failed", device=device,
+                        error=type(exc).__name__)
+            return False
+        if answer.get("ok") is not True:
+            log.info("attendance.device_status_refused", device=device, error=answer.get("error"))
+            return False
+        return True
+
     async def _deliver_one(self, record: AttendanceRecord) -> str:
         request_id = record.request_id
         if request_id in self._recent:

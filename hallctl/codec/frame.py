@@ -245,7 +245,7 @@ class FrameDecoder:
         return frames
 
     def flush(self) -> None:
-        """Drop a pending partial frame (the line was idle too long for it to complete)."""
+        """Drop a pending partial frame (the port closed: what follows is a new stream)."""
         if self._buf.startswith(self._header):
             self.stats["truncated"] += 1
         elif self._buf:

@@ -95,6 +95,8 @@ def reply_predicate(profile: FrameProfile, sent: bytes) -> Callable[[Frame], boo
 
 # ---- outputs --------------------------------------------------------------------------------
 
+_SIZES = {"u8": 1, "u16le": 2, "u16be": 2, "u32le": 4, "u32be": 4}
+
 
 def _int(item: DataItem, value: Any, size: int) -> bytes:
     if not isinstance(value, int) or isinstance(value, bool):
@@ -113,16 +115,17 @@ def _digits(item: DataItem, value: Any) -> bytes:
     if len(text) > item.width:
         raise EncodeError(f"{text!r} has more than {item.width} digits")
     cells = [int(c) for c in text]
-    pad = [item.blank] * (item.width - len(cells))
+    # An empty value shows blank cells; a short number is padded (zeros on keypads: `0 0 7`).
+    fill = item.blank if not cells or item.pad is None else item.pad
+    pad = [fill] * (item.width - len(cells))
     return bytes(pad + cells if item.align == "right" else cells + pad)
 
 
 def _item_bytes(item: DataItem, value: Any, encoding: str) -> bytes:
-    sizes = {"u8": 1, "u16le": 2, "u16be": 2, "u32le": 4, "u32be": 4}
     if item.type == "hex":
         return parse_hex(value)
-    if item.type in sizes:
-        return _int(item, value, sizes[item.type])
+    if item.type in _SIZES:
+        return _int(item, value, _SIZES[item.type])
     if item.type == "digits":
         return _digits(item, value)
     if item.type == "bcd":
@@ -151,20 +154,29 @@ def build_data(template: OutputTemplate, params: Mapping[str, Any], encoding: st
         else:
             raise EncodeError(f"missing parameter {name!r}")
     parts: list[bytes | None] = []
-    named: dict[str, bytes] = {}
     for item in template.data:  # first pass: everything except lengths
         if item.length_of is not None:
             parts.append(None)
             continue
         value = item.value if item.param is None else values[item.param]
-        raw = _item_bytes(item, value, encoding)
-        parts.append(raw)
-        if item.name:
-            named[item.name] = raw
+        parts.append(_item_bytes(item, value, encoding))
+    # a length item's own size is fixed by its type, so a span may hold other lengths
+    sizes = [
+        len(p) if p is not None else _SIZES[i.type]
+        for p, i in zip(parts, template.data, strict=True)
+    ]
     for k, item in enumerate(template.data):
         if item.length_of is not None:
-            parts[k] = _item_bytes(item, len(named[item.length_of]), encoding)
+            first, last = _span(template, item.length_of)
+            parts[k] = _item_bytes(item, sum(sizes[first : last + 1]), encoding)
     return b"".join(p for p in parts if p is not None)
+
+
+def _span(template: OutputTemplate, length_of: str | list[str]) -> tuple[int, int]:
+    """Indexes of the first and last item a length counts."""
+    names = [i.name for i in template.data]
+    refs = [length_of] if isinstance(length_of, str) else length_of
+    return names.index(refs[0]), names.index(refs[-1])
 
 
 def render_output(profile: FrameProfile, name: str, *, address: int | None, **params: Any) -> bytes:
@@ -177,25 +189,29 @@ def render_output(profile: FrameProfile, name: str, *, address: int | None, **pa
 
 
 def _parse_items(template: OutputTemplate, data: bytes, encoding: str) -> dict[str, Any] | None:
-    sizes = {"u8": 1, "u16le": 2, "u16be": 2, "u32le": 4, "u32be": 4}
     out: dict[str, Any] = {}
     lengths: dict[str, int] = {}
+    spans: list[tuple[int, int]] = []  # (item index of the length, its value), checked at the end
+    starts: list[int] = []  # byte offset where each item starts
     i = 0
     for k, item in enumerate(template.data):
+        starts.append(i)
         if item.type == "hex":
             const = parse_hex(item.value)
             if data[i : i + len(const)] != const:
                 return None
             i += len(const)
             continue
-        if item.type in sizes:
-            n = sizes[item.type]
+        if item.type in _SIZES:
+            n = _SIZES[item.type]
             if len(data) < i + n:
                 return None
             value = int.from_bytes(data[i : i + n], "little" if item.type.endswith("le") else "big")
             i += n
-            if item.length_of is not None:
+            if isinstance(item.length_of, str):
                 lengths[item.length_of] = value
+            elif item.length_of is not None:
+                spans.append((k, value))
             elif item.param is not None:
                 out[item.param] = value
             continue
@@ -213,7 +229,14 @@ def _parse_items(template: OutputTemplate, data: bytes, encoding: str) -> dict[s
         n = lengths.get(item.name or "", len(data) - i) if item.name else len(data) - i
         out[item.param or f"_{k}"] = data[i : i + n].decode(encoding, errors="replace")
         i += n
-    return out if i == len(data) else None
+    if i != len(data):
+        return None
+    starts.append(i)
+    for k, value in spans:
+        first, last = _span(template, template.data[k].length_of or "")
+        if starts[last + 1] - starts[first] != value:
+            return None
+    return out
 
 
 def decode_output(profile: FrameProfile, frame: Frame) -> tuple[str, dict[str, Any]] | None:

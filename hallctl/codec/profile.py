@@ -206,9 +206,16 @@ class DataItem(_Model):
     name: str | None = None
     value: int | str | None = None
     param: str | None = None
-    length_of: str | None = None
+    length_of: str | list[str] | None = Field(
+        None,
+        description="the byte length of the item with this name, or of the items from the "
+        "first name through the second ([area, text]: an area block)",
+    )
     width: int | None = Field(None, ge=1, description="digits: count; bcd: bytes; text: max")
-    blank: Byte = 0x0A
+    blank: Byte = Field(0x0A, description="digits: the cell code of an empty cell")
+    pad: Byte | None = Field(
+        None, description="digits: the cell code that fills a shorter number; default: blank"
+    )
     align: Literal["left", "right"] = "right"
 
     @model_validator(mode="after")
@@ -249,8 +256,17 @@ class OutputTemplate(_Model):
         for item in self.data:
             if item.param is not None and item.param not in self.params:
                 raise ValueError(f"item uses undeclared param {item.param!r}")
-            if item.length_of is not None and item.length_of not in names:
-                raise ValueError(f"length_of refers to unknown item {item.length_of!r}")
+            if item.length_of is None:
+                continue
+            refs = [item.length_of] if isinstance(item.length_of, str) else item.length_of
+            if not 1 <= len(refs) <= 2:
+                raise ValueError("length_of is an item name or [first, last]")
+            for ref in refs:
+                if ref not in names:
+                    raise ValueError(f"length_of refers to unknown item {ref!r}")
+            order = [i.name for i in self.data]
+            if len(refs) == 2 and order.index(refs[0]) > order.index(refs[1]):
+                raise ValueError(f"length_of span {refs} runs backwards")
         return self
 
 

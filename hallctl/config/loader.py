@@ -5,6 +5,7 @@ Every problem names its field path and its line, so an integrator can fix a file
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError
 
 from hallctl.config.checks import cross_check
+from hallctl.config.diagnose import did_you_mean, partial_config, where
 from hallctl.config.models import CONFIG_VERSION, HallConfig
 from hallctl.yamlfile import line_of
 
@@ -36,9 +38,10 @@ class ConfigProblem:
     path: FieldPath
     line: int | None  # 1-based
     message: str
+    where: str = ""  # the path as a person finds it: windows[number=2], not windows.1
 
     def __str__(self) -> str:
-        where = ".".join(str(p) for p in self.path) or "<file>"
+        where = self.where or ".".join(str(p) for p in self.path) or "<file>"
         at = f"line {self.line}: " if self.line else ""
         return f"{at}{where}: {self.message}"
 
@@ -46,8 +49,9 @@ class ConfigProblem:
 class ConfigError(Exception):
     def __init__(self, source: str, problems: list[ConfigProblem]) -> None:
         self.source = source
-        self.problems = problems
-        lines = "\n".join(f"  {p}" for p in problems)
+        # in file order, so they can be fixed top to bottom
+        self.problems = sorted(problems, key=lambda p: p.line or 0)
+        lines = "\n".join(f"  {p}" for p in self.problems)
         super().__init__(f"{source}: {len(problems)} problem(s)\n{lines}")
 
 
@@ -97,17 +101,24 @@ def parse_config(
     for var, fpath in ENV_OVERRIDES.items():
         if env and env.get(var):
             _set(data, fpath, env[var])
+    def located(path: FieldPath, message: str) -> ConfigProblem:
+        return ConfigProblem(path, line_of(doc, path), message, where(data, path))
+
     try:
         cfg = HallConfig.model_validate(data)
     except ValidationError as e:
-        problems = [
-            ConfigProblem(
-                tuple(err["loc"]), line_of(doc, tuple(err["loc"])), _message(err["msg"], err)
-            )
-            for err in e.errors()
-        ]
+        problems = [located(tuple(err["loc"]), _message(err)) for err in e.errors()]
+        # the cross checks too, on what passed the schema: every problem in one pass
+        partial, part = partial_config(data)
+        if partial is not None:
+            with contextlib.suppress(Exception):  # a half-valid file may surprise a check
+                problems += [
+                    located(part.original(p.path), p.message)
+                    for p in cross_check(partial)
+                    if not part.misleading(p)
+                ]
         raise ConfigError(source, problems) from None
-    problems = [ConfigProblem(p.path, line_of(doc, p.path), p.message) for p in cross_check(cfg)]
+    problems = [located(p.path, p.message) for p in cross_check(cfg)]
     if problems:
         raise ConfigError(source, problems)
     if (
@@ -119,10 +130,12 @@ def parse_config(
     return cfg
 
 
-def _message(msg: str, err: Any) -> str:
+def _message(err: Any) -> str:
     if err.get("type") == "extra_forbidden":
-        return "unknown key (not part of the hall file schema)"
-    return str(msg).removeprefix("Value error, ")
+        near = did_you_mean(tuple(err["loc"]))
+        hint = f"; did you mean {near!r}?" if near else ""
+        return f"unknown key (not part of the hall file schema){hint}"
+    return str(err["msg"]).removeprefix("Value error, ")
 
 
 def _plain(node: Any) -> Any:

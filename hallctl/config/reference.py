@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+import json
 import types
 import typing
 from typing import Any
@@ -18,7 +20,9 @@ Generated from the configuration models by `hallctl schemas`; do not edit by han
 One YAML file per hall; `hallctl check -c FILE` validates it and names the field and line of
 every problem. Unknown keys are errors. Environment overrides for deployment:
 `HALLCTL_MQTT_URL` (mqtt.url) and `HALLCTL_DATA_DIR` (data_dir). A relative `data_dir` is
-resolved against the hall file's folder. See `config/example.yaml` for a whole hall.
+resolved against the hall file's folder. Under systemd, write `data_dir: /var/lib/hallctl`
+(the unit's state directory) in the hall file itself: `hallctl status -c FILE` finds the
+daemon's control socket through it. See `config/example.yaml` for a whole hall.
 """
 
 
@@ -28,7 +32,7 @@ def _type_name(annotation: Any) -> str:
     if origin in (typing.Union, types.UnionType):
         return " | ".join(_type_name(a) for a in args)
     if origin is typing.Literal:
-        return " \\| ".join(repr(a) for a in args)
+        return " | ".join(_yaml(a) for a in args)
     if origin is typing.Annotated:
         return _type_name(args[0])
     if origin in (list, tuple, set):
@@ -56,8 +60,32 @@ def _default(field: FieldInfo) -> str:
         return ""
     if isinstance(value, BaseModel):
         return "(see section)"
-    text = repr(value).replace("|", "\\|")
+    text = _yaml(value)
     return f"`{text}`" if len(text) < 40 else "(see example)"
+
+
+def _yaml(value: Any) -> str:
+    """A value as it is written in the hall file (YAML), not as Python shows it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list | tuple | set | frozenset):
+        return "[" + ", ".join(_yaml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_yaml(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, enum.Enum):
+        return _yaml(value.value)
+    return str(value)  # paths, times, ...
+
+
+def _cell(text: str) -> str:
+    """A table cell: a `|` would end the cell, so every one is escaped (in code spans too)."""
+    return text.replace("\\|", "|").replace("|", "\\|")
 
 
 def _models(annotation: Any) -> list[type[BaseModel]]:
@@ -84,10 +112,9 @@ def reference(root: type[BaseModel] = HallConfig) -> str:
             out.append(doc[0] + "\n")
         out.append("| key | type | default | meaning |\n|---|---|---|---|")
         for name, field in model.model_fields.items():
-            desc = (field.description or "").replace("|", "\\|")
-            out.append(
-                f"| `{name}` | {_type_name(field.annotation)} | {_default(field)} | {desc} |"
-            )
+            cells = (f"`{name}`", _type_name(field.annotation), _default(field),
+                     field.description or "")
+            out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
             for sub in _models(field.annotation):
                 child = name if path == "(top level)" else f"{path}.{name}"
                 queue.append((child, sub))

@@ -24,7 +24,6 @@ and the profile (see ``device_role``). Cross references are checked by ``check``
 from __future__ import annotations
 
 import string
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -217,12 +216,18 @@ def check(
         if line.id in seen_lines:
             add(f"duplicate line id {line.id!r}", "lines", i, "id")
         seen_lines.add(line.id)
-    ports = Counter(
-        [line.port for line in section.lines] + [d.port for d in section.devices if d.port]
-    )
-    for port, n in ports.items():
-        if n > 1:
-            add(f"port {port!r} is opened by {n} lines/devices", "lines")
+    # one owner per port: the second owner is the mistake, so the problem points at it
+    owners: dict[str, str] = {}
+    entries: list[tuple[str, int, str, str | None]]
+    entries = [("line", i, e.id, e.port) for i, e in enumerate(section.lines)]
+    entries += [("device", i, e.id, e.port) for i, e in enumerate(section.devices)]
+    for kind, i, entry_id, port in entries:
+        if not port:
+            continue
+        if port in owners:
+            add(f"port {port!r} is already opened by {owners[port]}", f"{kind}s", i, "port")
+        else:
+            owners[port] = f"{kind} {entry_id!r}"
     seen_ids: set[str] = set()
     seen_addr: dict[tuple[str, int], str] = {}
     framing: dict[str, tuple[str, Any]] = {}

@@ -26,6 +26,7 @@ from typing import Protocol
 import aiomqtt
 import structlog
 
+from hallctl.disk_full import is_disk_full
 from hallctl.journal import Journal, Record
 from hallctl.mqtt.topics import Topics
 
@@ -89,7 +90,14 @@ class MqttForwarder:
                 last, size, acks = window.popleft()
                 await acks
                 # Only now: every record up to `last` has a PUBACK from the broker.
-                await asyncio.to_thread(journal.set_cursor, SINK, last)
+                try:
+                    await asyncio.to_thread(journal.set_cursor, SINK, last)
+                except Exception as exc:
+                    if not is_disk_full(exc, journal.path.parent):
+                        raise
+                    # Keep forwarding: the cursor is saved with a later batch once space is
+                    # back (at worst these are sent again after a restart: at least once).
+                    log.warning("mqtt.cursor_not_saved", seq=last, reason="disk full")
                 self.stats.cursor = last
                 self.stats.forwarded += size
                 self.stats.batches += 1

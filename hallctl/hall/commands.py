@@ -21,8 +21,14 @@ class Command(BaseModel):
     source: str | None = Field(None, max_length=64, description="who sent it (device, kiosk, cli)")
 
 
+# Strict: a window is an integer, not true, "01", " 1 " or 1.0. Lax coercion let a typo or a
+# device's odd encoding act on window 1 (pydantic strict mode, per field: `time` stays ISO text).
+StrictInt = Annotated[int, Field(strict=True)]
+StrictBool = Annotated[bool, Field(strict=True)]
+
+
 class WindowCommand(Command):
-    window: int = Field(ge=1)
+    window: StrictInt = Field(ge=1)
 
 
 class TakeTicket(Command):
@@ -101,7 +107,7 @@ class CallBack(WindowCommand):
 class Transfer(WindowCommand):
     action: Literal["transfer"]
     service: str
-    front: bool = False
+    front: StrictBool = False
 
 
 class Rejoin(Command):
@@ -115,7 +121,7 @@ class RequestEvaluation(WindowCommand):
 
 class Evaluate(Command):
     action: Literal["evaluate"]
-    window: int | None = Field(None, ge=1)
+    window: StrictInt | None = Field(None, ge=1)
     ticket: str | None = None
     level: int
     reason: str | None = Field(None, max_length=500)
@@ -144,7 +150,7 @@ class StaffCheckOut(Command):
 class DeviceStatus(Command):
     action: Literal["device_status"]
     device: str = Field(min_length=1, max_length=64)
-    online: bool
+    online: StrictBool
     detail: str | None = Field(None, max_length=200)
 
 
@@ -152,8 +158,23 @@ class DeviceAlarm(Command):
     action: Literal["device_alarm"]
     device: str = Field(min_length=1, max_length=64)
     alarm: str = Field(min_length=1, max_length=64)
-    active: bool
+    active: StrictBool
     detail: str | None = Field(None, max_length=200)
+
+
+class VoiceAnnounced(Command):
+    """The voice service reports an announcement handed to a zone's speaker (for the journal,
+    the display pages and audits); it changes no queue state."""
+
+    action: Literal["voice_announced"]
+    zone: str = Field(min_length=1, max_length=32)
+    ticket: str = Field(min_length=1, max_length=16)
+    window: int = Field(ge=1)
+    text: str = Field(min_length=1, max_length=300)
+    audio_url: str = Field(min_length=1, max_length=200)
+    duration_s: float = Field(ge=0)
+    trigger: str = Field(max_length=64, description="event type that asked for it")
+    trigger_seq: int = Field(ge=0, description="journal seq of that event")
 
 
 class Reprint(Command):
@@ -197,6 +218,7 @@ AnyCommand = Annotated[
     | StaffCheckOut
     | DeviceStatus
     | DeviceAlarm
+    | VoiceAnnounced
     | Reprint
     | Tick
     | Status

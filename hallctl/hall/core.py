@@ -16,6 +16,7 @@ from typing import Any
 from hallctl.config.models import HallConfig, ServiceConfig, WindowConfig
 from hallctl.hall import commands as c
 from hallctl.hall import duty
+from hallctl.hall.devices import device_ids
 from hallctl.hall.errors import HallError
 from hallctl.hall.estimate import ahead_in_class, ahead_of
 from hallctl.hall.eta import Estimator
@@ -47,8 +48,11 @@ class Hall:
         self.state = state or HallState()
         self.state.recent_calls_max = config.calling.recent_calls
         self._services = {s.code: s for s in config.services}
+        # a service may also be named in Chinese (不动产登记), as people say it
+        self._service_names = {s.name: s for s in config.services}
         self._windows = {w.number: w for w in config.windows}
         self._staff = {s.id: s for s in config.staff}
+        self._devices = device_ids(config)
         self._tz = config.hall.tz
         self._window_services = {
             w.number: [
@@ -98,10 +102,11 @@ class Hall:
         out.events.append((type_, data))
 
     def _service(self, code: str) -> ServiceConfig:
-        try:
-            return self._services[code]
-        except KeyError:
-            raise HallError("unknown_service", code) from None
+        svc = self._services.get(code) or self._service_names.get(code.strip())
+        if svc is None:
+            valid = ", ".join(f"{s.code} ({s.name})" for s in self._services.values())
+            raise HallError("unknown_service", f"{code!r}; valid: {valid}")
+        return svc
 
     def _window(self, number: int) -> WindowConfig:
         try:
@@ -156,7 +161,12 @@ class Hall:
         svc = self._service(cmd.service)
         s = self.state
         if not self._in_hours(svc, now):
-            raise HallError("outside_hours", svc.code)
+            hours = ", ".join(str(r) for r in svc.hours or self.config.hall.hours)
+            local = now.astimezone(self._tz)
+            raise HallError(
+                "outside_hours",
+                f"{svc.code} issues tickets {hours}; hall time is {local:%H:%M} ({self._tz})",
+            )
         counter = s.counters.get(svc.code, svc.number_start - 1) + 1
         if counter > svc.last_number or s.issued.get(svc.code, 0) >= svc.capacity:
             raise HallError("daily_cap_reached", svc.code)
@@ -193,14 +203,14 @@ class Hall:
     def on_book_appointment(
         self, cmd: c.BookAppointment, out: Outcome, now: datetime, at: float
     ) -> None:
-        self._service(cmd.service)
+        svc = self._service(cmd.service)
         day = cmd.day or self.state.day
         if day < self.state.day:
             raise HallError("bad_request", "appointment day is in the past")
         existing = self.state.appointments.get(cmd.code)
         if existing is not None and existing["used"]:
             raise HallError("unknown_appointment", "code already used")
-        data = {"code": cmd.code, "service": cmd.service, "day": day, "slot": cmd.slot}
+        data = {"code": cmd.code, "service": svc.code, "day": day, "slot": cmd.slot}
         self._emit(out, "appointment.booked", data, at)
         out.result = data
 
@@ -242,9 +252,22 @@ class Hall:
         if w.status != "closed":
             raise HallError("window_open", str(number))
         chosen = staff or w.staff or self._windows[number].default_staff
+        self._check_staff_free(chosen, number)
         self._emit(out, "window.opened", {"window": number, "staff": chosen}, at)
         if chosen:
             self._staff_changed(out, number, chosen, at)
+
+    def _check_staff_free(self, staff: str | None, number: int) -> None:
+        """One person serves at one window: refuse a second open window for them."""
+        if staff is None:
+            return
+        for other, w in self.state.windows.items():
+            if other != number and w.staff == staff and w.status != "closed":
+                raise HallError(
+                    "staff_busy",
+                    f"{self.staff_name(staff)} ({staff}) is at window {other}; "
+                    f"close it or move them first",
+                )
 
     def staff_name(self, staff: str | None) -> str:
         person = self._staff.get(staff or "")
@@ -254,6 +277,8 @@ class Hall:
         self._window(cmd.window)
         if cmd.staff is not None and cmd.staff not in self._staff:
             raise HallError("unknown_staff", cmd.staff)
+        if self.state.window(cmd.window).status != "closed":
+            self._check_staff_free(cmd.staff, cmd.window)
         self._staff_changed(out, cmd.window, cmd.staff, at)
         if cmd.staff is not None and cmd.staff in self.state.staff_on_duty:
             duty.on_check_in(self, out, cmd.staff, at)
@@ -275,10 +300,13 @@ class Hall:
         w = self.state.window(cmd.window)
         if w.status == "closed":
             raise HallError("window_closed", str(cmd.window))
-        if w.current:
-            self._finish(out, self.state.tickets[w.current], at, None, auto=True)
+        finished = w.current
+        if finished:
+            self._finish(out, self.state.tickets[finished], at, None, auto=True)
         self._emit(out, "window.closed", {"window": cmd.window}, at)
         out.result = {"window": cmd.window, "status": "closed"}
+        if finished:
+            out.result["finished"] = finished  # the ticket in hand was finished: say so
 
     def on_pause_window(self, cmd: c.PauseWindow, out: Outcome, now: datetime, at: float) -> None:
         self._open_window_checked(cmd.window)
@@ -421,11 +449,12 @@ class Hall:
         t = self._evaluation_target(cmd.window, None)
         if t.state not in (CALLED, SERVING, FINISHED):
             raise HallError("not_served", t.number)
-        if t.state == CALLED:
+        started = t.state == CALLED
+        if started:
             self._emit(out, "ticket.serving", {**self._ticket_data(t), "window": cmd.window}, at)
         data = {**self._ticket_data(t), **self._window_data(cmd.window)}
         self._emit(out, "evaluation.requested", data, at)
-        out.result = data
+        out.result = data | ({"started_service": True} if started else {})
 
     def on_evaluate(self, cmd: c.Evaluate, out: Outcome, now: datetime, at: float) -> None:
         t = self._evaluation_target(cmd.window, cmd.ticket)
@@ -438,7 +467,8 @@ class Hall:
         level = parse_level(cmd.level)
         if level.bad and self.config.evaluation.require_reason_for_bad and not cmd.reason:
             raise HallError("reason_required")
-        if t.state == CALLED:
+        started = t.state == CALLED  # the citizen evaluates, so they did come to the window
+        if started:
             self._emit(out, "ticket.serving", {**self._ticket_data(t), "window": t.window}, at)
         data = self._evaluation_data(t, at)
         data.update(
@@ -466,7 +496,8 @@ class Hall:
                 },
                 at,
             )
-        out.result = data
+        # said, not silent: the evaluation also recorded that service had started
+        out.result = data | ({"started_service": True} if started else {})
 
     def _evaluation_data(self, t: Ticket, at: float) -> dict[str, Any]:
         data = self._ticket_data(t)
@@ -511,7 +542,12 @@ class Hall:
         self._emit(out, type_, data, at)
         out.result = data
 
+    def _device(self, device: str) -> None:
+        if device not in self._devices:
+            raise HallError("unknown_device", device)
+
     def on_device_status(self, cmd: c.DeviceStatus, out: Outcome, now: datetime, at: float) -> None:
+        self._device(cmd.device)
         known = self.state.devices.get(cmd.device)
         if known is None or known["online"] != cmd.online:
             type_ = "device.online" if cmd.online else "device.offline"
@@ -519,6 +555,7 @@ class Hall:
         out.result = {"device": cmd.device, "online": cmd.online, "changed": bool(out.events)}
 
     def on_device_alarm(self, cmd: c.DeviceAlarm, out: Outcome, now: datetime, at: float) -> None:
+        self._device(cmd.device)
         key = f"{cmd.device}:{cmd.alarm}"
         if (key in self.state.device_alarms) != cmd.active:
             data = {
@@ -529,6 +566,23 @@ class Hall:
             }
             self._emit(out, "device.alarm", data, at)
         out.result = {"device": cmd.device, "alarm": cmd.alarm, "active": cmd.active}
+
+    def on_voice_announced(
+        self, cmd: c.VoiceAnnounced, out: Outcome, now: datetime, at: float
+    ) -> None:
+        data = {
+            "zone": cmd.zone,
+            "ticket": cmd.ticket,
+            "window": cmd.window,
+            "window_name": self._window(cmd.window).display_name,
+            "text": cmd.text,
+            "audio_url": cmd.audio_url,
+            "duration_s": cmd.duration_s,
+            "trigger": cmd.trigger,
+            "trigger_seq": cmd.trigger_seq,
+        }
+        self._emit(out, "voice.announced", data, at)
+        out.result = data
 
     # ---- time passing -------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unknown_service": ("Unknown service", "未知业务"),
     "unknown_window": ("Unknown window", "未知窗口"),
     "unknown_staff": ("Unknown staff member", "未知工作人员"),
+    "staff_busy": ("The staff member is already at another window", "该工作人员已在其他窗口"),
     "unknown_ticket": ("Unknown ticket", "未知号码"),
     "unknown_appointment": ("Unknown or used appointment code", "预约码无效或已使用"),
     "outside_hours": ("Outside issuing hours", "当前不在取号时间内"),
@@ -42,6 +43,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "forbidden": ("Not allowed for this client", "无权执行该操作"),
     "rate_limited": ("Too many requests, try again shortly", "请求过于频繁，请稍后再试"),
     "internal": ("Internal error", "内部错误"),
+    "disk_full": (
+        "Disk full: nothing was changed; retry with the same request_id when space is freed",
+        "磁盘已满：本次操作未执行，请清理空间后使用相同的 request_id 重试",
+    ),
 }
 
 

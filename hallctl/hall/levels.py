@@ -33,9 +33,10 @@ for _l in LEVELS:
 
 def parse_level(value: str | int) -> Level:
     """Accept 1..5, the English name or the Chinese label."""
+    # True == 1 and 1.0 == 1 as dict keys: without the type check they would be level 1.
+    exact = isinstance(value, str | int) and not isinstance(value, bool)
     try:
-        return _BY_KEY[value]
+        return _BY_KEY[value if exact else ""]
     except (KeyError, TypeError):
-        raise ValueError(
-            f"level must be 1..5 or one of {', '.join(lv.name for lv in LEVELS)}, got {value!r}"
-        ) from None
+        names = ", ".join(f"{lv.value} {lv.name} {lv.label_zh}" for lv in LEVELS)
+        raise ValueError(f"level must be one of {names}; got {value!r}") from None

@@ -183,7 +183,7 @@ RESULTS: dict[str, type[Out]] = {
 
 # Codes a kiosk can meet: the gateway's own and the engine's ticket errors.
 ERROR_CODES: tuple[str, ...] = (
-    "bad_json", "bad_request", "forbidden", "rate_limited", "busy", "internal",
+    "bad_json", "bad_request", "forbidden", "rate_limited", "busy", "internal", "disk_full",
     "unknown_service", "unknown_ticket", "unknown_appointment", "service_closed",
     "outside_hours", "daily_cap_reached", "already_has_ticket", "green_not_allowed",
 )

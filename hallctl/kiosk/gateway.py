@@ -19,7 +19,6 @@ same correlation data returns the same ticket. A phone or ID number goes to the 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections import OrderedDict
 from collections.abc import Coroutine, Mapping
@@ -31,12 +30,14 @@ import aiomqtt
 import structlog
 from pydantic import BaseModel, ValidationError
 
+from hallctl import json_input
 from hallctl.hall.errors import HallError
 from hallctl.kiosk import contract as c
 from hallctl.kiosk.config import KioskConfig, KioskSection
 from hallctl.kiosk.ratelimit import Clock, RateLimiter
 from hallctl.kiosk.views import closed_reason, queue_status, service_list
 from hallctl.mqtt.requests import Reply, derived_request_id, error_response, reply_message
+from hallctl.mqtt.topics import Topics, reply_topic_ok
 
 if TYPE_CHECKING:
     from hallctl.hall.core import Hall
@@ -75,6 +76,7 @@ class KioskStats:
     rate_limited: int = 0
     rejected: int = 0  # bad JSON or fields
     no_response_topic: int = 0
+    response_topic_refused: int = 0  # not under <base>/kiosk/<id>/response/
     lost_responses: int = 0
     internal_errors: int = 0
 
@@ -99,6 +101,7 @@ class KioskGateway:
         self._engine = engine
         self._section = section
         self._prefix = f"{base_topic}/kiosk/"
+        self._topics = Topics(base_topic)
         self.topic_filter = self.filter_for(base_topic)
         self._limiter = RateLimiter(clock)
         self._last_ticket: dict[str, tuple[str, str]] = {}  # kiosk -> (day, ticket)
@@ -123,6 +126,15 @@ class KioskGateway:
             # Nobody could learn the outcome: a ticket printed for nobody is worse than none.
             self.stats.no_response_topic += 1
             log.warning("kiosk.request_without_response_topic", kiosk=kiosk, action=action)
+            return
+        own = self._topics.kiosk_response_prefix(kiosk)
+        if not (response_topic.startswith(own) and len(response_topic) > len(own)
+                and reply_topic_ok(response_topic)):
+            # The daemon may publish anywhere in its tree: a kiosk naming `<base>/status` or
+            # another kiosk's topic would have it forge state or answer for someone else.
+            self.stats.response_topic_refused += 1
+            log.warning("kiosk.response_topic_refused", kiosk=kiosk, action=action,
+                        response_topic=response_topic[:200])
             return
         payload = message.payload if isinstance(message.payload, bytes) else b""
         origin = Origin(kiosk, action, response_topic, correlation)
@@ -212,8 +224,8 @@ class KioskGateway:
 
     def _parse(self, action: str, payload: bytes) -> c.KioskRequest | Response:
         try:
-            body = json.loads(payload.decode("utf-8")) if payload.strip() else {}
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            body = json_input.loads(payload) if payload.strip() else {}
+        except json_input.JsonInputError as exc:
             return error_response("bad_json", str(exc))
         if not isinstance(body, dict):
             return _fail("bad_request", "payload must be a JSON object")

@@ -4,7 +4,9 @@ A string that is exactly one ``{...}`` keeps the type of what it names (so ``"{w
 becomes the integer 5); text around placeholders makes a string. A path is dotted names,
 each optionally indexed by another name or a number: ``services[index]``. Filters after
 ``|``: ``digits`` (keep the digits, as an int: ``A012`` -> 12), ``str``, ``int``,
-``default:X`` (when the value is missing or null).
+``default:X`` (when the value is missing or null). A missing value passes through the
+filters before a ``default:`` untouched, so ``{state.current.ticket|digits|default:0}`` is 0
+when no ticket is in hand; only a value still missing after every filter is an error.
 """
 
 from __future__ import annotations
@@ -51,10 +53,8 @@ def _apply(value: Any, filt: str, expr: str) -> Any:
     name, _, arg = filt.strip().partition(":")
     if name == "default":
         return arg if value is _MISSING or value is None else value
-    if value is _MISSING:
-        raise TemplateError(f"{expr!r}: nothing there")
-    if value is None:
-        return None
+    if value is _MISSING or value is None:
+        return value  # a later default: may cover it; _evaluate refuses what stays missing
     if name == "digits":
         digits = "".join(c for c in str(value) if c.isdigit())
         return int(digits) if digits else 0

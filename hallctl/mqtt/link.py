@@ -51,6 +51,8 @@ log = structlog.get_logger(__name__)
 CONNECT_TIMEOUT_S = 10.0  # CONNACK, SUBACK and PUBACK of the setup steps
 STOP_DRAIN_S = 5.0  # how long stop() waits for requests in hand to be answered
 STABLE_AFTER_S = 10.0  # a connection up this long resets the backoff to reconnect_min_s
+PROBE_EVERY_S = 0.5  # while waiting to reconnect: is the broker's port answering again?
+UNJOURNALED_STATE_S = 2.0  # retained state is compared this often even without new records
 
 
 class LinkEngine(ForwardEngine, RequestEngine, Protocol):
@@ -92,7 +94,10 @@ class RetainedState:
     async def follow(self, client: aiomqtt.Client, seq: int) -> None:
         """Publish what changed after each new journal record, at most every interval."""
         while True:
-            await self._engine.wait_beyond(seq)
+            # Also look now and then without a new record: some state is not journaled (a
+            # full disk's alarm, which cannot be).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._engine.wait_beyond(seq), UNJOURNALED_STATE_S)
             seq, current = self._snapshot()
             changes = {k: v for k, v in current.items() if self._published.get(k) != v}
             # An empty retained message deletes the topic on the broker.
@@ -145,6 +150,7 @@ class MqttLink:
             self.topics,
             concurrency=settings.request_concurrency,
             backlog=settings.request_backlog,
+            response_topics=settings.response_topics,
         )
         self._state = RetainedState(engine, self.topics, settings.state_interval_ms / 1000)
         self._stop = asyncio.Event()
@@ -202,14 +208,52 @@ class MqttLink:
                 # Jitter: halls restarted together by a power cut must not reconnect in step.
                 wait = delay * random.uniform(0.8, 1.2)
                 log.info("mqtt.reconnect_wait", broker=self._broker, seconds=round(wait, 2))
-                await self._sleep_unless_stopped(wait)
+                await self._wait_to_retry(wait)
                 delay = min(delay * 2, s.reconnect_max_s)
         finally:
             await self.requests.aclose()
 
-    async def _sleep_unless_stopped(self, seconds: float) -> None:
+    async def _sleep_unless_stopped(self, seconds: float) -> bool:
+        """False when stop() was called meanwhile."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+            return False
+        return True
+
+    async def _wait_to_retry(self, seconds: float) -> None:
+        """Wait out the backoff, but retry at once when the broker's port starts answering.
+
+        After a long outage the backoff is at its cap; without probing, a broker back a moment
+        after an attempt waited out the whole cap. A cheap TCP probe every PROBE_EVERY_S ends
+        the wait when the port goes from silent to answering. A port that answers from the
+        start (a wrong password, a TLS problem) does not end it: those keep their backoff.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        silent = False
+        while (left := deadline - loop.time()) > 0:
+            if not await self._sleep_unless_stopped(min(PROBE_EVERY_S, left)):
+                return
+            if loop.time() >= deadline:
+                return
+            if await self._port_answers():
+                if silent:
+                    log.info("mqtt.broker_answers", broker=self._broker)
+                    return
+            else:
+                silent = True
+
+    async def _port_answers(self) -> bool:
+        s = self._settings
+        try:
+            async with asyncio.timeout(PROBE_EVERY_S):
+                _, writer = await asyncio.open_connection(s.host, s.port)
+        except (OSError, TimeoutError):
+            return False
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return True
 
     # -- one connection --------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -33,6 +33,7 @@ import structlog
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from hallctl import json_input
 from hallctl.mqtt.topics import Topics
 
 log = structlog.get_logger(__name__)
@@ -120,8 +121,8 @@ def parse_request(topics: Topics, message: aiomqtt.Message) -> Parsed:
         return Parsed(reply_to, error=error_response("unknown_action", message.topic.value))
     payload = message.payload if isinstance(message.payload, bytes) else b""
     try:
-        body = json.loads(payload.decode("utf-8")) if payload.strip() else {}
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        body = json_input.loads(payload) if payload.strip() else {}
+    except json_input.JsonInputError as exc:
         return Parsed(reply_to, error=error_response("bad_json", str(exc)))
     if not isinstance(body, dict):
         return Parsed(reply_to, error=error_response("bad_request", type(body).__name__))
@@ -141,6 +142,7 @@ class RequestStats:
     answered: int = 0
     rejected: int = 0  # bad input answered with an error by this layer
     no_response_topic: int = 0  # dropped: nobody to answer
+    response_topic_refused: int = 0  # dropped: the answer would go outside response_topics
     busy: int = 0
     internal_errors: int = 0
     lost_responses: int = 0  # executed, but the answer could not be published
@@ -148,10 +150,17 @@ class RequestStats:
 
 class RequestHandler:
     def __init__(
-        self, engine: RequestEngine, topics: Topics, *, concurrency: int = 8, backlog: int = 256
+        self,
+        engine: RequestEngine,
+        topics: Topics,
+        *,
+        concurrency: int = 8,
+        backlog: int = 256,
+        response_topics: Sequence[str] = ("backend/responses/#",),
     ) -> None:
         self._engine = engine
         self._topics = topics
+        self._response_topics = list(response_topics)
         self._slots = asyncio.Semaphore(concurrency)
         self._limit = concurrency + backlog
         self._pending = 0
@@ -169,6 +178,12 @@ class RequestHandler:
         if parsed.reply_to is None:
             self.stats.no_response_topic += 1
             log.warning("mqtt.request_without_response_topic", topic=message.topic.value)
+            return
+        if not self._topics.backend_reply_allowed(parsed.reply_to.topic, self._response_topics):
+            # Not executed either: an answer nobody may receive is an unknowable outcome.
+            self.stats.response_topic_refused += 1
+            log.warning("mqtt.response_topic_refused", topic=message.topic.value,
+                        response_topic=parsed.reply_to.topic[:200])
             return
         if parsed.request is None:
             assert parsed.error is not None

@@ -71,7 +71,10 @@ class MqttSettings(BaseModel):
         default=None, description="file that holds the password (trailing newline ignored)"
     )
     reconnect_min_s: float = Field(default=0.5, gt=0, le=60, description="first reconnect delay")
-    reconnect_max_s: float = Field(default=30.0, gt=0, le=3600, description="reconnect delay cap")
+    reconnect_max_s: float = Field(
+        default=10.0, gt=0, le=3600,
+        description="reconnect delay cap; a broker whose port answers again is retried at once",
+    )
     forward_batch: int = Field(
         default=500, ge=1, le=10_000,
         description="journal records published before the cursor is saved; the cursor "
@@ -91,6 +94,11 @@ class MqttSettings(BaseModel):
     request_backlog: int = Field(
         default=256, ge=1, le=100_000,
         description="requests waiting for a slot; beyond it requests are answered `busy`",
+    )
+    response_topics: list[str] = Field(
+        default=["backend/responses/#"], min_length=1,
+        description="topic filters a back-end request's Response Topic must match; a request "
+        "naming another Response Topic is not executed. Never inside the base topic",
     )
 
     @field_validator("url")
@@ -120,6 +128,20 @@ class MqttSettings(BaseModel):
         if any(c in base for c in "+#\0") or base.startswith("/") or base.endswith("/"):
             raise ValueError("base_topic: no wildcards (+ #), no leading or trailing /")
         return base
+
+    @field_validator("response_topics")
+    @classmethod
+    def _check_response_topics(cls, filters: list[str]) -> list[str]:
+        for f in filters:
+            levels = f.split("/")
+            if not f or "\0" in f or levels[0] in ("", "+", "#") or any(
+                ("+" in level or "#" in level) and level not in ("+", "#") for level in levels
+            ) or "#" in levels[:-1]:
+                raise ValueError(
+                    f"response_topics: {f!r} is not a topic filter with a fixed first level "
+                    "(e.g. backend/responses/#)"
+                )
+        return filters
 
     @model_validator(mode="after")
     def _check_combination(self) -> Self:

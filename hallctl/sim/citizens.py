@@ -14,7 +14,6 @@ and the waits it estimates are hall minutes, like the ones the people here spend
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import random
 import time
@@ -41,7 +40,7 @@ KEY_EVALUATE, KEY_CALL, KEY_RECALL, KEY_CONFIRM = 0x0B, 0x0C, 0x0D, 0x0F
 DIGIT_NO_SHOW = 6
 # evaluator buttons → levels 5, 4, 3, 2 (devices/ff68-evaluator.yaml); most citizens are happy
 EVAL_WEIGHTS = (70, 20, 7, 3)
-# above the devices' repeat_window_ms (350 in config/demo.yaml): a new press, not a repeat
+# above the devices' repeat_window_ms (350 in hallctl/data/demo.yaml): a new press, not a repeat
 SAME_DEVICE_GAP_S = 0.4
 LOAD = 0.9  # arrivals as a share of what the open windows can serve
 OPENING_RUSH = 2  # citizens per service already at the door when the hall opens
@@ -225,11 +224,13 @@ class People:
         await self.hands.key(address, KEY_CONFIRM, DIGIT_NO_SHOW)
 
     async def _until_evaluated(self, key: str) -> None:
-        # the citizen needs a moment; the next call would otherwise take the evaluator away
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(4.0):
-                while True:
-                    t = self.engine.hall.state.tickets.get(key)
-                    if t is None or t.evaluated:
-                        return
-                    await asyncio.sleep(0.1)
+        # the citizen needs a moment; the next call would otherwise take the evaluator away.
+        # A deadline, not asyncio.timeout + suppress(TimeoutError): on Python 3.11 a stop
+        # (cancel) racing the time-out comes out as TimeoutError, is suppressed, and the demo
+        # never stops.
+        deadline = asyncio.get_running_loop().time() + 4.0
+        while asyncio.get_running_loop().time() < deadline:
+            t = self.engine.hall.state.tickets.get(key)
+            if t is None or t.evaluated:
+                return
+            await asyncio.sleep(0.1)

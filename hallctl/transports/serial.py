@@ -54,7 +54,11 @@ class SerialLineConfig(BaseModel):
     queue_size: int = Field(64, ge=1)
     reconnect_min_s: float = Field(0.5, gt=0)
     reconnect_max_s: float = Field(30, gt=0)
-    partial_frame_ms: float = Field(200, gt=0, description="drop a frame that stops arriving")
+    partial_frame_ms: float | None = Field(
+        None,
+        description="ignored, kept so older hall files load: a partial frame is dropped by "
+        "content (a valid frame after it, a bad checksum, max_frame), never by time",
+    )
     misses_to_offline: int = Field(3, ge=1)
     offline_backoff_min_s: float = Field(10, gt=0)
     offline_backoff_max_s: float = Field(300, gt=0)
@@ -215,17 +219,12 @@ class SerialLine:
             tg.create_task(guarded(hook))
 
     async def _read_loop(self, reader: asyncio.StreamReader) -> None:
-        stale_after = self.config.partial_frame_ms / 1000
+        # No inter-byte time-out: a partial frame is given up by content only (a valid frame
+        # after it, a bad checksum, max_frame), in the decoder. A time-out dropped good frames
+        # whenever the sender or this loop was held up mid-frame by a busy CPU (issue 8).
         while True:
             try:
-                if self.framer is not None and self.framer.pending:
-                    data = await asyncio.wait_for(reader.read(4096), stale_after)
-                else:
-                    data = await reader.read(4096)
-            except TimeoutError:
-                assert self.framer is not None
-                self.framer.flush()  # a frame that stopped half way will never complete
-                continue
+                data = await reader.read(4096)
             except (OSError, serial.SerialException) as exc:
                 log.warning("serial.read_failed", line=self.config.id, reason=str(exc))
                 return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 import time
 import urllib.request
 from datetime import datetime
@@ -40,7 +41,8 @@ attendance:
         daemon.request({"action": "open_window", "window": 1})
         daemon.request({"action": "assign_staff", "window": 1, "staff": None})
         now = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
-        body = f"101\t{now}\t0\t15\t0\t0\t0\n".encode()
+        # one punch, one line no parser reads (kept raw in the journal's file, never dropped)
+        body = f"101\t{now}\t0\t15\t0\t0\t0\n101 garbled\n".encode()
         url = f"http://127.0.0.1:{port}/iclock/cdata?SN=CLOCK1&table=ATTLOG&Stamp=1"
         deadline = time.monotonic() + 10
         while True:  # the HTTP server comes up with the daemon's components
@@ -52,7 +54,7 @@ attendance:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
-        assert answer.startswith("OK")
+        assert answer == "OK: 2"
         status = daemon.request({"action": "status"})["result"]
         assert status["staff_on_duty"] == ["S1"]
         window = next(w for w in status["windows"] if w["window"] == 1)
@@ -68,3 +70,7 @@ attendance:
     events = [json.loads(line) for line in (tmp_path / "daemon.log").read_text().splitlines()
               if line.startswith("{")]
     assert any(e.get("event") == "http.listening" for e in events)
+    [journal] = [p for p in tmp_path.rglob("journal*.db")]
+    with sqlite3.connect(journal) as db:
+        kept = db.execute("SELECT device, line FROM attendance_quarantine").fetchall()
+    assert kept == [("clock-lobby", "101 garbled")]
