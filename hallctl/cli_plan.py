@@ -27,7 +27,7 @@ def register(
         choices=sorted(WEEKDAYS, key=WEEKDAYS.__getitem__),
         help="arrival profile from the journal: this weekday of the last --weeks",
     )
-    sp.add_argument("--weeks", type=int, default=4)
+    sp.add_argument("--weeks", type=int, default=4, help="weeks of history (default 4)")
     sp.add_argument("--load", type=float, default=0.85, help="without a profile: see simulate")
     sp.add_argument(
         "--share",
@@ -37,7 +37,7 @@ def register(
     )
     sp.add_argument("--rounds", type=int, default=3, help="simulator correction rounds")
     sp.add_argument("--seeds", type=int, default=3, help="simulated days per round")
-    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--json", action="store_true", help="the plan as JSON")
     sp.set_defaults(handler=run)
 
 

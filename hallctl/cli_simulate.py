@@ -28,7 +28,7 @@ def register(
         choices=sorted(WEEKDAYS, key=WEEKDAYS.__getitem__),
         help="arrivals and service times from the journal: this weekday of the last --weeks",
     )
-    sp.add_argument("--weeks", type=int, default=4)
+    sp.add_argument("--weeks", type=int, default=4, help="weeks of history (default 4)")
     sp.add_argument(
         "--load",
         type=float,
@@ -36,7 +36,7 @@ def register(
         help="without a scenario: arrivals as a share of what the windows can serve (default 0.85)",
     )
     sp.add_argument("--days", type=int, default=1, help="independent days (seeds) to run")
-    sp.add_argument("--seed", type=int, default=None)
+    sp.add_argument("--seed", type=int, default=None, help="first seed (default: the scenario's)")
     sp.add_argument("--no-estimates", action="store_true", help="skip the estimator (faster)")
     sp.add_argument("--json", action="store_true", help="KPIs and accuracy as JSON")
     sp.set_defaults(handler=run)
