@@ -29,7 +29,14 @@ from typing import TYPE_CHECKING
 
 from hallctl.hall.policy import choose
 from hallctl.hall.queue import Item, OrderedQueue
-from hallctl.hall.service_times import ServiceTime, pause_left, server_key, staff_factor
+from hallctl.hall.service_times import (
+    PRIOR_WEIGHT,
+    ServiceTime,
+    pause_left,
+    robust_mean,
+    server_key,
+    staff_factor,
+)
 from hallctl.hall.state import (
     CALLED,
     CHANNEL_CLASS,
@@ -160,6 +167,7 @@ class Estimator:
         # off only in simulations that study the line itself (a new ticket then says 0)
         self.enabled = True
         self._times: dict[tuple[str, str | None, int | None], tuple[int, ServiceTime]] = {}
+        self._bases: dict[str, tuple[int, ServiceTime, float]] = {}
 
     # ---- what callers ask ---------------------------------------------------------------
 
@@ -190,26 +198,33 @@ class Estimator:
     def service_time(
         self, service: str, staff: str | None = None, window: int | None = None
     ) -> ServiceTime:
+        """Cached until the next sample: the service's, scaled by the staff's (window's) pace."""
         s = self.hall.state
         key = (service, staff, window)
         cached = self._times.get(key)
         if cached is not None and cached[0] == s.samples_seen:
             return cached[1]
-        st = self._service_time(service, staff, window)
+        base, long_run = self._base(service)
+        st = base
+        if staff or window is not None:
+            own = s.staff_samples.get(server_key(staff, window or 0, service), ())
+            factor = staff_factor(list(own), long_run)
+            if factor != 1.0:
+                st = base.scaled(factor)
         self._times[key] = (s.samples_seen, st)
         return st
 
-    def _service_time(self, service: str, staff: str | None, window: int | None) -> ServiceTime:
+    def _base(self, service: str) -> tuple[ServiceTime, float]:
         s = self.hall.state
-        samples = s.service_samples.get(service, ())
+        cached = self._bases.get(service)
+        if cached is not None and cached[0] == s.samples_seen:
+            return cached[1], cached[2]
+        samples = list(s.service_samples.get(service, ()))
         prior = self.hall.config.service(service).avg_service_min * 60.0
-        base = ServiceTime.of(list(samples), prior)
-        if staff or window is not None:
-            own = s.staff_samples.get(server_key(staff, window or 0, service), ())
-            factor = staff_factor(list(own), list(samples), prior)
-            if factor != 1.0:
-                return base.scaled(factor)
-        return base
+        base = ServiceTime.of(samples, prior)
+        long_run = robust_mean(samples, prior, PRIOR_WEIGHT)
+        self._bases[service] = (s.samples_seen, base, long_run)
+        return base, long_run
 
     # ---- the run ------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import median
 
 SAMPLES = 1000
@@ -82,6 +82,9 @@ class ServiceTime:
 
     mean_s: float
     sorted_samples: tuple[float, ...]  # clipped, ascending, for remaining times
+    cv2: float = 0.0  # squared coefficient of variation of the history (1 for exponential)
+    raw_mean: float = 0.0  # the samples' own mean
+    factor: float = 1.0  # a person's pace against the samples'
 
     @classmethod
     def of(cls, samples: Sequence[float], prior_s: float) -> ServiceTime:
@@ -90,54 +93,50 @@ class ServiceTime:
         if len(xs) > 2 * RECENT:
             # the recent pace where it differs from the long run by more than its noise
             mean = shrunk(xs[-RECENT:], mean)
-        return cls(mean, tuple(sorted(xs)))
-
-    @property
-    def cv2(self) -> float:
-        """Squared coefficient of variation of the history (1 for exponential times)."""
-        xs = self.sorted_samples
-        if len(xs) < HISTORY_MIN:
-            return 0.0
-        m = sum(xs) / len(xs)
-        return sum((x - m) ** 2 for x in xs) / (len(xs) - 1) / (m * m)
+        cv2, raw = 0.0, (sum(xs) / len(xs) if xs else 0.0)
+        if len(xs) >= HISTORY_MIN:
+            cv2 = sum((x - raw) ** 2 for x in xs) / (len(xs) - 1) / (raw * raw)
+        return cls(mean, tuple(sorted(xs)), cv2, raw)
 
     @property
     def has_history(self) -> bool:
         return len(self.sorted_samples) >= HISTORY_MIN
 
-    def _scale(self) -> float:
-        xs = self.sorted_samples
-        return self.mean_s / (sum(xs) / len(xs))  # agree with the prior-blended mean
-
-    def remaining_slice(self, elapsed_s: float, k: int, of: int) -> float:
-        """Mean time left over the k-th of ``of`` equal slices of the remaining-time samples."""
-        xs = self.sorted_samples
-        i = bisect_right(xs, elapsed_s)
-        m = len(xs) - i
-        if not self.has_history or m < TAIL_MIN or of <= 1:
-            return self.remaining(elapsed_s)
-        lo = i + (k * m) // of
-        hi = max(lo + 1, i + -(-(k + 1) * m // of))
-        part = xs[lo:hi]
-        return (sum(part) / len(part) - elapsed_s) * self._scale()
-
     def scaled(self, factor: float) -> ServiceTime:
-        return ServiceTime(self.mean_s * factor, tuple(x * factor for x in self.sorted_samples))
+        """The same history at another pace (a slower person): nothing is copied."""
+        return replace(self, mean_s=self.mean_s * factor, factor=self.factor * factor)
 
     def remaining(self, elapsed_s: float) -> float:
         """Expected time left for a citizen at the window for ``elapsed_s`` already."""
-        if elapsed_s <= 0:
-            return self.mean_s
+        f = self.factor
+        return f * self._remaining(elapsed_s / f, self.mean_s / f)
+
+    def remaining_slice(self, elapsed_s: float, k: int, of: int) -> float:
+        """Mean time left over the k-th of ``of`` equal slices of the remaining-time samples."""
+        f = self.factor
+        e, m = elapsed_s / f, self.mean_s / f
+        xs = self.sorted_samples
+        i = bisect_right(xs, e)
+        n = len(xs) - i
+        if not self.has_history or n < TAIL_MIN or of <= 1:
+            return f * self._remaining(e, m)
+        lo = i + (k * n) // of
+        hi = max(lo + 1, i + -(-(k + 1) * n // of))
+        part = xs[lo:hi]
+        return f * (sum(part) / len(part) - e) * (m / self.raw_mean)
+
+    def _remaining(self, e: float, m: float) -> float:
+        """Unscaled: ``e`` elapsed, ``m`` the (prior-blended) mean, both at the history's pace."""
+        if e <= 0:
+            return m
         xs = self.sorted_samples
         if len(xs) < TAIL_MIN * 2:
-            return max(self.mean_s - elapsed_s, self.mean_s / 4)  # no history yet: a floor
-        longer = [x for x in xs if x > elapsed_s]
-        if len(longer) < TAIL_MIN:  # longer than nearly all the history: its longest ones
-            longest = xs[-TAIL_MIN:]
-            return max(sum(longest) / TAIL_MIN - elapsed_s, self.mean_s / 2)
+            return max(m - e, m / 4)  # no history yet: a floor
+        i = bisect_right(xs, e)
+        if len(xs) - i < TAIL_MIN:  # longer than nearly all the history: its longest ones
+            return max(sum(xs[-TAIL_MIN:]) / TAIL_MIN - e, m / 2)
         # scaled so that at elapsed 0 it agrees with the (prior-blended) mean
-        raw_mean = sum(xs) / len(xs)
-        return (sum(longer) / len(longer) - elapsed_s) * (self.mean_s / raw_mean)
+        return (sum(xs[i:]) / (len(xs) - i) - e) * (m / self.raw_mean)
 
 
 def pause_left(samples: Sequence[float], elapsed_s: float) -> float:
@@ -151,9 +150,8 @@ def server_key(staff: str | None, window: int, service: str) -> str:
     return f"{staff or f'#{window}'}/{service}"
 
 
-def staff_factor(staff: Sequence[float], service: Sequence[float], prior_s: float) -> float:
-    """How much slower (> 1) or faster (< 1) one person is than the service's mean."""
+def staff_factor(staff: Sequence[float], base: float) -> float:
+    """How much slower (> 1) or faster (< 1) one person is than the service's long-run mean."""
     if len(staff) < STAFF_MIN:
         return 1.0
-    base = robust_mean(service, prior_s, PRIOR_WEIGHT)
     return shrunk(clipped(staff), base) / base
