@@ -28,7 +28,7 @@ from hallctl.hall.errors import HallError
 from hallctl.hall.state import HallState
 from hallctl.hall.views import retained_state
 from hallctl.ids import new_id
-from hallctl.journal import Journal, PendingEvent, Record
+from hallctl.journal import EncodedEvent, Journal, PendingEvent, Record
 from hallctl.privacy import hash_id, mask_id
 
 log = structlog.get_logger("hallctl.engine")
@@ -324,14 +324,14 @@ class HallEngine:
         day = self.hall.state.day
         for type_, data in events:
             batch.events.append(
-                PendingEvent(
-                    id=new_id(),
-                    type=type_,
-                    ts=ts,
-                    day=data["day"] if type_ == "day.started" else day,
-                    request_id=rid,
-                    v=EVENT_VERSION,
-                    data=json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+                EncodedEvent.encode(
+                    new_id(),
+                    type_,
+                    ts,
+                    data["day"] if type_ == "day.started" else day,
+                    rid,
+                    EVENT_VERSION,
+                    data,
                 )
             )
         if rid and response is not None:

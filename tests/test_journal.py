@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import os
 import random
 import signal
@@ -17,7 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from hallctl.journal import SCHEMA_VERSION, Journal, JournalError, PendingEvent, Record
+from hallctl.journal import (
+    SCHEMA_VERSION,
+    EncodedEvent,
+    Journal,
+    JournalError,
+    PendingEvent,
+    Record,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -105,6 +113,27 @@ def test_data_that_is_not_a_json_object_is_refused(journal: Journal, data: str) 
     with pytest.raises(JournalError, match="ev-bad"):
         journal.append([ev(1), bad])
     assert journal.last_seq() == 0
+
+
+def test_an_event_encoded_from_a_dict_is_stored_as_its_compact_json(journal: Journal) -> None:
+    data = {"ticket": "A001", "name": "5号窗口", "n": 1.5, "none": None}
+    event = EncodedEvent.encode(
+        "ev-enc", "ticket.issued", "2025-03-01T09:00:00+08:00", "2025-03-01", None, 1, data
+    )
+    (rec,) = journal.append([event])
+    assert rec.data == '{"ticket":"A001","name":"5号窗口","n":1.5,"none":null}'
+    assert json.loads(journal.read_after(0)[0].data) == data
+
+
+@pytest.mark.parametrize("data", [{"x": math.nan}, {"x": [math.inf]}])
+def test_an_encoded_event_cannot_carry_what_is_not_json(data: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="JSON compliant"):
+        EncodedEvent.encode("e", "t", "ts", "2025-03-01", None, 1, data)
+
+
+def test_an_encoded_event_is_made_of_an_object_only() -> None:
+    with pytest.raises(TypeError, match="must be a dict"):
+        EncodedEvent.encode("e", "t", "ts", "2025-03-01", None, 1, [1, 2])  # type: ignore[arg-type]
 
 
 def test_every_append_is_durable_and_seq_continues_after_reopen(path: Path) -> None:
