@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 
-from hallctl import __version__
+from hallctl import __version__, forked
 from hallctl.config.models import HallConfig
 from hallctl.disk_full import is_disk_full
 from hallctl.disk_watch import DiskFullError, DiskWatch
@@ -116,6 +116,7 @@ class HallEngine:
         self._seq_changed = asyncio.Condition()
         self._subscribers: list[asyncio.Queue[Record]] = []
         self._failed: BaseException | None = None
+        self._snapshotting: asyncio.Task[None] | None = None
         self.disk = DiskWatch(self.journal.path.parent, self._clock)
 
     # ---- lifetime -----------------------------------------------------------------------
@@ -156,6 +157,13 @@ class HallEngine:
 
     async def run(self) -> None:
         """The writer: turns queued batches into durable records. Run it in the TaskGroup."""
+        try:
+            await self._write_batches()
+        finally:
+            if self._snapshotting is not None:
+                self._snapshotting.cancel()  # its child finishes and is reaped on its own
+
+    async def _write_batches(self) -> None:
         while True:
             await self._writer_wake.wait()
             self._writer_wake.clear()
@@ -206,16 +214,42 @@ class HallEngine:
         async with self._seq_changed:
             self._seq_changed.notify_all()
         self._since_snapshot += len(records)
-        if self._since_snapshot >= self._snapshot_every and self._batch is None:
-            await self.snapshot()
+        if (
+            self._since_snapshot >= self._snapshot_every
+            and self._batch is None
+            and self._snapshotting is None
+        ):
+            # Its own task: the writer goes on committing while the snapshot is made and saved.
+            self._snapshotting = asyncio.create_task(self.snapshot(), name="snapshot")
+            self._snapshotting.add_done_callback(self._snapshot_done)
+
+    def _snapshot_done(self, task: asyncio.Task[None]) -> None:
+        self._snapshotting = None
+        if not task.cancelled() and task.exception() is not None:
+            log.error("engine.snapshot_failed", error=repr(task.exception()))
 
     async def snapshot(self) -> None:
-        """Save the state as of the last durable seq (only when nothing is pending)."""
+        """Save the state as of the last durable seq (only when nothing is pending).
+
+        The state is pickled in a forked child (hallctl.forked): on a busy day that takes
+        tens of milliseconds or more, which would stall every device on the event loop.
+        """
         if self._batch is not None:
             return
         seq = self._durable_seq
-        blob = snapshot_blob(self.hall.state)
         self._since_snapshot = 0
+        state = self.hall.state
+        try:
+            child = forked.fork(lambda: snapshot_blob(state))  # memory as of `seq`, now
+        except OSError as e:
+            log.warning("engine.snapshot_on_loop", reason=str(e))
+            blob = snapshot_blob(state)
+        else:
+            try:
+                blob = await child.result()
+            except forked.ChildFailed as e:
+                log.warning("engine.snapshot_skipped", reason=str(e))  # an optimisation only
+                return
         try:
             await asyncio.to_thread(self.journal.save_snapshot, seq, blob)
         except Exception as e:

@@ -12,6 +12,7 @@ from hallctl.config import HallConfig, parse_config
 from hallctl.engine import HallEngine
 from hallctl.journal import Journal
 from tests.hall.conftest import SMALL_HALL, TZ
+from tests.serial_support import eventually
 
 
 class Clock:
@@ -120,7 +121,7 @@ async def test_restart_rebuilds_the_same_state_with_and_without_snapshots(
             await engine.execute({"action": "call_next", "window": 2})
         await engine.execute({"action": "suspend", "window": 2})
         before = engine.retained_state()
-        assert engine.journal.load_snapshot() is not None
+        await eventually(lambda: engine.journal.load_snapshot() is not None)  # made aside
     async with Running(config, tmp_path / "j.db") as engine:
         assert engine.retained_state() == before
         r = await engine.execute({"action": "take_ticket", "service": "BDC"})
