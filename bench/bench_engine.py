@@ -121,7 +121,9 @@ def recorded_commits(count: int) -> list[list[EncodedEvent]]:
     return commits
 
 
-async def bare_group_commit(seconds: float, clients: int, commits: list[list[EncodedEvent]]) -> float:
+async def bare_group_commit(
+    seconds: float, clients: int, commits: list[list[EncodedEvent]]
+) -> float:
     """The strongest baseline: clients hand ready-made events to one writer, which appends
     whatever has gathered in one transaction (asyncio.to_thread, like the engine) and wakes
     them. No parsing, no core, no JSON, no ids: only the commit mechanics."""
