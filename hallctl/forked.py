@@ -82,7 +82,7 @@ def _child(make: Callable[[], bytes], read_fd: int, write_fd: int) -> None:
 def _collect(pid: int, fd: int) -> tuple[bytes, int]:
     chunks = []
     try:
-        while chunk := os.read(fd, 1 << 20):
+        while chunk := os.read(fd, 1 << 16):
             chunks.append(chunk)
     finally:
         os.close(fd)

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from hallctl.journal import (
+    CACHE_KIB,
     SCHEMA_VERSION,
     EncodedEvent,
     Journal,
@@ -544,3 +545,10 @@ def test_a_closed_journal_refuses_reads_and_writes(path: Path) -> None:
         j.append([ev(1)])
     with pytest.raises(JournalError, match="closed"):
         j.read_after(0)
+
+
+def test_every_connection_keeps_a_small_page_cache(journal: Journal) -> None:
+    # the daemon's memory budget (docs/performance.md): SQLite's default is 2 MB a connection
+    assert journal._writer.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB
+    with journal._reader() as conn:
+        assert conn.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB
