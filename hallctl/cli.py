@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hallctl import __version__, journal_cli
+from hallctl.voice import cli as voice_cli
 
 DEFAULT_CONFIGS = ("/etc/hallctl/hall.yaml", "config/example.yaml")
 
@@ -157,6 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     client(sp)
     sp.add_argument("ticket", help="ticket number, e.g. A012")
 
+    from hallctl.cli_collect import add_parser as add_collect
+
+    add_collect(sub)
+
     sp = sub.add_parser("demo", help="a whole hall on simulated devices (see README)")
     sp.add_argument(
         "--speed", type=float, default=1.0,
@@ -168,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a plain line per call instead of the live view (automatic on a pipe)",
     )
     sp.add_argument("--modbus", action="store_true", help="add Modbus TCP evaluator + display")
+    voice_cli.register(sub)
     return p
 
 
@@ -188,6 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if hasattr(args, "handler"):  # subcommands that live in their own module
+        return int(args.handler(args))
     if args.command == "check":
         return cmd_check(args.config or default_config())
     if args.command == "run":
@@ -198,6 +206,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from hallctl.schemas import write_schemas
 
         return write_schemas(args.out, check=args.check)
+    if args.command == "collect":
+        from hallctl.cli_collect import cmd_collect
+
+        return cmd_collect(args)
     if args.command == "demo":
         from hallctl.demo import run_demo
 

@@ -109,6 +109,16 @@ def render_status(s: dict[str, Any]) -> str:
         lines.append(f"ALARM {a['kind']}: {a['message']}")
     for a in s["device_alarms"]:
         lines.append(f"DEVICE ALARM {a['device']}: {a['alarm']} {a.get('detail') or ''}")
+    sinks = s.get("components", {}).get("sinks")
+    if sinks:
+        lines.append("")
+        lines.append(f"{'sink':<14}{'type':<12}{'state':<10}{'lag':>8}{'lag s':>8}  last error")
+        for k in sinks:
+            lines.append(
+                pad(k["name"], 14) + pad(k["type"], 12) + pad(k["state"], 10)
+                + pad(k["lag_records"], 8, True) + pad(k["lag_s"], 8, True)
+                + "  " + (k["last_error"] or "-")[:60]
+            )
     return "\n".join(lines)
 
 

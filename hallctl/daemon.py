@@ -140,7 +140,8 @@ class Daemon:
         while True:
             await asyncio.sleep(TICK_S)
             response = await engine.execute({"action": "tick", "source": "clock"})
-            if not response["ok"]:
+            # disk_full is logged once by the engine; the tick is what probes for space.
+            if not response["ok"] and response["error"]["code"] != "disk_full":
                 log.warning("daemon.tick_failed", error=response["error"])
 
     async def _prune(self, engine: HallEngine) -> None:

@@ -329,17 +329,18 @@ async def _run_hall(
                 header=f"{cfg.hall.name} — hallctl demo ×{speed:g} — Ctrl-C stops. {note}",
             )
             async with asyncio.TaskGroup() as tg:
-                tasks = [
+                tasks: list[asyncio.Task[Any]] = [
                     tg.create_task(_count(engine, events, ui)),
                     tg.create_task(people.run()),
                 ]
                 if ui:
                     tasks.append(tg.create_task(_live(view)))
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(duration):
-                        await daemon.stop_requested.wait()
-                for task in tasks:
-                    task.cancel()
+                # asyncio.wait, not timeout + suppress(TimeoutError), which on 3.11 can turn a
+                # cancel racing the time-out into a suppressed TimeoutError
+                stopped = tg.create_task(daemon.stop_requested.wait())
+                await asyncio.wait({stopped}, timeout=duration)
+                tasks.append(stopped)
+                await _cancel_all(tasks)
             summary = _summary(engine, events, activity, printer, time.monotonic() - started)
     finally:
         daemon.stop_requested.set()
@@ -347,6 +348,18 @@ async def _run_hall(
         stop.rearm()  # the daemon's exit gave SIGTERM/SIGINT back to their defaults
     print(summary, flush=True)
     return 0
+
+
+async def _cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel the simulators, and cancel again what is still running a second later: on
+    Python 3.11 a cancel racing a time-out inside wait_for/asyncio.timeout can be lost, and one
+    lost cancel would keep the demo from ever stopping."""
+    for task in tasks:
+        task.cancel()
+    while pending := [t for t in tasks if not t.done()]:
+        await asyncio.wait(pending, timeout=1.0)
+        for task in pending:
+            task.cancel()
 
 
 async def _open_windows(cfg: HallConfig, engine: HallEngine) -> None:
@@ -423,5 +436,6 @@ def _summary(
             f"no-shows: {events['ticket.no_show']}, finished: {events['ticket.finished']}",
             f"evaluations: {ev['total']}, satisfaction: {sat}",
             f"tickets printed: {printer.count}; last printed ticket: {last}",
+            f"voice announcements: {events['voice.announced']}",
         ]
     )

@@ -420,6 +420,20 @@ class Journal:
             row = conn.execute("SELECT seq FROM cursors WHERE sink = ?", (sink,)).fetchone()
         return int(row[0]) if row else 0
 
+    def has_cursor(self, sink: str) -> bool:
+        """Whether ``sink`` has a cursor yet (a new sink chooses where it starts)."""
+        with self._reader() as conn:
+            row = conn.execute("SELECT 1 FROM cursors WHERE sink = ?", (sink,)).fetchone()
+        return row is not None
+
+    def seq_before_day(self, day: str) -> int:
+        """The last seq before the first event of ``day`` or later (a cursor that starts there)."""
+        with self._reader() as conn:
+            row = conn.execute("SELECT MIN(seq) FROM events WHERE day >= ?", (day,)).fetchone()
+            if row is None or row[0] is None:
+                return _last_seq(conn)
+            return int(row[0]) - 1
+
     def load_snapshot(self) -> tuple[int, bytes] | None:
         """The latest snapshot as (seq, blob), or None."""
         with self._reader() as conn:

@@ -18,7 +18,9 @@ ConfigOption = Callable[[argparse.ArgumentParser], None]
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                with_config: ConfigOption) -> None:
     sp = sub.add_parser("journal", help="journal maintenance (see docs/operations.md)")
-    actions = sp.add_subparsers(dest="journal_command", required=True, metavar="ACTION")
+    actions = sp.add_subparsers(
+        dest="journal_command", required=True, metavar="ACTION", help="what to do with the journal"
+    )
     accept = actions.add_parser(
         "accept-loss",
         help="start again on a journal whose tail was lost (after a failed restore)",

@@ -9,6 +9,7 @@ subscription and responder. The daemon only supervises the result.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import structlog
 from hallctl.components import Component, Factory, Needs
 from hallctl.config.models import HallConfig, HttpConfig
 from hallctl.engine import HallEngine
+from hallctl.voice.factory import voice
 
 log = structlog.get_logger("hallctl.wiring")
 
@@ -129,8 +131,14 @@ def serial(config: HallConfig, engine: HallEngine) -> Component | None:
     return SerialComponent(config, engine) if config.serial is not None else None
 
 
+def sinks(config: HallConfig, engine: HallEngine) -> Component | None:
+    from hallctl.forward.sinks import build
+
+    return build(config, engine)
+
+
 # One line per surface. Order is start order; edges (HTTP front, MQTT link) come after all.
-FACTORIES: tuple[Factory, ...] = (attendance, modbus, kiosks, serial)
+FACTORIES: tuple[Factory, ...] = (attendance, modbus, kiosks, serial, voice, sinks)
 
 
 class HttpFront:
@@ -157,7 +165,13 @@ class MqttComponent:
 
     name = "mqtt"
 
-    def __init__(self, config: HallConfig, engine: HallEngine, needs: Needs) -> None:
+    def __init__(
+        self,
+        config: HallConfig,
+        engine: HallEngine,
+        needs: Needs,
+        retained: Callable[[], dict[str, dict[str, Any]]] | None = None,
+    ) -> None:
         from hallctl.forward.mqtt import SINK
 
         assert config.mqtt is not None
@@ -165,6 +179,7 @@ class MqttComponent:
         self.engine = engine
         self.extra = needs
         self.cursor = SINK
+        self.retained = retained  # components' retained topics besides the hall's (sink health)
 
     def needs(self) -> Needs:
         return Needs(cursors=[self.cursor])
@@ -178,6 +193,7 @@ class MqttComponent:
             self.settings,
             extra=self.extra.mqtt_subscriptions,
             responders=self.extra.mqtt_responders,
+            retained=self.retained,
         ):
             await asyncio.Event().wait()  # until the daemon stops (cancels) us
 
@@ -193,7 +209,7 @@ def compose(
         # components that need routes get the front on its defaults when none is configured
         out.append(HttpFront(config.http or HttpConfig(), needs))
     if config.mqtt is not None:
-        out.append(MqttComponent(config, engine, needs))
+        out.append(MqttComponent(config, engine, needs, retained=_retained(parts)))
     elif needs.mqtt_subscriptions or needs.mqtt_responders:
         log.warning("wiring.mqtt_needed", subscriptions=len(needs.mqtt_subscriptions))
     return out
@@ -207,6 +223,14 @@ def component_status(components: list[Component]) -> dict[str, Any]:
         if callable(status):
             out[c.name] = status()
     return out
+
+
+def _retained(parts: list[Component]) -> Callable[[], dict[str, dict[str, Any]]] | None:
+    """Retained topics that components other than the hall publish (`state/sinks/<name>`)."""
+    providers = [p for p in (getattr(c, "retained_state", None) for c in parts) if callable(p)]
+    if not providers:
+        return None
+    return lambda: {k: v for provider in providers for k, v in provider().items()}
 
 
 def cursors(components: list[Component]) -> list[str]:

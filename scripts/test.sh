@@ -77,6 +77,27 @@ if ! "$PY" -c 'import cryptography' 2>/dev/null && ! have openssl; then
     step "installing openssl"
     apt_install openssl
 fi
+# Voice calling: espeak-ng builds the clip sets, sox checks the audio, aplay (alsa-utils) plays it.
+if ! have espeak-ng || ! have sox || ! have aplay; then
+    step "installing espeak-ng, sox and alsa-utils"
+    apt_install espeak-ng sox alsa-utils
+fi
+# The systemd unit's sandbox is rated with systemd-analyze (package systemd, which is not
+# started here), and the daemon's system calls are checked against its filter with strace.
+if ! have systemd-analyze || ! have strace; then
+    step "installing systemd-analyze and strace"
+    apt_install systemd strace
+fi
+# The back-end sink tests run a real PostgreSQL (initdb/postgres from Debian's packages, started
+# in a temporary directory as the postgres user) and a real nats-server with JetStream.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    step "installing postgresql"
+    apt_install postgresql
+fi
+if ! have nats-server; then
+    step "installing nats-server"
+    apt_install nats-server
+fi
 # Debian starts a system-wide broker on port 1883 when installing the package. The tests do not
 # need it (each test starts its own broker on a free port), so it is left as it is.
 

@@ -67,3 +67,7 @@ def short_tmp_path() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="hc-", dir="/tmp"))
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+# Real PostgreSQL and nats-server fixtures for the back-end sink tests (docs/backends.md).
+pytest_plugins = ["tests.backend_fixtures"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import re
 from collections import Counter
@@ -116,3 +117,19 @@ async def test_the_view_fits_the_terminal(view: tuple[DemoView, list[str]], widt
     assert all(f"│ {t}" in text for t in called[-6:]), width
     # the strip's long text is folded onto more lines, not cut to nothing
     assert "请A008号到1号窗口" in text.replace(" ", "").replace("│", "").replace("\n", "")
+
+
+async def test_stopping_the_simulators_survives_a_lost_cancel() -> None:
+    from hallctl.demo import _cancel_all
+
+    async def loses_one_cancel() -> None:
+        # what a cancel racing a time-out looks like on Python 3.11: swallowed
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(30)
+        await asyncio.sleep(30)
+
+    task = asyncio.create_task(loses_one_cancel())
+    await asyncio.sleep(0)
+    async with asyncio.timeout(5):
+        await _cancel_all([task])
+    assert task.cancelled()

@@ -127,3 +127,61 @@ def test_status_with_the_hall_file_finds_the_units_daemon(tmp_path: Path) -> Non
     finally:
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(timeout=30)
+
+
+def _syscall_sets() -> dict[str, list[str]]:
+    text = subprocess.run(
+        ["systemd-analyze", "syscall-filter", "--no-pager"], capture_output=True, text=True,
+        check=True, timeout=60,
+    ).stdout
+    groups: dict[str, list[str]] = {}
+    current = None
+    for line in text.splitlines():
+        if line.startswith("@"):
+            current = line.split()[0]
+            groups[current] = []
+        elif current and line.strip() and not line.strip().startswith("#"):
+            groups[current].append(line.split()[0])
+    return groups
+
+
+def _expand(groups: dict[str, list[str]], name: str) -> set[str]:
+    out: set[str] = set()
+    for member in groups.get(name, []):
+        out |= _expand(groups, member) if member.startswith("@") else {member}
+    return out
+
+
+@pytest.mark.skipif(
+    shutil.which("strace") is None or shutil.which("systemd-analyze") is None,
+    reason="needs strace and systemd-analyze",
+)
+def test_the_daemon_makes_only_system_calls_the_unit_allows(tmp_path: Path) -> None:
+    """The demo (serial ptys, Modbus TCP, MQTT, SQLite) under strace: every system call its
+    process makes is in the unit's SystemCallFilter; none maps writable+executable memory."""
+    allow, deny = _directives("SystemCallFilter")
+    groups = _syscall_sets()
+    allowed = set().union(*(_expand(groups, g) for g in allow.split()))
+    allowed -= set().union(*(_expand(groups, g) for g in deny.removeprefix("~").split()))
+    trace = tmp_path / "trace"
+    subprocess.run(
+        ["strace", "-f", "-qq", "-o", str(trace), *HALLCTL, "demo", "--no-ui", "--duration", "5",
+         "--speed", "30", "--modbus"],
+        env=_env(HALLCTL_DEMO_DIR=str(tmp_path / "demo")), capture_output=True, timeout=120,
+        check=True,
+    )
+    calls: dict[str, set[int]] = {}
+    broker_pids = set()
+    for line in trace.read_text(errors="replace").splitlines():
+        m = re.match(r"(\d+) +([a-z_0-9]+)\(", line)
+        if m is None:
+            continue
+        pid, name = int(m.group(1)), m.group(2)
+        if name == "execve" and "mosquitto" in line:
+            broker_pids.add(pid)  # the embedded broker is the demo's, not the daemon's
+        calls.setdefault(name, set()).add(pid)
+        assert not ("PROT_WRITE" in line and "PROT_EXEC" in line), line
+    used = {name for name, pids in calls.items() if pids - broker_pids}
+    # SQLite chowns its journal files only when running as root, which the unit never is
+    unexpected = used - allowed - ({"fchown"} if os.geteuid() == 0 else set())
+    assert unexpected == set()

@@ -83,4 +83,8 @@ def cross_check(cfg: HallConfig) -> list[Problem]:
         from hallctl.drivers.serial_config import check as check_serial
 
         problems.extend(check_serial(cfg.serial, cfg))
+    if cfg.sinks:
+        from hallctl.forward.checks import check_sinks
+
+        problems.extend(check_sinks(cfg))
     return problems

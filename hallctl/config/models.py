@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
-from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -17,10 +16,13 @@ from pydantic import (
 )
 
 from hallctl.attendance.config import AttendanceConfig
+from hallctl.config.timerange import TimeRange
 from hallctl.drivers.serial_config import SerialSection
+from hallctl.forward.config import SinkConfig, check_unique
 from hallctl.kiosk.config import KioskSection
 from hallctl.modbus.config import ModbusConfig
 from hallctl.mqtt.settings import MqttSettings
+from hallctl.voice.config import VoiceSection
 
 CONFIG_VERSION = 1
 
@@ -31,45 +33,6 @@ class Strict(BaseModel):
     """Unknown keys are errors: a typo in a hall file must not pass silently."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-_RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
-
-
-class TimeRange(Strict):
-    """A daily span such as ``08:30-12:00`` (hall local time, end exclusive)."""
-
-    start: time
-    end: time
-
-    @model_validator(mode="before")
-    @classmethod
-    def _parse(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            m = _RANGE.match(value.strip())
-            if not m:
-                raise ValueError(f"expected 'HH:MM-HH:MM', got {value!r}")
-            h1, m1, h2, m2 = (int(g) for g in m.groups())
-            if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59:
-                raise ValueError(f"not a time of day: {value!r}")
-            end = time(23, 59, 59, 999999) if (h2, m2) == (24, 0) else time(h2, m2)
-            return {"start": time(h1, m1), "end": end}
-        return value
-
-    @model_validator(mode="after")
-    def _ordered(self) -> TimeRange:
-        if self.end <= self.start:
-            raise ValueError(f"range ends before it starts: {self}")
-        return self
-
-    def contains(self, t: time) -> bool:
-        return self.start <= t < self.end
-
-    def overlaps(self, other: TimeRange) -> bool:
-        return self.start < other.end and other.start < self.end
-
-    def __str__(self) -> str:
-        return f"{self.start:%H:%M}-{self.end:%H:%M}"
 
 
 class ServiceGuide(Strict):
@@ -296,6 +259,10 @@ class HallConfig(Strict):
     attendance: AttendanceConfig | None = Field(None, description="face-recognition clocks")
     serial: SerialSection | None = Field(None, description="serial lines and devices")
     kiosks: KioskSection | None = Field(None, description="touchscreen kiosks (docs/kiosks.md)")
+    voice: VoiceSection | None = Field(None, description="voice calling, 语音叫号 (docs/voice.md)")
+    sinks: Annotated[list[SinkConfig], AfterValidator(check_unique)] = Field(
+        default_factory=list, description="back ends fed from the journal (docs/backends.md)"
+    )
 
     def service(self, code: str) -> ServiceConfig:
         for s in self.services:

@@ -162,6 +162,21 @@ class DeviceAlarm(Command):
     detail: str | None = Field(None, max_length=200)
 
 
+class VoiceAnnounced(Command):
+    """The voice service reports an announcement handed to a zone's speaker (for the journal,
+    the display pages and audits); it changes no queue state."""
+
+    action: Literal["voice_announced"]
+    zone: str = Field(min_length=1, max_length=32)
+    ticket: str = Field(min_length=1, max_length=16)
+    window: int = Field(ge=1)
+    text: str = Field(min_length=1, max_length=300)
+    audio_url: str = Field(min_length=1, max_length=200)
+    duration_s: float = Field(ge=0)
+    trigger: str = Field(max_length=64, description="event type that asked for it")
+    trigger_seq: int = Field(ge=0, description="journal seq of that event")
+
+
 class Reprint(Command):
     action: Literal["reprint"]
     ticket: str
@@ -198,6 +213,7 @@ AnyCommand = Annotated[
     | StaffCheckOut
     | DeviceStatus
     | DeviceAlarm
+    | VoiceAnnounced
     | Reprint
     | Tick
     | Status,

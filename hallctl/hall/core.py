@@ -564,6 +564,23 @@ class Hall:
             self._emit(out, "device.alarm", data, at)
         out.result = {"device": cmd.device, "alarm": cmd.alarm, "active": cmd.active}
 
+    def on_voice_announced(
+        self, cmd: c.VoiceAnnounced, out: Outcome, now: datetime, at: float
+    ) -> None:
+        data = {
+            "zone": cmd.zone,
+            "ticket": cmd.ticket,
+            "window": cmd.window,
+            "window_name": self._window(cmd.window).display_name,
+            "text": cmd.text,
+            "audio_url": cmd.audio_url,
+            "duration_s": cmd.duration_s,
+            "trigger": cmd.trigger,
+            "trigger_seq": cmd.trigger_seq,
+        }
+        self._emit(out, "voice.announced", data, at)
+        out.result = data
+
     # ---- time passing -------------------------------------------------------------------
 
     def on_tick(self, cmd: c.Tick, out: Outcome, now: datetime, at: float) -> None:

@@ -7,6 +7,7 @@ cannot fill the status page and the event stream with devices the hall does not 
 from __future__ import annotations
 
 from hallctl.config.models import HallConfig
+from hallctl.voice.config import device_id as voice_device_id
 
 
 def device_ids(config: HallConfig) -> frozenset[str]:
@@ -24,4 +25,8 @@ def device_ids(config: HallConfig) -> frozenset[str]:
         ids.update(t.device for t in a.isapi.terminals)
         for binding in a.mqtt:
             ids.update(binding.terminals.values())
+    if config.voice is not None:
+        # each speaker zone reports like a device (offline, speaker_failed)
+        ids.update(voice_device_id(zone.name) for zone in config.voice.zones)
+    ids.update(sink.device for sink in config.sinks)
     return frozenset(ids)

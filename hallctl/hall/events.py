@@ -162,6 +162,18 @@ class AlarmCleared(EventData):
     kind: str
 
 
+class VoiceAnnounced(EventData):
+    zone: str = Field(description="speaker zone (voice.zones)")
+    ticket: str
+    window: int
+    window_name: str
+    text: str = Field(description="what was said, e.g. 请A012号到5号窗口办理")
+    audio_url: str = Field(description="the WAV on the daemon's HTTP front, e.g. /voice/hall/….wav")
+    duration_s: float
+    trigger: str = Field(description="event type announced: ticket.called, ticket.recalled, …")
+    trigger_seq: int = Field(description="journal seq of that event")
+
+
 class AppointmentBooked(EventData):
     code: str
     service: str
@@ -197,6 +209,7 @@ EVENT_MODELS: dict[str, type[EventData]] = {
     "alarm.raised": AlarmRaised,
     "alarm.cleared": AlarmCleared,
     "appointment.booked": AppointmentBooked,
+    "voice.announced": VoiceAnnounced,
 }
 
 

@@ -53,6 +53,7 @@ STOP_DRAIN_S = 5.0  # how long stop() waits for requests in hand to be answered
 STABLE_AFTER_S = 10.0  # a connection up this long resets the backoff to reconnect_min_s
 PROBE_EVERY_S = 0.5  # while waiting to reconnect: is the broker's port answering again?
 UNJOURNALED_STATE_S = 2.0  # retained state is compared this often even without new records
+EXTRA_REFRESH_S = 5.0  # extra retained state (sink health) is re-read at least this often
 
 
 class LinkEngine(ForwardEngine, RequestEngine, Protocol):
@@ -69,8 +70,17 @@ def _payload(value: dict[str, Any]) -> bytes:
 class RetainedState:
     """Keeps the broker's retained state topics equal to `engine.retained_state()`."""
 
-    def __init__(self, engine: LinkEngine, topics: Topics, interval_s: float) -> None:
+    def __init__(
+        self,
+        engine: LinkEngine,
+        topics: Topics,
+        interval_s: float,
+        extra: Callable[[], dict[str, dict[str, Any]]] | None = None,
+    ) -> None:
         self._engine = engine
+        # state that is not the hall's (sink health): merged in, and polled every few seconds
+        # because it changes without a journal record
+        self._extra = extra
         self._topics = topics
         self._interval_s = interval_s
         # What the broker holds from us, as far as we know (key -> payload).
@@ -80,7 +90,10 @@ class RetainedState:
         # last_seq first: the state read right after reflects at least that seq, so waiting
         # beyond it cannot miss a change.
         seq = self._engine.last_seq()
-        return seq, {key: _payload(v) for key, v in self._engine.retained_state().items()}
+        state = self._engine.retained_state()
+        if self._extra is not None:
+            state = state | self._extra()
+        return seq, {key: _payload(v) for key, v in state.items()}
 
     async def publish_all(self, client: aiomqtt.Client) -> int:
         """Publish every topic (after a reconnect); returns the seq the state reflects."""
@@ -95,9 +108,12 @@ class RetainedState:
         """Publish what changed after each new journal record, at most every interval."""
         while True:
             # Also look now and then without a new record: some state is not journaled (a
-            # full disk's alarm, which cannot be).
+            # full disk's alarm, which cannot be; the sinks' health, re-read at least every
+            # EXTRA_REFRESH_S).
+            wait = UNJOURNALED_STATE_S if self._extra is None else min(
+                UNJOURNALED_STATE_S, EXTRA_REFRESH_S)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._engine.wait_beyond(seq), UNJOURNALED_STATE_S)
+                await asyncio.wait_for(self._engine.wait_beyond(seq), wait)
             seq, current = self._snapshot()
             changes = {k: v for k, v in current.items() if self._published.get(k) != v}
             # An empty retained message deletes the topic on the broker.
@@ -135,6 +151,7 @@ class MqttLink:
         settings: MqttSettings,
         extra: Sequence[tuple[str, MessageHandler]] = (),
         responders: Sequence[tuple[str, Responder]] = (),
+        retained: Callable[[], dict[str, dict[str, Any]]] | None = None,
     ) -> None:
         self._engine = engine
         self._settings = settings
@@ -152,7 +169,9 @@ class MqttLink:
             backlog=settings.request_backlog,
             response_topics=settings.response_topics,
         )
-        self._state = RetainedState(engine, self.topics, settings.state_interval_ms / 1000)
+        self._state = RetainedState(
+            engine, self.topics, settings.state_interval_ms / 1000, extra=retained
+        )
         self._stop = asyncio.Event()
         self._online = asyncio.Event()
         self._client: aiomqtt.Client | None = None

@@ -143,12 +143,14 @@ class FF68Bus(_FramedSim):
             self.port.write(raw)
             self.presses_sent += 1
             try:
-                await asyncio.wait_for(waiter, self.ack_timeout)
-                return True
-            except TimeoutError:
-                continue
+                # asyncio.wait, not wait_for: on 3.11 wait_for returns the result when a cancel
+                # races the ack, and the cancel (the demo stopping) is lost
+                await asyncio.wait({waiter}, timeout=self.ack_timeout)
             finally:
                 self._acks.pop(address, None)
+            if waiter.done() and not waiter.cancelled():
+                return True
+            waiter.cancel()
         return False
 
     async def press(self, address: int, key: int, digit: int | None = None) -> bool:

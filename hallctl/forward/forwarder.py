@@ -1,0 +1,248 @@
+"""The generic forwarder: journal records past a sink's own cursor, to that sink, in order.
+
+One forwarder per sink, each with its own durable cursor `sink:<name>` in the journal, so a
+slow or dead back end holds back only itself: the hall writes its journal regardless, other
+sinks read on, and retention never prunes past the slowest cursor (the daemon passes every
+sink's cursor to `Journal.prune`).
+
+The loop: read a batch after the cursor, drop the records the sink's filters exclude, hand the
+rest to `Sink.deliver`, and only when it returns (the back end has durably accepted them) move
+the cursor to the batch's last seq. A failure retries the same batch with exponential backoff,
+for as long as it takes; a rejection (4xx) parks the sink with an alarm and retries rarely.
+After a crash, the batch in flight is sent again from the cursor; back ends de-duplicate by
+event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Protocol
+
+import structlog
+
+from hallctl.forward.config import SinkCommon
+from hallctl.forward.contract import Sink, SinkRejected, SinkUnavailable
+from hallctl.forward.health import SinkHealth
+from hallctl.journal import Journal, Record
+
+log = structlog.get_logger(__name__)
+
+
+class SinkEngine(Protocol):
+    """The part of `HallEngine` a forwarder uses."""
+
+    @property
+    def hall_id(self) -> str: ...
+    @property
+    def journal(self) -> Journal: ...
+    async def wait_beyond(self, seq: int) -> int: ...
+    def last_seq(self) -> int: ...
+    def now(self) -> datetime: ...
+    async def execute(self, request: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class RecordFilter:
+    """A sink's view of the journal: the event types it wants, minus the fields it must not get."""
+
+    def __init__(self, config: SinkCommon) -> None:
+        self._config = config
+        self._drop = [tuple(path.split(".")) for path in config.drop_fields]
+        self._wants: dict[str, bool] = {}
+
+    def __call__(self, records: Sequence[Record]) -> list[Record]:
+        out = []
+        for record in records:
+            wanted = self._wants.get(record.type)
+            if wanted is None:
+                wanted = self._wants[record.type] = self._config.wants(record.type)
+            if wanted:
+                out.append(self._strip(record) if self._drop else record)
+        return out
+
+    def _strip(self, record: Record) -> Record:
+        data = json.loads(record.data)
+        for path in self._drop:
+            node = data
+            for key in path[:-1]:
+                node = node.get(key) if isinstance(node, dict) else None
+            if isinstance(node, dict):
+                node.pop(path[-1], None)
+        return replace(record, data=json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+
+
+class SinkForwarder:
+    """Forwards to one sink until cancelled; never gives up and never skips a record."""
+
+    def __init__(self, engine: SinkEngine, config: SinkCommon, sink: Sink, type_: str) -> None:
+        self._engine = engine
+        self._config = config
+        self._sink = sink
+        self._filter = RecordFilter(config)
+        self.health = SinkHealth(name=config.name, type=type_)
+        self.changed = asyncio.Event()  # set whenever health changes (for the retained topic)
+        self._alarm_raised = False
+
+    @property
+    def name(self) -> str:
+        return self._config.name
+
+    @property
+    def cursor_name(self) -> str:
+        return self._config.cursor
+
+    def report(self) -> dict[str, Any]:
+        return self.health.report(self._engine.last_seq(), self._engine.now())
+
+    async def run(self) -> None:
+        cursor = await asyncio.to_thread(self._start_cursor)
+        self.health.cursor = cursor
+        log.info("sink.resume", sink=self.name, cursor=cursor)
+        delay = self._config.retry_min_s
+        while True:
+            try:
+                await self._sink.open()
+                await self._forward()
+            except SinkRejected as exc:
+                self._failed("parked", exc)
+                await self._raise_alarm(str(exc))
+                log.error("sink.parked", sink=self.name, error=str(exc),
+                          retry_in_s=self._config.park_retry_s)
+                await self._close()
+                await asyncio.sleep(self._config.park_retry_s)
+                continue
+            except asyncio.CancelledError:
+                await self._close()
+                raise
+            except Exception as exc:
+                self._failed("retrying", exc)
+                if not isinstance(exc, SinkUnavailable):
+                    log.exception("sink.failed", sink=self.name)
+                wait = delay * random.uniform(0.5, 1.0)  # jitter: many halls, one back end
+                log.warning("sink.retry", sink=self.name, error=self.health.last_error,
+                            retry_in_s=round(wait, 2))
+                await self._close()
+                await asyncio.sleep(wait)
+                delay = min(delay * 2, self._config.retry_max_s)
+                continue
+            delay = self._config.retry_min_s
+
+    def _start_cursor(self) -> int:
+        """The sink's cursor; a new sink's is placed by `start` (now, today, a day, beginning)."""
+        journal = self._engine.journal
+        name = self._config.cursor
+        if journal.has_cursor(name):
+            return journal.cursor(name)
+        start = self._config.start
+        if start == "beginning":
+            seq = 0
+        elif start == "now":
+            seq = journal.last_seq()
+        else:
+            day = self._engine.now().date().isoformat() if start == "today" else start
+            seq = journal.seq_before_day(day)
+        journal.set_cursor(name, seq)
+        log.info("sink.created", sink=self.name, start=start, cursor=seq)
+        return seq
+
+    async def _forward(self) -> None:
+        # TaskGroup failures arrive as a group; the retry logic wants the sink's own error.
+        try:
+            await self._pipeline()
+        except BaseExceptionGroup as group:
+            raise group.exceptions[0] from None
+
+    async def _pipeline(self) -> None:
+        """Up to `sink.pipeline` batches in flight (default 1): the next batch is read and
+        sent while the previous one waits for its acknowledgement, for sinks whose wire keeps
+        batches in order (MQTT, NATS). The cursor still advances batch by batch, in order."""
+        journal = self._engine.journal
+        depth = max(1, int(getattr(self._sink, "pipeline", 1)))
+        read = self.health.cursor
+        # (last seq, wanted count, first record's time, delivery or None when all filtered)
+        window: deque[tuple[int, int, datetime, asyncio.Task[None] | None]] = deque()
+        async with asyncio.TaskGroup() as tg:
+            while True:
+                if len(window) < depth:
+                    records = await asyncio.to_thread(
+                        journal.read_after, read, self._config.batch
+                    )
+                    if records:
+                        first = datetime.fromisoformat(records[0].ts)
+                        if not window:
+                            self.health.oldest_pending = first
+                        wanted = self._filter(records)
+                        task = tg.create_task(self._sink.deliver(wanted)) if wanted else None
+                        window.append((records[-1].seq, len(wanted), first, task))
+                        read = records[-1].seq
+                        continue
+                if not window:
+                    self._caught_up()
+                    await self._engine.wait_beyond(read)
+                    continue
+                last, count, _, task = window.popleft()
+                if task is not None:
+                    await task
+                # Only now: the back end holds every wanted record up to `last`.
+                await asyncio.to_thread(journal.set_cursor, self._config.cursor, last)
+                self._delivered(last, count)
+                if window:
+                    self.health.oldest_pending = window[0][2]
+                if self._alarm_raised:
+                    await self._clear_alarm()
+
+    def _delivered(self, cursor: int, count: int) -> None:
+        h = self.health
+        h.cursor = cursor
+        h.delivered += count
+        h.batches += 1
+        h.last_ok_at = self._engine.now().isoformat(timespec="seconds")
+        if h.state != "ok":
+            h.state = "ok"
+            self.changed.set()
+
+    def _caught_up(self) -> None:
+        if self.health.oldest_pending is not None or self.health.state != "ok":
+            self.health.oldest_pending = None
+            self.health.state = "ok"
+        self.changed.set()
+
+    def _failed(self, state: str, exc: BaseException) -> None:
+        h = self.health
+        h.state = "parked" if state == "parked" else "retrying"
+        h.last_error = str(exc) or type(exc).__name__
+        h.last_error_at = self._engine.now().isoformat(timespec="seconds")
+        self.changed.set()
+
+    async def _close(self) -> None:
+        try:
+            await self._sink.close()
+        except Exception:
+            log.debug("sink.close_failed", sink=self.name, exc_info=True)
+
+    async def _raise_alarm(self, detail: str) -> None:
+        await self._alarm(True, detail)
+
+    async def _clear_alarm(self) -> None:
+        await self._alarm(False, None)
+
+    async def _alarm(self, active: bool, detail: str | None) -> None:
+        # A journaled device alarm: it shows in `hallctl status`, on the supervisor's page and
+        # in every other sink, and it clears itself when the sink delivers again.
+        response = await self._engine.execute({
+            "action": "device_alarm",
+            "device": self._config.device,
+            "alarm": "rejected",
+            "active": active,
+            "detail": detail[:200] if detail else None,
+            "source": "sinks",
+        })
+        if response.get("ok"):
+            self._alarm_raised = active
+        else:
+            log.warning("sink.alarm_failed", sink=self.name, error=response.get("error"))

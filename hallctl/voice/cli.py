@@ -1,0 +1,93 @@
+"""``hallctl voice build|say``: make the clip set; say one announcement (speaker check)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from hallctl.config.models import HallConfig
+from hallctl.voice.config import VoiceSection
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("voice", help="voice calling: build the clip set, say an announcement")
+    verbs = p.add_subparsers(dest="voice_command", required=True, metavar="VERB",
+                             help="build the clip set, or say one announcement")
+
+    sp = verbs.add_parser("build", help="synthesise the hall's clips with the TTS engine")
+    sp.add_argument("-c", "--config", default=None, help="hall file")
+    sp.add_argument("--out", type=Path, help="clip set folder (default: from the hall file)")
+    sp.add_argument("--force", action="store_true", help="synthesise every clip again")
+
+    sp = verbs.add_parser("say", help="compose one announcement and play it (or write a WAV)")
+    sp.add_argument("-c", "--config", default=None, help="hall file")
+    sp.add_argument("ticket", help="e.g. A012")
+    sp.add_argument("window", type=int, help="window number, e.g. 5")
+    sp.add_argument("--wav", type=Path, help="write the WAV here instead of playing it")
+    p.set_defaults(handler=main)
+
+
+def _load(path: str | None) -> tuple[HallConfig, VoiceSection]:
+    from hallctl.cli import default_config
+    from hallctl.config import load_config
+
+    cfg = load_config(path or default_config())
+    return cfg, cfg.voice or VoiceSection()
+
+
+def main(args: argparse.Namespace) -> int:
+    from hallctl.config import ConfigError
+    from hallctl.logging import configure_logging
+    from hallctl.voice.build import BuildError
+    from hallctl.voice.clips import ClipSetError
+    from hallctl.voice.compose import MissingClips
+    from hallctl.voice.outputs import OutputError
+
+    configure_logging("warning", json=False)  # the command prints its own summary
+    try:
+        cfg, voice = _load(args.config)
+        if args.voice_command == "build":
+            return asyncio.run(_build(cfg, voice, args.out, args.force))
+        return asyncio.run(_say(cfg, voice, args.ticket, args.window, args.wav))
+    except ConfigError as e:
+        print(e, file=sys.stderr)
+        return 1
+    except (BuildError, ClipSetError, MissingClips, OutputError, ValueError) as e:
+        print(f"hallctl voice: {e}", file=sys.stderr)
+        return 1
+
+
+async def _build(cfg: HallConfig, voice: VoiceSection, out: Path | None, force: bool) -> int:
+    from hallctl.voice.build import build_clips, hall_clips
+
+    folder = out or voice.clips_dir(cfg.data_dir)
+    clips = hall_clips(cfg, voice)
+    await build_clips(voice, clips, folder, reuse=not force)
+    print(f"{folder}: {len(clips)} clips + chime at {voice.sample_rate} Hz")
+    return 0
+
+
+async def _say(
+    cfg: HallConfig, voice: VoiceSection, ticket: str, window: int, wav: Path | None
+) -> int:
+    from hallctl.voice.clips import ClipSet
+    from hallctl.voice.compose import Composer
+    from hallctl.voice.service import output_for
+
+    try:
+        name = cfg.window(window).display_name
+    except KeyError:
+        raise ValueError(f"no window {window} in the hall file") from None
+    zone = voice.zone_of(window)
+    clips = await asyncio.to_thread(ClipSet.load, voice.clips_dir(cfg.data_dir), zone.volume)
+    ann = Composer(voice, clips).compose(ticket, window, name)
+    print(f"{ann.text}  ({ann.seconds:.2f} s, zone {zone.name})")
+    print(" ".join(ann.spoken()))
+    if wav is not None:
+        await asyncio.to_thread(wav.write_bytes, ann.wav())
+        print(f"wrote {wav}")
+    else:
+        await output_for(zone, cfg.data_dir).play(ann, f"say-{ticket}-w{window}", lambda: None)
+    return 0
