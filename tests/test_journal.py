@@ -552,3 +552,13 @@ def test_every_connection_keeps_a_small_page_cache(journal: Journal) -> None:
     assert journal._writer.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB
     with journal._reader() as conn:
         assert conn.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB
+
+
+def test_a_cursor_save_leaves_the_writer_fsyncing_every_append(journal: Journal) -> None:
+    journal.append([ev(1)])
+    journal.set_cursor("mqtt", 1)  # not fsynced on its own: the next append's fsync carries it
+    assert journal._writer.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL again
+    with pytest.raises(ValueError, match="outside the journal"):
+        journal.set_cursor("mqtt", 5)
+    assert journal._writer.execute("PRAGMA synchronous").fetchone()[0] == 2
+    assert journal.cursor("mqtt") == 1
