@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from hallctl import __version__, journal_cli
+from hallctl import __version__, cli_web, journal_cli
 
 DEFAULT_CONFIGS = ("/etc/hallctl/hall.yaml", "config/example.yaml")
 
@@ -47,7 +47,7 @@ WINDOW_VERBS = {
 
 # Commands answered by the daemon over its socket: start-up is most of their wall time.
 CLIENT_COMMANDS = frozenset(
-    {"status", "ticket", "transfer", "evaluate", "reprint", "rejoin", *WINDOW_VERBS}
+    {"status", "ticket", "transfer", "evaluate", "reprint", "rejoin", "notice", *WINDOW_VERBS}
 )
 
 # what each window verb does, in words (the help and the answers never show action names)
@@ -117,6 +117,10 @@ def build_parser(all_commands: bool = True) -> argparse.ArgumentParser:
     sp = sub.add_parser("check", help="validate a hall file; print every problem with its line")
     with_config(sp)
 
+    from hallctl.accounts import cli as accounts_cli
+
+    accounts_cli.add_parser(sub, with_config)
+
     sp = sub.add_parser("schemas", help="write JSON Schemas of events and requests")
     sp.add_argument("--out", type=Path, default=Path("docs/schemas"), help="directory to write")
     sp.add_argument("--check", action="store_true", help="exit 1 if the files differ")
@@ -171,6 +175,7 @@ def build_parser(all_commands: bool = True) -> argparse.ArgumentParser:
         from hallctl.cli_collect import add_parser as add_collect
 
         add_collect(sub)
+    cli_web.add_parsers(sub, client)  # light (argparse only): its client commands are here
 
     sp = sub.add_parser("demo", help="a whole hall on simulated devices (see README)")
     sp.add_argument(
@@ -217,6 +222,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_run(args)
     if args.command == "journal":
         return journal_cli.run(args, args.config or default_config())
+    if args.command == "passwd":
+        from hallctl.accounts import cli as accounts_cli
+
+        return accounts_cli.run(args, args.config or default_config())
     if args.command == "schemas":
         from hallctl.schemas import write_schemas
 
@@ -225,6 +234,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from hallctl.cli_collect import cmd_collect
 
         return cmd_collect(args)
+    if args.command == "screen-token":
+        return cli_web.screen_token(args)
     if args.command == "demo":
         from hallctl.demo import run_demo
 
@@ -338,6 +349,8 @@ def _request(args: argparse.Namespace) -> dict[str, Any]:
         return req
     if c in ("reprint", "rejoin"):
         return {"action": c, "ticket": args.ticket}
+    if c == "notice":
+        return cli_web.request(args)
     raise AssertionError(c)
 
 

@@ -34,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     sp.add_argument("--pg-password-env", help="environment variable holding the password")
     sp.add_argument("--pg-password-file", type=Path, help="file holding the password")
-    sp.add_argument("--stream", default="HALLCTL")
+    sp.add_argument("--stream", default="HALLCTL", help="the JetStream stream the halls publish to")
     sp.add_argument("--subjects", default="hallctl.>", help="subjects to collect")
     sp.add_argument("--durable", default="hallctl-collector", help="JetStream consumer name")
     sp.add_argument("--schema", default="hallctl", help="PostgreSQL schema")
@@ -81,7 +81,8 @@ async def _run(collector: Collector, stats_every: float) -> None:
     task = asyncio.create_task(collector.run())
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), stats_every)
+            async with asyncio.timeout(stats_every):
+                await stop.wait()
         st = collector.stats
         log.info("collect.stats", written=st.written, repeats=st.repeats, position=st.position,
                  halls=len(st.halls), last_error=st.last_error)

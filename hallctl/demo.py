@@ -31,6 +31,7 @@ import structlog
 from hallctl.codec.loader import load_profile
 from hallctl.config.models import HallConfig
 from hallctl.daemon import Daemon
+from hallctl.demo_pages import page_urls
 from hallctl.demo_view import DemoView, PrinterReader
 from hallctl.drivers.serial_config import SerialDevice, SerialSection, device_role
 from hallctl.engine import HallEngine
@@ -310,6 +311,7 @@ async def _run_hall(
         print("hallctl demo: the daemon did not start", file=sys.stderr)
         return 1
     engine = daemon.engine
+    print("pages (docs/pages.md):", *await page_urls(cfg, daemon.components), sep="\n", flush=True)
     events: Counter[str] = Counter()
     activity = Activity()
     started = time.monotonic()

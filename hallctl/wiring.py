@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from aiohttp.web import RouteDef
 
-from hallctl.components import Component, Factory, Needs
+from hallctl.components import Component, Factory, MqttResponder, Needs
 from hallctl.config.models import HallConfig, HttpConfig
 from hallctl.engine import HallEngine
 from hallctl.voice.factory import voice
@@ -77,19 +78,31 @@ def modbus(config: HallConfig, engine: HallEngine) -> Component | None:
 
 
 class KioskComponent:
-    """Kiosks over MQTT: requests arrive through the link's responder, answered by the gateway."""
+    """Kiosks: one gateway (permissions, rate limits) behind both doors a kiosk may use, the
+    MQTT responder and its page's HTTP API (a kiosk is one identity whichever way it talks)."""
 
     name = "kiosks"
 
     def __init__(self, config: HallConfig, engine: HallEngine) -> None:
         from hallctl.kiosk.gateway import KioskGateway
 
-        assert config.kiosks is not None and config.mqtt is not None
-        self.base = config.mqtt.topic_base(config.hall.id)
+        assert config.kiosks is not None
+        self.mqtt = config.mqtt is not None
+        self.base = (config.mqtt.topic_base(config.hall.id) if config.mqtt is not None
+                     else f"hallctl/{config.hall.id}")
         self.gateway = KioskGateway(engine, config.kiosks, self.base)
+        self.routes: list[RouteDef] = []
+        if config.web is not None:
+            from hallctl.web.kiosk_api import KioskPageApi
+
+            api = KioskPageApi(config, config.web, config.kiosks, self.gateway, engine)
+            self.routes = api.routes()
 
     def needs(self) -> Needs:
-        return Needs(mqtt_responders=[(self.gateway.filter_for(self.base), self.gateway.submit)])
+        responders: list[tuple[str, MqttResponder]] = []
+        if self.mqtt:
+            responders.append((self.gateway.filter_for(self.base), self.gateway.submit))
+        return Needs(routes=list(self.routes), mqtt_responders=responders)
 
     async def run(self) -> None:
         try:
@@ -101,8 +114,8 @@ class KioskComponent:
 def kiosks(config: HallConfig, engine: HallEngine) -> Component | None:
     if config.kiosks is None:
         return None
-    if config.mqtt is None:
-        log.warning("kiosks.need_mqtt", kiosks=len(config.kiosks.kiosks))
+    if config.mqtt is None and config.web is None:
+        log.warning("kiosks.need_mqtt_or_web", kiosks=len(config.kiosks.kiosks))
         return None
     return KioskComponent(config, engine)
 
@@ -137,8 +150,22 @@ def sinks(config: HallConfig, engine: HallEngine) -> Component | None:
     return build(config, engine)
 
 
+def accounts(config: HallConfig, engine: HallEngine) -> Component | None:
+    from hallctl.accounts.http import build
+
+    return build(config, engine)
+
+
+def pages(config: HallConfig, engine: HallEngine) -> Component | None:
+    from hallctl.web.component import WebPages
+
+    return WebPages(config, config.web, engine) if config.web is not None else None
+
+
 # One line per surface. Order is start order; edges (HTTP front, MQTT link) come after all.
-FACTORIES: tuple[Factory, ...] = (attendance, modbus, kiosks, serial, voice, sinks)
+FACTORIES: tuple[Factory, ...] = (
+    attendance, modbus, kiosks, serial, voice, pages, accounts, sinks
+)
 
 
 class HttpFront:
@@ -147,16 +174,28 @@ class HttpFront:
     name = "http"
 
     def __init__(self, config: HttpConfig, needs: Needs) -> None:
-        from hallctl.transports.http import HttpServer
+        from hallctl.transports.http import HttpServer, tls_context
 
-        self.server = HttpServer(config.host, config.port, max_body=config.max_body_kib * 1024)
+        tls = None
+        if config.tls_cert is not None and config.tls_key is not None:
+            tls = tls_context(config.tls_cert, config.tls_key)
+        self.server = HttpServer(
+            config.host,
+            config.port,
+            max_body=config.max_body_kib * 1024,
+            header_timeout=config.header_timeout_s,
+            body_timeout=config.body_timeout_s,
+            ssl_context=tls,
+        )
         self.server.add_routes(needs.routes)
+        self.started = asyncio.Event()  # set once listening: tests and the demo read the port
 
     def needs(self) -> Needs:
         return Needs()
 
     async def run(self) -> None:
         async with self.server:
+            self.started.set()
             await asyncio.Event().wait()  # until the daemon stops (cancels) us
 
 

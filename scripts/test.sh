@@ -71,6 +71,12 @@ if ! have mosquitto || ! have mosquitto_passwd || ! have mosquitto_sub; then
     step "installing mosquitto"
     apt_install mosquitto mosquitto-clients
 fi
+# The page tests drive Debian's Chromium through Playwright (no browser download) and need CJK
+# fonts to render Chinese pages as a hall would.
+if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
+    step "installing chromium and fonts-noto-cjk"
+    apt_install chromium fonts-noto-cjk fontconfig
+fi
 # The TLS broker tests make throwaway certificates with the cryptography package, or with the
 # openssl command when that package is absent.
 if ! "$PY" -c 'import cryptography' 2>/dev/null && ! have openssl; then

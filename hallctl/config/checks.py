@@ -87,4 +87,8 @@ def cross_check(cfg: HallConfig) -> list[Problem]:
         from hallctl.forward.checks import check_sinks
 
         problems.extend(check_sinks(cfg))
+    if cfg.web is not None or cfg.kiosks is not None:
+        from hallctl.web.checks import check as check_web
+
+        problems.extend(check_web(cfg))
     return problems

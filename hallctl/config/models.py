@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from hallctl.accounts.config import AccountsConfig
 from hallctl.attendance.config import AttendanceConfig
 from hallctl.config.timerange import TimeRange
 from hallctl.drivers.serial_config import SerialSection
@@ -23,6 +24,7 @@ from hallctl.kiosk.config import KioskSection
 from hallctl.modbus.config import ModbusConfig
 from hallctl.mqtt.settings import MqttSettings
 from hallctl.voice.config import VoiceSection
+from hallctl.web.config import WebSection
 
 CONFIG_VERSION = 1
 
@@ -50,6 +52,7 @@ class ServiceConfig(Strict):
     code: Code
     name: str = Field(min_length=1, description="Chinese name shown on tickets and displays")
     name_en: str | None = None
+    group: str | None = Field(None, description="kiosk page heading it is listed under, e.g. 社保")
     prefix: str = Field(pattern=r"^[A-Z]{1,2}$", description="ticket prefix, e.g. A → A012")
     digits: int = Field(3, ge=1, le=5)
     number_start: int = Field(1, ge=0)
@@ -155,6 +158,9 @@ class StaffConfig(Strict):
     staff_no: str
     role: Literal["A", "B"] = "A"
     windows: list[int] = Field(default_factory=list, description="windows this person covers")
+    access: Literal["staff", "supervisor", "admin"] = Field(
+        "staff", description="what this person may do when logged in on the web (docs/security.md)"
+    )
     external_ids: list[str] = Field(
         default_factory=list,
         description="ids of this person on attendance clocks (PIN, employeeNo)",
@@ -236,6 +242,22 @@ class HttpConfig(Strict):
     )
     port: int = Field(8080, ge=0, le=65535, description="0 picks a free port (tests)")
     max_body_kib: int = Field(4096, ge=1, description="largest request body accepted")
+    header_timeout_s: float = Field(
+        10.0, gt=0, le=300,
+        description="a connection must send a request's headers within this (slow clients are "
+        "cut off); also how long an idle keep-alive connection stays open",
+    )
+    body_timeout_s: float = Field(
+        30.0, gt=0, le=600, description="a request's body must arrive within this"
+    )
+    tls_cert: Path | None = Field(None, description="PEM certificate (chain): serve HTTPS")
+    tls_key: Path | None = Field(None, description="PEM private key of tls_cert")
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> HttpConfig:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together")
+        return self
 
 
 class HallConfig(Strict):
@@ -263,6 +285,10 @@ class HallConfig(Strict):
     sinks: Annotated[list[SinkConfig], AfterValidator(check_unique)] = Field(
         default_factory=list, description="back ends fed from the journal (docs/backends.md)"
     )
+    accounts: AccountsConfig = Field(
+        default_factory=AccountsConfig, description="staff log-in on the web: sessions, lock-out"
+    )
+    web: WebSection | None = Field(None, description="displays, window screens, kiosk pages")
 
     def service(self, code: str) -> ServiceConfig:
         for s in self.services:

@@ -130,7 +130,8 @@ class PrinterDriver(Driver):
         if not self.line.connected:
             # e.g. just after start-up or a USB re-plug: worth a moment of the citizen's time
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.line.wait_connected(), CONNECT_WAIT_S)
+                async with asyncio.timeout(CONNECT_WAIT_S):
+                    await self.line.wait_connected()
         before = await self.poll()
         if before is None or not before.ok:
             # a stopped printer drops what it is sent: do not pretend it printed
@@ -191,5 +192,6 @@ class PrinterDriver(Driver):
         while True:
             await self.poll()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._poll_now.wait(), self.device.status_poll_s)
+                async with asyncio.timeout(self.device.status_poll_s):
+                    await self._poll_now.wait()
             self._poll_now.clear()

@@ -150,6 +150,8 @@ class SerialDevices:
     ) -> Driver:
         if d.kind == "escpos":
             dispensers = frozenset(x.id for x in self.section.devices if x.printer == d.id)
+            if hall.kiosks is not None:  # a kiosk's own printer prints its tickets
+                dispensers |= {k.id for k in hall.kiosks.kiosks if k.printer == d.id}
             return PrinterDriver(d, line, self.engine, self.ids, hall_name=hall.hall.name,
                                  hall_id=hall.hall.id, dispensers=dispensers)
         assert d.profile is not None
@@ -198,7 +200,8 @@ class SerialDevices:
     async def _startup_watch(self, line_id: str, line: SerialLine) -> None:
         """A port that is missing at start-up never disconnects: report its devices offline."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(line.wait_connected(), self.startup_grace_s)
+            async with asyncio.timeout(self.startup_grace_s):
+                await line.wait_connected()
             return
         for driver in self._on_line[line_id]:
             if not line.connected:

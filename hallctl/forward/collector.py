@@ -101,7 +101,8 @@ class Collector:
                 await self._consume(conn, nc)
             finally:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(nc.close(), 2)
+                    async with asyncio.timeout(2):
+                        await nc.close()
         finally:
             conn.terminate()
 

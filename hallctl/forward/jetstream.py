@@ -126,4 +126,5 @@ class NatsDelivery:
         if nc is not None and not nc.is_closed:
             # closing a broken connection may fail; there is nothing left to do then
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(nc.close(), 2.0)
+                async with asyncio.timeout(2.0):
+                    await nc.close()

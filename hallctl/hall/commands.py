@@ -19,6 +19,10 @@ class Command(BaseModel):
 
     request_id: str | None = Field(None, max_length=128, description="idempotency key")
     source: str | None = Field(None, max_length=64, description="who sent it (device, kiosk, cli)")
+    by: str | None = Field(None, max_length=64, description="staff id of who acted (web logins)")
+    via: Literal["web", "cli", "mqtt", "kiosk", "device"] | None = Field(
+        None, description="the surface the request came through"
+    )
 
 
 # Strict: a window is an integer, not true, "01", " 1 " or 1.0. Lax coercion let a typo or a
@@ -110,6 +114,31 @@ class Transfer(WindowCommand):
     front: StrictBool = False
 
 
+class CallTicket(WindowCommand):
+    """Call one waiting ticket out of calling order (叫指定号); the reason is journaled."""
+
+    action: Literal["call_ticket"]
+    ticket: str = Field(min_length=1, max_length=16)
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class SetServiceIssuing(Command):
+    """Stop or resume issuing tickets for a service, for the rest of today."""
+
+    action: Literal["set_service_issuing"]
+    service: str
+    issuing: bool
+    reason: str | None = Field(None, max_length=200)
+
+
+class SetServiceCap(Command):
+    """Change a service's daily cap for today (back to the hall file's tomorrow)."""
+
+    action: Literal["set_service_cap"]
+    service: str
+    cap: int = Field(ge=0, le=99999)
+
+
 class Rejoin(Command):
     action: Literal["rejoin"]
     ticket: str
@@ -182,6 +211,14 @@ class Reprint(Command):
     ticket: str
 
 
+class SetNotice(Command):
+    action: Literal["set_notice"]
+    text: str = Field(max_length=500, description="the scrolling notice line; empty = none")
+    zone: str | None = Field(
+        None, max_length=32, description="a display zone; default every display"
+    )
+
+
 class Tick(Command):
     action: Literal["tick"]
 
@@ -207,6 +244,9 @@ AnyCommand = Annotated[
     | CallBack
     | Transfer
     | Rejoin
+    | CallTicket
+    | SetServiceIssuing
+    | SetServiceCap
     | RequestEvaluation
     | Evaluate
     | StaffCheckIn
@@ -215,6 +255,7 @@ AnyCommand = Annotated[
     | DeviceAlarm
     | VoiceAnnounced
     | Reprint
+    | SetNotice
     | Tick
     | Status,
     Field(discriminator="action"),

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from hallctl.config.models import HallConfig, ServiceConfig, WindowConfig
+from hallctl.config.models import HallConfig, ServiceConfig, StaffConfig, WindowConfig
 from hallctl.hall import commands as c
 from hallctl.hall import duty
 from hallctl.hall.devices import device_ids
@@ -86,6 +86,8 @@ class Hall:
             # it is a real change of state (time passed) and must still be journaled
             err.events = out.events
             raise
+        if cmd.by or cmd.via:
+            _stamp_actor(out.events, cmd.by, cmd.via)
         return out
 
     def apply(self, type_: str, data: dict[str, Any], at: float) -> None:
@@ -97,6 +99,13 @@ class Hall:
     def _emit(self, out: Outcome, type_: str, data: dict[str, Any], at: float) -> None:
         apply(self.state, type_, data, at)
         out.events.append((type_, data))
+
+    def window_config(self, number: int) -> WindowConfig:
+        """A window of the hall file by number, in O(1) (views run on every change)."""
+        return self._windows[number]
+
+    def staff_config(self, staff_id: str) -> StaffConfig | None:
+        return self._staff.get(staff_id)
 
     def _service(self, code: str) -> ServiceConfig:
         svc = self._services.get(code) or self._service_names.get(code.strip())
@@ -164,8 +173,12 @@ class Hall:
                 "outside_hours",
                 f"{svc.code} issues tickets {hours}; hall time is {local:%H:%M} ({self._tz})",
             )
+        override = s.service_overrides.get(svc.code, {})
+        if override.get("issuing") is False:
+            raise HallError("issuing_stopped", svc.code)
         counter = s.counters.get(svc.code, svc.number_start - 1) + 1
-        if counter > svc.last_number or s.issued.get(svc.code, 0) >= svc.capacity:
+        cap = min(svc.capacity, override.get("cap", svc.capacity))
+        if counter > svc.last_number or s.issued.get(svc.code, 0) >= cap:
             raise HallError("daily_cap_reached", svc.code)
         if cmd.channel == "green" and not svc.green_channel:
             raise HallError("green_not_allowed", svc.code)
@@ -347,6 +360,37 @@ class Hall:
         data["wait_s"] = round(at - t.waiting_since, 1)
         self._emit(out, "ticket.called", data, at)
         out.result = data
+
+    def on_call_ticket(self, cmd: c.CallTicket, out: Outcome, now: datetime, at: float) -> None:
+        self._open_window_checked(cmd.window)
+        t = self._ticket(cmd.ticket)
+        if t.state != WAITING:
+            raise HallError("not_waiting", t.number)
+        if t.service not in {svc for svc, _, _ in self._window_services[cmd.window]}:
+            raise HallError("not_served_here", f"{t.number} → window {cmd.window}")
+        w = self.state.window(cmd.window)
+        if w.current:
+            self._finish(out, self.state.tickets[w.current], at, None, auto=True)
+        data = {**self._ticket_data(t), **self._window_data(cmd.window), "channel": t.channel}
+        data.update(wait_s=round(at - t.waiting_since, 1), out_of_order=True, reason=cmd.reason)
+        self._emit(out, "ticket.called", data, at)
+        out.result = data
+
+    def on_set_service_issuing(
+        self, cmd: c.SetServiceIssuing, out: Outcome, now: datetime, at: float
+    ) -> None:
+        self._service(cmd.service)
+        data = {"service": cmd.service, "issuing": cmd.issuing, "reason": cmd.reason}
+        self._emit(out, "service.issuing_changed", data, at)
+        out.result = data
+
+    def on_set_service_cap(
+        self, cmd: c.SetServiceCap, out: Outcome, now: datetime, at: float
+    ) -> None:
+        svc = self._service(cmd.service)
+        data = {"service": cmd.service, "cap": cmd.cap, "configured": svc.capacity}
+        self._emit(out, "service.cap_changed", data, at)
+        out.result = data | {"issued": self.state.issued.get(cmd.service, 0)}
 
     def on_recall(self, cmd: c.Recall, out: Outcome, now: datetime, at: float) -> None:
         self._open_window_checked(cmd.window)
@@ -581,6 +625,12 @@ class Hall:
         self._emit(out, "voice.announced", data, at)
         out.result = data
 
+    def on_set_notice(self, cmd: c.SetNotice, out: Outcome, now: datetime, at: float) -> None:
+        data = {"zone": cmd.zone, "text": cmd.text.strip()}
+        if self.state.notices.get(cmd.zone) != data["text"]:
+            self._emit(out, "notice.changed", data, at)
+        out.result = data
+
     # ---- time passing -------------------------------------------------------------------
 
     def on_tick(self, cmd: c.Tick, out: Outcome, now: datetime, at: float) -> None:
@@ -628,3 +678,15 @@ class Hall:
         from hallctl.hall.views import status_summary
 
         out.result = status_summary(self, now)
+
+
+def _stamp_actor(events: list[Event], by: str | None, via: str | None) -> None:
+    """Who did it (`by`: staff id) and through what (`via`: web, cli, …), on every event the
+    request caused, for supervision; the day rollover it may have triggered is nobody's act."""
+    for type_, data in events:
+        if type_ == "day.started":
+            continue
+        if by:
+            data["by"] = by
+        if via:
+            data["via"] = via

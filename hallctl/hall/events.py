@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class EventData(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    by: str | None = Field(None, description="staff id of who acted, when a person logged in did")
+    via: str | None = Field(None, description="the surface the act came through (web, cli, …)")
 
 
 class TicketRef(EventData):
@@ -48,6 +50,20 @@ class TicketCalled(TicketRef, WindowRef):
     channel: Literal["normal", "green", "appointment"]
     wait_s: float | None = None
     callback: bool = False
+    out_of_order: bool = Field(False, description="called by number, not by the calling policy")
+    reason: str | None = Field(None, description="why it was called out of order")
+
+
+class ServiceIssuingChanged(EventData):
+    service: str
+    issuing: bool
+    reason: str | None
+
+
+class ServiceCapChanged(EventData):
+    service: str
+    cap: int = Field(description="today's daily cap")
+    configured: int = Field(description="the hall file's cap, back tomorrow")
 
 
 class TicketRecalled(TicketRef, WindowRef):
@@ -181,10 +197,17 @@ class AppointmentBooked(EventData):
     slot: str | None
 
 
+class NoticeChanged(EventData):
+    zone: str | None = Field(description="display zone; null = every display")
+    text: str = Field(description="the scrolling notice line; empty = the hall file's")
+
+
 EVENT_MODELS: dict[str, type[EventData]] = {
     "day.started": DayStarted,
     "ticket.issued": TicketIssued,
     "ticket.called": TicketCalled,
+    "service.issuing_changed": ServiceIssuingChanged,
+    "service.cap_changed": ServiceCapChanged,
     "ticket.recalled": TicketRecalled,
     "ticket.serving": TicketAtWindow,
     "ticket.finished": TicketFinished,
@@ -210,6 +233,7 @@ EVENT_MODELS: dict[str, type[EventData]] = {
     "alarm.cleared": AlarmCleared,
     "appointment.booked": AppointmentBooked,
     "voice.announced": VoiceAnnounced,
+    "notice.changed": NoticeChanged,
 }
 
 

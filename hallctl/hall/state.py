@@ -101,6 +101,9 @@ class HallState:
     evaluations: dict[int, int] = field(default_factory=dict)  # level → count today
     first_check_in: dict[str, float] = field(default_factory=dict)  # staff → today's first
     checked_out_at: dict[str, float] = field(default_factory=dict)
+    # today's changes to services by supervisors: issuing stopped, a different daily cap
+    service_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notices: dict[str | None, str] = field(default_factory=dict)  # zone (None = all) → text
     recent_calls_max: int = 8
     last_seq: int = 0
 
@@ -152,6 +155,7 @@ def _day_started(s: HallState, d: dict[str, Any], at: float) -> None:
     s.lines.clear()
     s.counters.clear()
     s.issued.clear()
+    s.service_overrides.clear()
     s.id_hashes.clear()
     s.arrivals = 0
     s.fronts = 0
@@ -188,6 +192,14 @@ def _ticket_issued(s: HallState, d: dict[str, Any], at: float) -> None:
     if t.appointment and t.appointment in s.appointments:
         s.appointments[t.appointment]["used"] = True
     _enqueue(s, t, at, front=False)
+
+
+def _service_issuing_changed(s: HallState, d: dict[str, Any], at: float) -> None:
+    s.service_overrides.setdefault(d["service"], {})["issuing"] = d["issuing"]
+
+
+def _service_cap_changed(s: HallState, d: dict[str, Any], at: float) -> None:
+    s.service_overrides.setdefault(d["service"], {})["cap"] = d["cap"]
 
 
 def _ticket_called(s: HallState, d: dict[str, Any], at: float) -> None:
@@ -361,6 +373,10 @@ def _appointment_booked(s: HallState, d: dict[str, Any], at: float) -> None:
     }
 
 
+def _notice_changed(s: HallState, d: dict[str, Any], at: float) -> None:
+    s.notices[d.get("zone")] = d["text"]
+
+
 def _no_change(s: HallState, d: dict[str, Any], at: float) -> None:
     """Events that inform the outside world but change no state (reprints, recalls' audio)."""
 
@@ -369,6 +385,8 @@ APPLY: dict[str, Callable[[HallState, dict[str, Any], float], None]] = {
     "day.started": _day_started,
     "ticket.issued": _ticket_issued,
     "ticket.called": _ticket_called,
+    "service.issuing_changed": _service_issuing_changed,
+    "service.cap_changed": _service_cap_changed,
     "ticket.recalled": _ticket_recalled,
     "ticket.serving": _ticket_serving,
     "ticket.finished": _ticket_finished,
@@ -393,6 +411,7 @@ APPLY: dict[str, Callable[[HallState, dict[str, Any], float], None]] = {
     "alarm.raised": _alarm_raised,
     "alarm.cleared": _alarm_cleared,
     "appointment.booked": _appointment_booked,
+    "notice.changed": _notice_changed,
 }
 
 

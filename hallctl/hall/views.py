@@ -12,11 +12,11 @@ if TYPE_CHECKING:
 
 
 def window_view(hall: Hall, number: int) -> dict[str, Any]:
-    wc = hall.config.window(number)
+    wc = hall.window_config(number)
     w = hall.state.window(number)
     staff = None
     if w.staff:
-        person = next((p for p in hall.config.staff if p.id == w.staff), None)
+        person = hall.staff_config(w.staff)
         if person is not None:
             staff = {"id": person.id, "name": person.name, "staff_no": person.staff_no}
     current = None

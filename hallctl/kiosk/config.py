@@ -39,6 +39,9 @@ class KioskConfig(BaseModel):
         False, description="may issue green-channel (绿色通道) tickets: adds green_ticket"
     )
     rate_per_min: int = Field(30, ge=1, le=6000, description="sustained requests per minute")
+    printer: str | None = Field(
+        None, description="its own ESC/POS printer (`serial:` escpos device id) prints its tickets"
+    )
     burst: int | None = Field(
         None, ge=1, description="requests allowed at once; default rate_per_min / 3, at least 5"
     )

@@ -112,9 +112,8 @@ class KioskSim:
             topic or self.topic(action), body, qos=1, properties=props
         )
         try:
-            return await asyncio.wait_for(
-                asyncio.shield(future), timeout_s if timeout_s is not None else self.timeout_s
-            )
+            async with asyncio.timeout(timeout_s if timeout_s is not None else self.timeout_s):
+                return await asyncio.shield(future)
         finally:
             if future.done():
                 self._waiting.pop(correlation, None)

@@ -113,7 +113,8 @@ class RetainedState:
             wait = UNJOURNALED_STATE_S if self._extra is None else min(
                 UNJOURNALED_STATE_S, EXTRA_REFRESH_S)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._engine.wait_beyond(seq), wait)
+                async with asyncio.timeout(wait):
+                    await self._engine.wait_beyond(seq)
             seq, current = self._snapshot()
             changes = {k: v for k, v in current.items() if self._published.get(k) != v}
             # An empty retained message deletes the topic on the broker.
@@ -237,7 +238,8 @@ class MqttLink:
     async def _sleep_unless_stopped(self, seconds: float) -> bool:
         """False when stop() was called meanwhile."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+            async with asyncio.timeout(seconds):
+                await self._stop.wait()
             return False
         return True
 

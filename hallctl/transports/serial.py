@@ -326,7 +326,8 @@ class SerialLine:
         reply = self._reply
         assert reply is not None
         try:
-            return await asyncio.wait_for(asyncio.shield(reply), job.timeout + tx_time)
+            async with asyncio.timeout(job.timeout + tx_time):
+                return await asyncio.shield(reply)
         except (TimeoutError, asyncio.CancelledError):
             if not reply.done():
                 reply.cancel()
