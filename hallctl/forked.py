@@ -65,10 +65,6 @@ def _child(make: Callable[[], bytes], read_fd: int, write_fd: int) -> None:
     code = 1
     try:
         os.close(read_fd)
-        # Below the daemon in priority: on a small machine the child's CPU burst (a pickle of
-        # 100-400 ms) must not take the core the event loop needs.
-        with contextlib.suppress(OSError):
-            os.nice(10)
         # A signal meant for the daemon (systemd signals the whole cgroup) must neither run
         # the parent's handlers here nor write to the parent's asyncio wake-up pipe.
         with contextlib.suppress(ValueError):  # only possible in the main thread

@@ -90,7 +90,3 @@ async def test_a_snapshot_taken_under_load_is_the_journal_folded_up_to_its_seq(
         assert retained_state(from_snapshot) == retained_state(replayed)
         assert from_snapshot.state.tickets == replayed.state.tickets
 
-
-async def test_the_child_runs_below_the_daemons_priority() -> None:
-    child = forked.fork(lambda: str(os.nice(0)).encode())
-    assert int(await child.result()) == min(19, os.nice(0) + 10)
