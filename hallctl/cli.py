@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from hallctl import __version__, cli_web, journal_cli
+from hallctl import __version__, cli_web, journal_cli, supervision_cli
 
 DEFAULT_CONFIGS = ("/etc/hallctl/hall.yaml", "config/example.yaml")
 
@@ -192,6 +192,7 @@ def build_parser(all_commands: bool = True) -> argparse.ArgumentParser:
         from hallctl.voice import cli as voice_cli
 
         voice_cli.register(sub)
+    supervision_cli.register(sub)  # light (argparse only)
     return p
 
 

@@ -344,6 +344,7 @@ async def _run_hall(
                 tasks.append(stopped)
                 await _cancel_all(tasks)
             summary = _summary(engine, events, activity, printer, time.monotonic() - started)
+            summary += "\n" + await _day_report(cfg, engine, not daemon.stop_requested.is_set())
     finally:
         daemon.stop_requested.set()
         await runner
@@ -441,3 +442,17 @@ def _summary(
             f"voice announcements: {events['voice.announced']}",
         ]
     )
+
+
+async def _day_report(cfg: HallConfig, engine: HallEngine, announce: bool) -> str:
+    """The day's 电子监察 report, as the daemon writes it after closing time; stopped by a
+    signal, the daemon is already going down: the files are written but no event."""
+    from hallctl.supervision.daily import DailyReports
+
+    try:
+        async with asyncio.timeout(60):
+            day = engine.now().astimezone(cfg.hall.tz).date()
+            paths = await DailyReports(cfg, engine).write(day, announce=announce)
+    except Exception as e:  # the demo's summary still prints
+        return f"report: not written ({e!r})"
+    return "report: " + ", ".join(str(p) for p in paths)

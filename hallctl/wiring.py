@@ -19,6 +19,7 @@ from aiohttp.web import RouteDef
 from hallctl.components import Component, Factory, MqttResponder, Needs
 from hallctl.config.models import HallConfig, HttpConfig
 from hallctl.engine import HallEngine
+from hallctl.supervision.daily import reports as daily_reports
 from hallctl.voice.factory import voice
 
 log = structlog.get_logger("hallctl.wiring")
@@ -164,7 +165,7 @@ def pages(config: HallConfig, engine: HallEngine) -> Component | None:
 
 # One line per surface. Order is start order; edges (HTTP front, MQTT link) come after all.
 FACTORIES: tuple[Factory, ...] = (
-    attendance, modbus, kiosks, serial, voice, pages, accounts, sinks
+    attendance, modbus, kiosks, serial, voice, pages, accounts, sinks, daily_reports
 )
 
 

@@ -83,6 +83,21 @@ if ! "$PY" -c 'import cryptography' 2>/dev/null && ! have openssl; then
     step "installing openssl"
     apt_install openssl
 fi
+# Reports: charts need a CJK font; the report tests look at PDF pages with pdftoppm and at the
+# HTML report in Chromium.
+# (no `fc-list | grep -q`: with pipefail, grep's early exit fails the pipeline)
+if [ -z "$(fc-list ':family=Noto Sans CJK SC' 2>/dev/null)" ]; then
+    step "installing fonts-noto-cjk"
+    apt_install fonts-noto-cjk fontconfig
+fi
+if ! have pdftoppm; then
+    step "installing poppler-utils"
+    apt_install poppler-utils
+fi
+if ! have chromium; then
+    step "installing chromium"
+    apt_install chromium
+fi
 # Voice calling: espeak-ng builds the clip sets, sox checks the audio, aplay (alsa-utils) plays it.
 if ! have espeak-ng || ! have sox || ! have aplay; then
     step "installing espeak-ng, sox and alsa-utils"

@@ -155,3 +155,24 @@ def test_passwd_stores_only_an_argon2id_hash_readable_by_the_daemon_group(
 @pytest.fixture(autouse=True)
 def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("http_proxy", raising=False)
+
+
+async def test_reports_are_served_to_supervisors_only_and_only_from_the_reports_folder(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "2026-11-30-day.csv").write_text("窗口,办结\n1,3\n", encoding="utf-8")
+    (tmp_path / "secret-outside.txt").write_text("no", encoding="utf-8")
+    async with web_hall(tmp_path) as web, browser() as boss, browser() as staff:
+        async with boss.get(web.base + "/reports/", allow_redirects=False) as r:
+            assert r.status == 302  # log in first
+        await login(boss, web, "9001", PASSWORDS["BOSS"])
+        async with boss.get(web.base + "/reports/") as r:
+            assert r.status == 200 and "2026-11-30-day.csv" in await r.text()
+        async with boss.get(web.base + "/reports/2026-11-30-day.csv") as r:
+            assert r.status == 200 and "办结" in await r.text()
+        async with boss.get(web.base + "/reports/..%2Fsecret-outside.txt") as r:
+            assert r.status == 404
+        await login(staff, web, "0101", PASSWORDS["S1"])
+        async with staff.get(web.base + "/reports/2026-11-30-day.csv") as r:
+            assert r.status == 403

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -62,6 +63,10 @@ def test_demo_on_a_pipe_prints_plain_lines_and_summarises(tmp_path: Path) -> Non
     assert _number(r"tickets printed: (\d+)", out) > 0
     m = re.search(r"last printed ticket: (.+)", out)
     assert m and re.search(r"\b[A-H]\d{3}\b", m.group(1)), out
+    # the day's 电子监察 report is written at the end, as the daemon does after closing time
+    written = re.search(r"report: (.+)", out)
+    assert written and "not written" not in written.group(1), out
+    assert all(Path(p).stat().st_size > 0 for p in written.group(1).split(", "))
 
 
 def test_demo_with_modbus_devices_polls_the_pymodbus_simulator(tmp_path: Path) -> None:
@@ -154,8 +159,12 @@ def _run_on_a_terminal(tmp_path: Path, columns: int, seconds: float) -> str:
     )
     os.close(slave)
     received = b""
+    deadline = time.monotonic() + seconds + 90  # a demo that does not stop fails, not hangs
     try:
-        while True:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 1.0)
+            if not ready:
+                continue
             try:
                 chunk = os.read(master, 65536)
             except OSError:  # EIO: the demo closed the terminal's last open end
@@ -165,8 +174,15 @@ def _run_on_a_terminal(tmp_path: Path, columns: int, seconds: float) -> str:
             received += chunk
     finally:
         os.close(master)
-        proc.wait(timeout=60)
-    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+        if proc.poll() is None:
+            proc.terminate()  # still running past its --duration: stop it, and say so below
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    err = proc.stderr.read().decode(errors="replace")[-3000:] if proc.stderr else ""
+    assert proc.returncode == 0, err
     text = received.decode("utf-8", errors="replace")
     return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07", "", text)
 

@@ -92,6 +92,8 @@ async def test_the_answer_carries_json_content_type_and_the_same_correlation(
         ("open_window", b'"5"', "bad_request"),
         ("status", b'{"action": "close_window", "window": 5}', "action_mismatch"),
         ("Open-Window", b'{"window": 5}', "unknown_action"),
+        # the daemon's report writer announces reports; a back end may not forge one
+        ("record_report", b'{"day": "2026-11-25", "summary": {}}', "forbidden"),
     ],
 )
 async def test_bad_input_is_answered_with_an_error_code_and_changes_nothing(

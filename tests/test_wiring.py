@@ -44,7 +44,8 @@ def engine_on(config: HallConfig, tmp_path: Path) -> HallEngine:
 
 def test_a_hall_file_without_optional_sections_composes_no_edges(tmp_path: Path) -> None:
     config = parse_config(SMALL_HALL)
-    assert compose(config, engine_on(config, tmp_path)) == []
+    # only the daily report writer, which needs no edge
+    assert [c.name for c in compose(config, engine_on(config, tmp_path))] == ["reports"]
 
 
 def test_a_component_with_routes_gets_the_http_front_on_loopback_by_default(
@@ -53,7 +54,7 @@ def test_a_component_with_routes_gets_the_http_front_on_loopback_by_default(
     config = parse_config(SMALL_HALL)
     parts = compose(config, engine_on(config, tmp_path), (*FACTORIES, pinger))
     fronts = [c for c in parts if isinstance(c, HttpFront)]
-    assert [c.name for c in parts] == ["pinger", "http"] and len(fronts) == 1
+    assert [c.name for c in parts] == ["reports", "pinger", "http"] and len(fronts) == 1
     assert config.http is None  # the front was built on its defaults
     assert fronts[0].server.host == "127.0.0.1"
     assert cursors(parts) == ["pinger"]

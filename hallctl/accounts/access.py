@@ -3,7 +3,7 @@
 Roles (`access:` of a staff entry in the hall file):
 - `staff`: the window actions, on the windows they serve or cover (`windows:`), as themselves;
 - `supervisor`: every window action on every window, and steering the hall (staff moves,
-  notices, service issuing and caps, alarm acknowledgements, reprints, rejoins);
+  notices, service issuing and caps, alarm acknowledgements, 差评 follow-up, reprints, rejoins);
 - `admin`: what a supervisor may, and ending other people's sessions.
 Nobody may, from a page, act as a device or a clock (`tick`, `device_*`, attendance) or give an
 evaluation: a satisfaction level comes from the citizen, never from the staff being rated.
@@ -25,8 +25,8 @@ WINDOW_ACTIONS = frozenset({
     "request_evaluation", "call_ticket",
 })
 STEERING_ACTIONS = frozenset({
-    "assign_staff", "set_notice", "set_service_issuing", "set_service_cap", "ack_alarm",
-    "reprint", "rejoin", "take_ticket",
+    "assign_staff", "set_notice", "set_service_issuing", "set_service_cap",
+    "acknowledge_alarm", "follow_up_case", "close_case", "reprint", "rejoin", "take_ticket",
 })
 READ_ACTIONS = frozenset({"status"})
 ROLE_RANK: dict[str, int] = {"staff": 0, "supervisor": 1, "admin": 2}

@@ -91,4 +91,6 @@ def cross_check(cfg: HallConfig) -> list[Problem]:
         from hallctl.web.checks import check as check_web
 
         problems.extend(check_web(cfg))
+    for code in sorted(set(cfg.supervision.norms.services) - known):
+        add(Problem(("supervision", "norms", "services", code), f"unknown service {code!r}"))
     return problems

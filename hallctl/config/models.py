@@ -23,6 +23,7 @@ from hallctl.forward.config import SinkConfig, check_unique
 from hallctl.kiosk.config import KioskSection
 from hallctl.modbus.config import ModbusConfig
 from hallctl.mqtt.settings import MqttSettings
+from hallctl.supervision.config import SupervisionConfig
 from hallctl.voice.config import VoiceSection
 from hallctl.web.config import WebSection
 
@@ -281,6 +282,9 @@ class HallConfig(Strict):
     attendance: AttendanceConfig | None = Field(None, description="face-recognition clocks")
     serial: SerialSection | None = Field(None, description="serial lines and devices")
     kiosks: KioskSection | None = Field(None, description="touchscreen kiosks (docs/kiosks.md)")
+    supervision: SupervisionConfig = Field(
+        SupervisionConfig(), description="电子监察: norms, 差评 follow-up, calendar, reports"
+    )
     voice: VoiceSection | None = Field(None, description="voice calling, 语音叫号 (docs/voice.md)")
     sinks: Annotated[list[SinkConfig], AfterValidator(check_unique)] = Field(
         default_factory=list, description="back ends fed from the journal (docs/backends.md)"

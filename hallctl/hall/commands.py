@@ -148,6 +148,15 @@ class RequestEvaluation(WindowCommand):
     action: Literal["request_evaluation"]
 
 
+class SubScores(BaseModel):
+    """好差评 sub-scores, each 1..5."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    efficiency: int | None = Field(None, ge=1, le=5, description="服务效率")
+    quality: int | None = Field(None, ge=1, le=5, description="服务水平")
+    attitude: int | None = Field(None, ge=1, le=5, description="服务态度")
+
+
 class Evaluate(Command):
     action: Literal["evaluate"]
     window: StrictInt | None = Field(None, ge=1)
@@ -155,11 +164,46 @@ class Evaluate(Command):
     level: int
     reason: str | None = Field(None, max_length=500)
     case_no: str | None = Field(None, max_length=64)
+    channel: Literal["evaluator", "kiosk", "window", "qr"] = Field(
+        "evaluator", description="评价器 / 自助终端 / 窗口 / 扫码"
+    )
+    scores: SubScores | None = None
+    item_code: str | None = Field(None, max_length=64, description="事项编码")
 
     @field_validator("level", mode="before")
     @classmethod
     def _level(cls, v: Any) -> int:
         return parse_level(v).value
+
+
+class AcknowledgeAlarm(Command):
+    action: Literal["acknowledge_alarm"]
+    alarm: str = Field(min_length=1, max_length=200)
+    by: str = Field(min_length=1, max_length=64, description="who acknowledges")
+    note: str | None = Field(None, max_length=500)
+
+
+class FollowUpCase(Command):
+    action: Literal["follow_up_case"]
+    case: str = Field(min_length=1, max_length=100)
+    by: str = Field(min_length=1, max_length=64)
+    note: str = Field(min_length=1, max_length=1000, description="回访 record")
+
+
+class CloseCase(Command):
+    action: Literal["close_case"]
+    case: str = Field(min_length=1, max_length=100)
+    by: str = Field(min_length=1, max_length=64)
+    note: str = Field(min_length=1, max_length=1000, description="整改 result")
+
+
+class RecordReport(Command):
+    """The daemon's report writer announces a finished daily report (internal action)."""
+
+    action: Literal["record_report"]
+    day: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    summary: dict[str, float | int | None]
+    files: list[str] = Field(default_factory=list, max_length=10)
 
 
 class StaffCheckIn(Command):
@@ -256,6 +300,10 @@ AnyCommand = Annotated[
     | VoiceAnnounced
     | Reprint
     | SetNotice
+    | AcknowledgeAlarm
+    | FollowUpCase
+    | CloseCase
+    | RecordReport
     | Tick
     | Status,
     Field(discriminator="action"),
@@ -266,6 +314,8 @@ ACTIONS: frozenset[str] = frozenset(
     for m in AnyCommand.__origin__.__args__  # type: ignore[attr-defined]
 )
 READ_ONLY: frozenset[str] = frozenset({"status"})
+# the daemon's own components send these; MQTT requests may not
+INTERNAL: frozenset[str] = frozenset({"record_report"})
 
 
 def parse_command(request: Any) -> AnyCommand:

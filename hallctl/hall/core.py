@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from hallctl.config.models import HallConfig, ServiceConfig, StaffConfig, WindowConfig
+from hallctl.hall import cases, duty, norms
 from hallctl.hall import commands as c
-from hallctl.hall import duty
 from hallctl.hall.devices import device_ids
 from hallctl.hall.errors import HallError
 from hallctl.hall.estimate import ahead_in_class, ahead_of, estimated_wait_min
@@ -520,7 +520,13 @@ class Hall:
             reason=cmd.reason,
             case_no=cmd.case_no or t.case_no,
             source=cmd.source,
+            status="evaluated",
+            channel=cmd.channel,
         )
+        if cmd.scores is not None:
+            data["scores"] = cmd.scores.model_dump(exclude_none=True)
+        if cmd.item_code:
+            data["item_code"] = cmd.item_code
         self._emit(out, "evaluation.recorded", data, at)
         if level.bad:
             self._emit(
@@ -537,6 +543,9 @@ class Hall:
                 },
                 at,
             )
+            case = cases.open_for_bad_review(self, out, t, data, now, at)
+            if case:
+                data = data | {"case": case}  # the answer names the case, for the follow-up
         # said, not silent: the evaluation also recorded that service had started
         out.result = data | ({"started_service": True} if started else {})
 
@@ -643,7 +652,11 @@ class Hall:
             if t.state == FINISHED and at - since >= timeout:
                 data = self._evaluation_data(t, at)
                 data.update(
-                    level=None, level_name="not_evaluated", label_zh="未评价", evaluated=False
+                    level=None,
+                    level_name="not_evaluated",
+                    label_zh="未评价",
+                    evaluated=False,
+                    status="timed_out",
                 )
                 self._emit(out, "evaluation.recorded", data, at)
         for t in list(s.tickets.values()):
@@ -672,7 +685,31 @@ class Hall:
                     self._emit(out, "alarm.cleared", {"alarm": key, "kind": "long_wait"}, at)
         if self.config.duty.enabled:
             duty.check(self, out, now, at)
+        norms.check(self, out, now, at)
+        cases.check_overdue(self, out, now, at)
         out.result = {"events": len(out.events)}
+
+    # ---- supervision (电子监察) ------------------------------------------------------------
+
+    def on_acknowledge_alarm(
+        self, cmd: c.AcknowledgeAlarm, out: Outcome, now: datetime, at: float
+    ) -> None:
+        norms.acknowledge(self, cmd, out, now, at)
+
+    def on_follow_up_case(
+        self, cmd: c.FollowUpCase, out: Outcome, now: datetime, at: float
+    ) -> None:
+        cases.follow_up(self, cmd, out, now, at)
+
+    def on_close_case(self, cmd: c.CloseCase, out: Outcome, now: datetime, at: float) -> None:
+        cases.close(self, cmd, out, now, at)
+
+    def on_record_report(
+        self, cmd: c.RecordReport, out: Outcome, now: datetime, at: float
+    ) -> None:
+        data = {"day": cmd.day, "period": "day", **cmd.summary, "files": cmd.files}
+        self._emit(out, "report.daily", data, at)
+        out.result = data
 
     def on_status(self, cmd: c.Status, out: Outcome, now: datetime, at: float) -> None:
         from hallctl.hall.views import status_summary

@@ -46,6 +46,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "forbidden": ("Not allowed for this client", "无权执行该操作"),
     "rate_limited": ("Too many requests, try again shortly", "请求过于频繁，请稍后再试"),
     "internal": ("Internal error", "内部错误"),
+    "unknown_alarm": ("No such active alarm", "该告警不存在或已解除"),
+    "already_acknowledged": ("The alarm is already acknowledged", "该告警已确认"),
+    "unknown_case": ("No such open case", "该整改件不存在或已办结"),
+    "not_followed_up": ("Follow the case up (回访) before closing it", "请先回访再办结"),
     "disk_full": (
         "Disk full: nothing was changed; retry with the same request_id when space is freed",
         "磁盘已满：本次操作未执行，请清理空间后使用相同的 request_id 重试",

@@ -143,6 +143,14 @@ class EvaluationRecorded(TicketAtWindow):
     reason: str | None = None
     case_no: str | None = None
     source: str | None = None
+    status: Literal["evaluated", "timed_out"] = Field(
+        "evaluated", description="参评状态: 评价 / 超时未评 (未评价 = no record at all)"
+    )
+    channel: Literal["evaluator", "kiosk", "window", "qr"] | None = Field(
+        None, description="评价器 / 自助终端 / 窗口 / 扫码"
+    )
+    scores: dict[str, int] | None = Field(None, description="efficiency/quality/attitude 1..5")
+    item_code: str | None = Field(None, description="事项编码")
 
 
 class StaffAttendance(EventData):
@@ -176,6 +184,54 @@ class AlarmRaised(EventData):
 class AlarmCleared(EventData):
     alarm: str
     kind: str
+
+
+class AlarmAcknowledged(EventData):
+    alarm: str
+    kind: str
+    by: str
+    note: str | None
+    at: str
+
+
+class CaseOpened(EventData):
+    case: str = Field(description="case id: <day opened>-<ticket>")
+    ticket: str
+    service: str
+    window: int | None
+    staff: str | None
+    level: int
+    reason: str | None
+    case_no: str | None
+    opened: str
+    due: str = Field(description="last working day to close it (calendar with 调休)")
+
+
+class CaseFollowedUp(EventData):
+    case: str
+    by: str
+    note: str
+    time: str
+
+
+class CaseClosed(EventData):
+    case: str
+    by: str
+    note: str
+    closed: str
+    due: str
+    on_time: bool
+    staff: str | None
+    window: int | None
+
+
+class ReportDaily(EventData):
+    """The day's 电子监察 report was written; the headline KPIs (docs/reports.md)."""
+
+    model_config = ConfigDict(extra="allow")
+    day: str
+    period: Literal["day"]
+    files: list[str] = Field(description="report files in <data_dir>/reports")
 
 
 class VoiceAnnounced(EventData):
@@ -231,6 +287,11 @@ EVENT_MODELS: dict[str, type[EventData]] = {
     "device.alarm": DeviceAlarmData,
     "alarm.raised": AlarmRaised,
     "alarm.cleared": AlarmCleared,
+    "alarm.acknowledged": AlarmAcknowledged,
+    "case.opened": CaseOpened,
+    "case.followed_up": CaseFollowedUp,
+    "case.closed": CaseClosed,
+    "report.daily": ReportDaily,
     "appointment.booked": AppointmentBooked,
     "voice.announced": VoiceAnnounced,
     "notice.changed": NoticeChanged,

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hallctl.hall import supervision_state
+
 WAITING, CALLED, SERVING, SUSPENDED, FINISHED, NO_SHOW = (
     "waiting",
     "called",
@@ -106,6 +108,8 @@ class HallState:
     notices: dict[str | None, str] = field(default_factory=dict)  # zone (None = all) → text
     recent_calls_max: int = 8
     last_seq: int = 0
+    cases: dict[str, dict[str, Any]] = field(default_factory=dict)  # open 差评 cases
+    norms: supervision_state.NormTrack = field(default_factory=supervision_state.NormTrack)
 
     def line(self, service: str) -> ServiceLine:
         line = self.lines.get(service)
@@ -412,6 +416,8 @@ APPLY: dict[str, Callable[[HallState, dict[str, Any], float], None]] = {
     "alarm.cleared": _alarm_cleared,
     "appointment.booked": _appointment_booked,
     "notice.changed": _notice_changed,
+    **supervision_state.APPLY,
+    "report.daily": _no_change,
 }
 
 
@@ -420,3 +426,4 @@ def apply(state: HallState, type_: str, data: dict[str, Any], at: float) -> None
     fn = APPLY.get(type_)
     if fn is not None:
         fn(state, data, at)
+        supervision_state.track(state, type_, data, at)

@@ -34,6 +34,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from hallctl import json_input
+from hallctl.hall.commands import INTERNAL
 from hallctl.mqtt.topics import Topics
 
 log = structlog.get_logger(__name__)
@@ -58,6 +59,7 @@ ERRORS: dict[str, tuple[str, str]] = {
         "请求内容中的 action 与主题中的操作不一致",
     ),
     "unknown_action": ("no such action", "未知的操作"),
+    "forbidden": ("the daemon's own action; not for MQTT requests", "该操作仅限系统内部使用"),
     "busy": (
         "too many requests waiting; retry later with the same request_id",
         "请求过多，请稍后使用相同的 request_id 重试",
@@ -130,6 +132,8 @@ def parse_request(topics: Topics, message: aiomqtt.Message) -> Parsed:
     # be able to turn a permitted `status` into a `close_window`.
     if "action" in body and body["action"] != action:
         return Parsed(reply_to, error=error_response("action_mismatch", repr(body["action"])))
+    if action in INTERNAL:
+        return Parsed(reply_to, error=error_response("forbidden", action))
     request = {**body, "action": action}
     if "request_id" not in request and reply_to is not None and reply_to.correlation:
         request["request_id"] = derived_request_id(reply_to.topic, reply_to.correlation)

@@ -7,6 +7,7 @@ channel (`/live/console`), which needs a logged-in session, and everything they 
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +68,8 @@ class Console:
             web.get("/staff", self.staff_page),
             web.get("/supervisor", self.supervisor_page),
             web.get("/live/console", self.live),
+            web.get("/reports/", self.reports_index),
+            web.get("/reports/{name}", self.report_file),
         ]
 
     def _page(self, page: str, title: str) -> web.Response:
@@ -80,6 +83,45 @@ class Console:
 
     async def supervisor_page(self, request: web.Request) -> web.Response:
         return self._page("supervisor", "大厅监管 · " + self._config.hall.name)
+
+    def _supervisor(self, request: web.Request) -> None:
+        session = self._session_of(request)
+        if session is None:
+            raise web.HTTPFound("/supervisor")  # log in there, then come back
+        person = next((p for p in self._config.staff if p.id == session.staff), None)
+        if person is None or person.access == "staff":
+            raise web.HTTPForbidden(text="reports are for supervisors\n")
+
+    async def reports_index(self, request: web.Request) -> web.Response:
+        """The reports the daemon wrote (<data_dir>/reports), newest first, for supervisors."""
+        self._supervisor(request)
+        folder = self._config.data_dir / "reports"
+        files = sorted(
+            (p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else [],
+            key=lambda p: p.name, reverse=True,
+        )
+        rows = "".join(
+            f'<li><a href="/reports/{html.escape(p.name)}">{html.escape(p.name)}</a> '
+            f"<small>{p.stat().st_size // 1024} KB</small></li>"
+            for p in files
+        ) or "<li>还没有报表 · no reports yet (written after closing time)</li>"
+        text = (
+            '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>报表 Reports'
+            f'</title><link rel="stylesheet" href="{self.shell.url("console.css")}"></head>'
+            '<body class="page-supervisor"><main class="reports"><h1>电子监察报表 · Reports</h1>'
+            f'<p><a href="/supervisor">← 大厅监管</a></p><ul>{rows}</ul></main></body></html>'
+        )
+        return web.Response(text=text, content_type="text/html", charset="utf-8",
+                            headers={"Cache-Control": "no-store"})
+
+    async def report_file(self, request: web.Request) -> web.FileResponse:
+        self._supervisor(request)
+        name = request.match_info["name"]
+        folder = (self._config.data_dir / "reports").resolve()
+        path = (folder / name).resolve()
+        if path.parent != folder or not path.is_file():  # no way out of the reports folder
+            raise web.HTTPNotFound()
+        return web.FileResponse(path, headers={"Cache-Control": "no-store"})
 
     async def live(self, request: web.Request) -> web.StreamResponse:
         if self._session_of(request) is None:

@@ -71,10 +71,10 @@ function alarmsList() {
   if (!alarms.length) return h("div", { class: "muted" }, t("当前无告警", "No open alarms"));
   return h("ul", { class: "alarms" }, alarms.map((a) => h("li", { class: `alarm sev-${a.severity || "warning"}` },
     h("div", {}, h("b", {}, a.message), " ", h("span", { class: "muted" }, `${clockTime(a.since)} · ${since(a.since)}`)),
-    a.acked ? h("span", { class: "chip" }, t("已确认", "Acknowledged"))
+    a.ack ? h("span", { class: "chip", title: a.ack.note || "" }, t(`已确认 · ${a.ack.by}`, `Acknowledged · ${a.ack.by}`))
       : h("button", { onclick: async () => {
         const v = await dialog(t("确认告警", "Acknowledge"), [{ name: "note", label: t("备注", "Note") }]);
-        if (v) act({ action: "ack_alarm", alarm: a.alarm, note: v.note || null }, status);
+        if (v) act({ action: "acknowledge_alarm", alarm: a.alarm, note: v.note || null }, status);
       } }, t("确认", "Ack")))));
 }
 
