@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from hallctl import __version__, cli_web, journal_cli, supervision_cli
+from hallctl import __version__, cli_plan, cli_simulate, cli_web, journal_cli, supervision_cli
 
 DEFAULT_CONFIGS = ("/etc/hallctl/hall.yaml", "config/example.yaml")
 
@@ -47,7 +47,8 @@ WINDOW_VERBS = {
 
 # Commands answered by the daemon over its socket: start-up is most of their wall time.
 CLIENT_COMMANDS = frozenset(
-    {"status", "ticket", "transfer", "evaluate", "reprint", "rejoin", "notice", *WINDOW_VERBS}
+    {"status", "ticket", "eta", "transfer", "evaluate", "reprint", "rejoin", "notice",
+     *WINDOW_VERBS}
 )
 
 # what each window verb does, in words (the help and the answers never show action names)
@@ -176,6 +177,11 @@ def build_parser(all_commands: bool = True) -> argparse.ArgumentParser:
 
         add_collect(sub)
     cli_web.add_parsers(sub, client)  # light (argparse only): its client commands are here
+    sp = sub.add_parser("eta", help="a waiting ticket's place and expected wait, as of now")
+    client(sp)
+    sp.add_argument("ticket", help="ticket number, e.g. A012")
+    cli_simulate.register(sub, with_config)  # light at import, like cli_plan
+    cli_plan.register(sub, with_config)
 
     sp = sub.add_parser("demo", help="a whole hall on simulated devices (see README)")
     sp.add_argument(
@@ -352,6 +358,8 @@ def _request(args: argparse.Namespace) -> dict[str, Any]:
         return {"action": c, "ticket": args.ticket}
     if c == "notice":
         return cli_web.request(args)
+    if c == "eta":
+        return {"action": "ticket_eta", "ticket": args.ticket}
     raise AssertionError(c)
 
 
@@ -390,7 +398,7 @@ def cmd_client(args: argparse.Namespace) -> int:
 
     request = _request(args)
     request.setdefault("source", "cli")
-    if request["action"] != "status":
+    if request["action"] not in ("status", "ticket_eta"):
         request["request_id"] = f"cli:{uuid.uuid4()}"
     try:
         response = control_request_sync(_socket_for(args), request, timeout=15.0)

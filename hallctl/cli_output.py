@@ -29,6 +29,13 @@ def render(action: str, response: dict[str, Any]) -> str:
             f"{r['ticket']}  {r['service_name']}  ahead {r['ahead']}  "
             f"est. wait {r['est_wait_min']} min"
         )
+    if action == "ticket_eta":
+        if r["est_wait_min"] is None:
+            return f"{r['ticket']}  {r['service_name']}  {r['state']}"
+        return (
+            f"{r['ticket']}  {r['service_name']}  ahead {r['ahead']}  "
+            f"est. wait {r['est_wait_min']} min (as of {r['as_of']})"
+        )
     if action in ("call_next", "call_back"):
         if r.get("ticket") is None:
             return f"window {r['window']}: nobody waiting"

@@ -22,7 +22,7 @@ import structlog
 from hallctl.components import Component
 from hallctl.config.models import HallConfig
 from hallctl.control import ControlServer
-from hallctl.engine import HallEngine
+from hallctl.engine import Clock, HallEngine
 from hallctl.files import private_dir
 from hallctl.journal import Journal
 from hallctl.privacy import load_or_create_secret
@@ -68,8 +68,9 @@ class _Stop(Exception):
 
 
 class Daemon:
-    def __init__(self, config: HallConfig) -> None:
+    def __init__(self, config: HallConfig, clock: Clock | None = None) -> None:
         self.config = config
+        self.clock = clock  # hall time; the demo runs it faster than real time
         self.components: list[Component] = []
         self.stop_requested = asyncio.Event()
         self.ready = asyncio.Event()
@@ -80,7 +81,7 @@ class Daemon:
         cfg = self.config
         with data_dir_lock(cfg.data_dir), Journal(cfg.data_dir / "journal.db") as journal:
             secret = load_or_create_secret(cfg.privacy.secret_file or cfg.data_dir / "secret")
-            engine = self.engine = HallEngine(cfg, journal, secret=secret)
+            engine = self.engine = HallEngine(cfg, journal, secret=secret, clock=self.clock)
             await asyncio.to_thread(engine.recover)
             try:
                 async with asyncio.TaskGroup() as tg, self._signals():

@@ -36,7 +36,7 @@ from hallctl.demo_view import DemoView, PrinterReader
 from hallctl.drivers.serial_config import SerialDevice, SerialSection, device_role
 from hallctl.engine import HallEngine
 from hallctl.kiosk.sim import KioskSim
-from hallctl.sim.citizens import Activity, Hands, People
+from hallctl.sim.citizens import Activity, Hands, People, demo_clock
 from hallctl.sim.printer import PrinterSim
 from hallctl.sim.serial_devices import FF68Bus, TextStripSim
 
@@ -295,7 +295,8 @@ async def _run_hall(
     print(f"hallctl demo: {cfg.hall.name}, {len(cfg.windows)} windows, speed ×{speed:g}")
     print(note, flush=True)
     print(f"demo directory: {cfg.data_dir.parent}", flush=True)
-    daemon = Daemon(cfg)
+    clock = demo_clock(cfg, speed)  # the hall core and the simulated people share hall time
+    daemon = Daemon(cfg, clock=clock)
     stop.daemon = daemon
     runner = asyncio.create_task(daemon.run(), name="daemon")
     ready = asyncio.create_task(daemon.ready.wait())
@@ -323,7 +324,7 @@ async def _run_hall(
                 cfg, engine, Hands(sims.bus, activity), activity,
                 panel_address=sims.panel_address,
                 buttons={code: b for b, code in sims.panel.buttons.items()} if sims.panel else {},
-                keypads=sims.keypads, evaluators=sims.evaluators, kiosks=kiosks, speed=speed,
+                keypads=sims.keypads, evaluators=sims.evaluators, kiosks=kiosks, clock=clock,
             )
             printer = PrinterReader(sims.printer)
             view = DemoView(

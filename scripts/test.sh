@@ -5,8 +5,10 @@
 #   bash scripts/test.sh -k broker -x    # extra arguments go to pytest
 #
 # Works on a fresh machine without a terminal (CI): creates .venv, installs hallctl with its test
-# extras, installs Mosquitto (the tests run a real broker) when it is missing. Runs every step
-# even after one fails, so one run shows all problems, and exits non-zero if any failed.
+# extras, and installs with apt the real parts the tests use when they are missing (Mosquitto,
+# Chromium and CJK fonts, poppler, espeak-ng/sox/alsa-utils, PostgreSQL, nats-server, systemd's
+# analyzer and strace). Runs every step even after one fails, so one run shows all problems, and
+# exits non-zero if any failed.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -67,57 +69,32 @@ fi
 # -- system tools the tests use ----------------------------------------------------------------
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
-if ! have mosquitto || ! have mosquitto_passwd || ! have mosquitto_sub; then
-    step "installing mosquitto"
-    apt_install mosquitto mosquitto-clients
-fi
-# The page tests drive Debian's Chromium through Playwright (no browser download) and need CJK
-# fonts to render Chinese pages as a hall would.
-if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
-    step "installing chromium and fonts-noto-cjk"
-    apt_install chromium fonts-noto-cjk fontconfig
-fi
+# Everything missing is gathered first and installed with one apt-get (one index update).
+need=()
+want() { need+=("$@"); }
+# MQTT: the tests run a real Mosquitto broker.
+{ have mosquitto && have mosquitto_passwd && have mosquitto_sub; } || want mosquitto mosquitto-clients
 # The TLS broker tests make throwaway certificates with the cryptography package, or with the
 # openssl command when that package is absent.
-if ! "$PY" -c 'import cryptography' 2>/dev/null && ! have openssl; then
-    step "installing openssl"
-    apt_install openssl
-fi
-# Reports: charts need a CJK font; the report tests look at PDF pages with pdftoppm and at the
-# HTML report in Chromium.
+"$PY" -c 'import cryptography' 2>/dev/null || have openssl || want openssl
+# Pages and reports: Debian's Chromium under Playwright (no browser download), CJK fonts for
+# pages and charts, pdftoppm to look at PDF reports.
 # (no `fc-list | grep -q`: with pipefail, grep's early exit fails the pipeline)
-if [ -z "$(fc-list ':family=Noto Sans CJK SC' 2>/dev/null)" ]; then
-    step "installing fonts-noto-cjk"
-    apt_install fonts-noto-cjk fontconfig
-fi
-if ! have pdftoppm; then
-    step "installing poppler-utils"
-    apt_install poppler-utils
-fi
-if ! have chromium; then
-    step "installing chromium"
-    apt_install chromium
-fi
+[ -x /usr/bin/chromium ] || want chromium
+[ -n "$(fc-list ':family=Noto Sans CJK SC' 2>/dev/null)" ] || want fonts-noto-cjk fontconfig
+have pdftoppm || want poppler-utils
 # Voice calling: espeak-ng builds the clip sets, sox checks the audio, aplay (alsa-utils) plays it.
-if ! have espeak-ng || ! have sox || ! have aplay; then
-    step "installing espeak-ng, sox and alsa-utils"
-    apt_install espeak-ng sox alsa-utils
-fi
+{ have espeak-ng && have sox && have aplay; } || want espeak-ng sox alsa-utils
 # The systemd unit's sandbox is rated with systemd-analyze (package systemd, which is not
 # started here), and the daemon's system calls are checked against its filter with strace.
-if ! have systemd-analyze || ! have strace; then
-    step "installing systemd-analyze and strace"
-    apt_install systemd strace
-fi
+{ have systemd-analyze && have strace; } || want systemd strace
 # The back-end sink tests run a real PostgreSQL (initdb/postgres from Debian's packages, started
 # in a temporary directory as the postgres user) and a real nats-server with JetStream.
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-    step "installing postgresql"
-    apt_install postgresql
-fi
-if ! have nats-server; then
-    step "installing nats-server"
-    apt_install nats-server
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want postgresql
+have nats-server || want nats-server
+if [ "${#need[@]}" -gt 0 ]; then
+    step "installing ${need[*]}"
+    apt_install "${need[@]}"
 fi
 # Debian starts a system-wide broker on port 1883 when installing the package. The tests do not
 # need it (each test starts its own broker on a free port), so it is left as it is.

@@ -31,7 +31,8 @@ print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
 
 @pytest.mark.parametrize(
     "command",
-    [["status"], ["ticket", "BDC"], ["call", "3"], ["evaluate", "3", "5"], ["notice", "x"]],
+    [["status"], ["ticket", "BDC"], ["call", "3"], ["evaluate", "3", "5"], ["notice", "x"],
+     ["eta", "A001"]],
 )
 def test_a_client_command_imports_no_heavy_module(command: list[str], tmp_path: Path) -> None:
     hall = tmp_path / "hall.yaml"

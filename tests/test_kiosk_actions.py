@@ -77,7 +77,7 @@ async def test_list_services_shows_each_guide_with_its_queue_and_who_serves_it(
     assert [(w["window"], w["status"]) for w in bdc["windows"]] == [(1, "open"), (2, "open")]
     assert bdc["open_now"] is True and bdc["closed_reason"] is None
     assert bdc["waiting"] == 1
-    assert bdc["est_wait_min"] == 5.0  # 1 ahead × 10 min ÷ 2 open windows
+    assert bdc["est_wait_min"] == 0.0  # 1 waiting, 2 idle open windows: a new ticket goes at once
     assert services["SB"]["kind_zh"] == "即办件" and services["SB"]["fees"] == "不收费"
     assert services["GJJ"]["hours"] == ["09:00-12:00"]
 

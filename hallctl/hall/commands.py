@@ -271,6 +271,11 @@ class Status(Command):
     action: Literal["status"]
 
 
+class TicketEta(Command):
+    action: Literal["ticket_eta"]
+    ticket: str = Field(min_length=1, max_length=16)
+
+
 AnyCommand = Annotated[
     TakeTicket
     | BookAppointment
@@ -305,7 +310,8 @@ AnyCommand = Annotated[
     | CloseCase
     | RecordReport
     | Tick
-    | Status,
+    | Status
+    | TicketEta,
     Field(discriminator="action"),
 ]
 _ADAPTER: TypeAdapter[AnyCommand] = TypeAdapter(AnyCommand)
@@ -313,7 +319,7 @@ ACTIONS: frozenset[str] = frozenset(
     m.model_fields["action"].annotation.__args__[0]  # type: ignore[union-attr]
     for m in AnyCommand.__origin__.__args__  # type: ignore[attr-defined]
 )
-READ_ONLY: frozenset[str] = frozenset({"status"})
+READ_ONLY: frozenset[str] = frozenset({"status", "ticket_eta"})
 # the daemon's own components send these; MQTT requests may not
 INTERNAL: frozenset[str] = frozenset({"record_report"})
 

@@ -8,6 +8,7 @@ before its first event, so a bad request changes nothing.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,8 @@ from hallctl.hall import cases, duty, norms
 from hallctl.hall import commands as c
 from hallctl.hall.devices import device_ids
 from hallctl.hall.errors import HallError
-from hallctl.hall.estimate import ahead_in_class, ahead_of, estimated_wait_min
+from hallctl.hall.estimate import ahead_in_class, ahead_of
+from hallctl.hall.eta import Estimator
 from hallctl.hall.levels import parse_level
 from hallctl.hall.policy import choose
 from hallctl.hall.state import (
@@ -69,6 +71,7 @@ class Hall:
         }
         for n in self._windows:
             self.state.window(n)
+        self.eta = Estimator(self)
 
     # ---- entry points -------------------------------------------------------------------
 
@@ -197,7 +200,7 @@ class Hall:
             "channel": cmd.channel,
             "counter": counter,
             "ahead": ahead,
-            "est_wait_min": estimated_wait_min(self, svc.code, ahead),
+            "est_wait_min": self.eta.new_ticket_min(svc.code, cmd.channel, at),
             "issued_at": now.astimezone(self._tz).isoformat(timespec="seconds"),
         }
         if cmd.channel == "appointment":
@@ -242,7 +245,7 @@ class Hall:
             **self._ticket_data(t),
             "channel": t.channel,
             "ahead": ahead,
-            "est_wait_min": estimated_wait_min(self, t.service, ahead),
+            "est_wait_min": self.eta.ticket_min(t.number, at) if t.state == WAITING else 0.0,
             "issued_at": datetime.fromtimestamp(t.issued_at, self._tz).isoformat(
                 timespec="seconds"
             ),
@@ -645,11 +648,14 @@ class Hall:
     def on_tick(self, cmd: c.Tick, out: Outcome, now: datetime, at: float) -> None:
         s = self.state
         timeout = self.config.evaluation.timeout_s
-        for number, since in list(s.pending_evaluations.items()):
+        expired = []
+        for number, since in s.pending_evaluations.items():
+            if at - since < timeout:
+                break  # kept in time order by the fold: the rest are younger
+            expired.append(number)
+        for number in expired:
             t = s.tickets.get(number)
-            if t is None or t.evaluated:
-                continue
-            if t.state == FINISHED and at - since >= timeout:
+            if t is not None and not t.evaluated and t.state == FINISHED:
                 data = self._evaluation_data(t, at)
                 data.update(
                     level=None,
@@ -659,30 +665,7 @@ class Hall:
                     status="timed_out",
                 )
                 self._emit(out, "evaluation.recorded", data, at)
-        for t in list(s.tickets.values()):
-            if t.state != WAITING:
-                continue
-            limit = self._services[t.service].limit_wait_min
-            key = f"long_wait:{t.number}"
-            if at - t.waiting_since > limit * 60 and key not in s.alarms:
-                self._emit(
-                    out,
-                    "alarm.raised",
-                    {
-                        "alarm": key,
-                        "kind": "long_wait",
-                        "scope": "day",
-                        "ticket": t.number,
-                        "service": t.service,
-                        "message": f"{t.number} 等候超过 {limit} 分钟",
-                    },
-                    at,
-                )
-        for key, alarm in list(s.alarms.items()):
-            if alarm.get("kind") == "long_wait":
-                t = s.tickets.get(alarm["ticket"])
-                if t is None or t.state != WAITING:
-                    self._emit(out, "alarm.cleared", {"alarm": key, "kind": "long_wait"}, at)
+        self._long_waits(out, at)
         if self.config.duty.enabled:
             duty.check(self, out, now, at)
         norms.check(self, out, now, at)
@@ -710,6 +693,44 @@ class Hall:
         data = {"day": cmd.day, "period": "day", **cmd.summary, "files": cmd.files}
         self._emit(out, "report.daily", data, at)
         out.result = data
+
+    def _long_waits(self, out: Outcome, at: float) -> None:
+        """Raise and clear long-wait alarms; the cost follows what changed, not the line."""
+        s = self.state
+        for code, heap in s.wait_watch.items():
+            limit = self._services[code].limit_wait_min
+            while heap and at - heap[0][0] > limit * 60:
+                _, number = heapq.heappop(heap)
+                t = s.tickets.get(number)
+                key = f"long_wait:{number}"
+                if t is None or t.state != WAITING or t.service != code or key in s.alarms:
+                    continue  # called since, or moved to another line (watched there)
+                alarm = {
+                    "alarm": key,
+                    "kind": "long_wait",
+                    "scope": "day",
+                    "ticket": number,
+                    "service": code,
+                    "message": f"{number} 等候超过 {limit} 分钟",
+                }
+                self._emit(out, "alarm.raised", alarm, at)
+        for number in sorted(s.long_wait_left):
+            key = f"long_wait:{number}"
+            t = s.tickets.get(number)
+            if key in s.alarms and (t is None or t.state != WAITING):
+                self._emit(out, "alarm.cleared", {"alarm": key, "kind": "long_wait"}, at)
+        s.long_wait_left.clear()
+
+    def on_ticket_eta(self, cmd: c.TicketEta, out: Outcome, now: datetime, at: float) -> None:
+        t = self._ticket(cmd.ticket)
+        waiting = t.state == WAITING
+        out.result = {
+            **self._ticket_data(t),
+            "state": t.state,
+            "ahead": ahead_of(self.state, t) if waiting else 0,
+            "est_wait_min": self.eta.ticket_min(t.number, at) if waiting else None,
+            "as_of": now.astimezone(self._tz).isoformat(timespec="seconds"),
+        }
 
     def on_status(self, cmd: c.Status, out: Outcome, now: datetime, at: float) -> None:
         from hallctl.hall.views import status_summary

@@ -38,7 +38,7 @@ def ahead_of(state: HallState, t: Ticket) -> int:
     for c in CLASSES:
         q = line.queues[c]
         if c == cls:
-            ahead += sum(1 for order, _ in q if order < t.order)
+            ahead += q.count_before(t.order)
             break
         ahead += len(q)
     return ahead

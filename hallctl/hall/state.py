@@ -6,12 +6,15 @@ reach the same state. Day-scoped parts (tickets, queues, counters) reset at loca
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+import heapq
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from hallctl.hall import supervision_state
+from hallctl.hall.queue import OrderedQueue
+from hallctl.hall.service_times import PAUSE_SAMPLES, STAFF_SAMPLES, new_samples, server_key
 
 WAITING, CALLED, SERVING, SUSPENDED, FINISHED, NO_SHOW = (
     "waiting",
@@ -58,24 +61,22 @@ class Window:
     last_finished: str | None = None
     pause_reason: str | None = None
     opened_at: float = 0.0
+    paused_at: float = 0.0
 
 
 @dataclass(slots=True)
 class ServiceLine:
-    """One service's waiting tickets, a sorted list per class of (order, number)."""
+    """One service's waiting tickets, a sorted queue per class of (order, number)."""
 
-    queues: dict[str, list[tuple[int, str]]] = field(
-        default_factory=lambda: {c: [] for c in CLASSES}
+    queues: dict[str, OrderedQueue] = field(
+        default_factory=lambda: {c: OrderedQueue() for c in CLASSES}
     )
 
     def add(self, cls: str, order: int, number: str) -> None:
-        insort(self.queues[cls], (order, number))
+        self.queues[cls].add(order, number)
 
     def remove(self, cls: str, order: int, number: str) -> None:
-        q = self.queues[cls]
-        i = bisect_left(q, (order, number))
-        if i < len(q) and q[i] == (order, number):
-            del q[i]
+        self.queues[cls].remove(order, number)
 
     def __len__(self) -> int:
         return sum(len(q) for q in self.queues.values())
@@ -110,6 +111,21 @@ class HallState:
     last_seq: int = 0
     cases: dict[str, dict[str, Any]] = field(default_factory=dict)  # open 差评 cases
     norms: supervision_state.NormTrack = field(default_factory=supervision_state.NormTrack)
+    # per service, a heap of (waiting since, ticket) pushed whenever a ticket starts waiting, so
+    # the tick finds long waits without walking the day's tickets
+    wait_watch: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
+    # tickets that left the line while a long-wait alarm was up: the tick clears those alarms
+    long_wait_left: set[str] = field(default_factory=set)
+    # for wait estimates (hall/eta.py): window occupancy per call, in hall seconds, kept across
+    # days, per service and per "staff/service" (or "#window/service"); pause lengths; today's
+    # recent issues per service
+    service_samples: dict[str, deque[float]] = field(default_factory=dict)
+    staff_samples: dict[str, deque[float]] = field(default_factory=dict)
+    pause_samples: deque[float] = field(default_factory=lambda: new_samples(PAUSE_SAMPLES))
+    arrival_log: dict[str, deque[tuple[float, str]]] = field(default_factory=dict)
+    samples_seen: int = 0  # service-time samples taken so far (a version for their caches)
+    changes: int = 0  # events folded so far: a version for caches of derived views
+    clock: float = 0.0  # the time of the latest event folded
 
     def line(self, service: str) -> ServiceLine:
         line = self.lines.get(service)
@@ -125,6 +141,7 @@ class HallState:
 
 
 EWMA_ALPHA = 0.2
+ARRIVAL_LOG = 400
 
 
 def _enqueue(s: HallState, t: Ticket, at: float, front: bool) -> None:
@@ -137,10 +154,13 @@ def _enqueue(s: HallState, t: Ticket, at: float, front: bool) -> None:
     t.state = WAITING
     t.window = None
     s.line(t.service).add(CHANNEL_CLASS[t.channel], t.order, t.number)
+    heapq.heappush(s.wait_watch.setdefault(t.service, []), (t.waiting_since, t.number))
 
 
 def _dequeue(s: HallState, t: Ticket) -> None:
     s.line(t.service).remove(CHANNEL_CLASS[t.channel], t.order, t.number)
+    if f"long_wait:{t.number}" in s.alarms:
+        s.long_wait_left.add(t.number)
 
 
 def _release(s: HallState, t: Ticket) -> None:
@@ -164,6 +184,9 @@ def _day_started(s: HallState, d: dict[str, Any], at: float) -> None:
     s.arrivals = 0
     s.fronts = 0
     s.pending_evaluations.clear()
+    s.wait_watch.clear()
+    s.long_wait_left.clear()
+    s.arrival_log.clear()
     s.recent_calls.clear()
     s.evaluations.clear()
     s.first_check_in.clear()
@@ -196,6 +219,27 @@ def _ticket_issued(s: HallState, d: dict[str, Any], at: float) -> None:
     if t.appointment and t.appointment in s.appointments:
         s.appointments[t.appointment]["used"] = True
     _enqueue(s, t, at, front=False)
+    log = s.arrival_log.get(t.service)
+    if log is None:
+        log = s.arrival_log[t.service] = deque(maxlen=ARRIVAL_LOG)
+    log.append((at, t.channel))
+
+
+def _occupancy(s: HallState, t: Ticket, at: float) -> None:
+    """A window was taken from the call until now: one service-time sample."""
+    if t.called_at is None or t.window is None or at <= t.called_at:
+        return
+    seconds = at - t.called_at
+    s.samples_seen += 1
+    samples = s.service_samples.get(t.service)
+    if samples is None:
+        samples = s.service_samples[t.service] = new_samples()
+    samples.append(seconds)
+    key = server_key(s.window(t.window).staff, t.window, t.service)
+    own = s.staff_samples.get(key)
+    if own is None:
+        own = s.staff_samples[key] = new_samples(STAFF_SAMPLES)
+    own.append(seconds)
 
 
 def _service_issuing_changed(s: HallState, d: dict[str, Any], at: float) -> None:
@@ -245,6 +289,7 @@ def _ticket_finished(s: HallState, d: dict[str, Any], at: float) -> None:
         s.service_minutes[t.service] = (
             duration_min if prev is None else prev + EWMA_ALPHA * (duration_min - prev)
         )
+    _occupancy(s, t, at)
     _release(s, t)
     t.state = FINISHED
     t.finished_at = at
@@ -252,11 +297,13 @@ def _ticket_finished(s: HallState, d: dict[str, Any], at: float) -> None:
     if t.window is not None:
         s.window(t.window).last_finished = t.number
     if not t.evaluated:
+        s.pending_evaluations.pop(t.number, None)  # re-insert: the dict stays in time order
         s.pending_evaluations[t.number] = at
 
 
 def _ticket_no_show(s: HallState, d: dict[str, Any], at: float) -> None:
     t = s.tickets[d["ticket"]]
+    _occupancy(s, t, at)
     _release(s, t)
     t.state = NO_SHOW
     t.no_show_at = at
@@ -279,6 +326,7 @@ def _ticket_suspended(s: HallState, d: dict[str, Any], at: float) -> None:
 
 def _ticket_transferred(s: HallState, d: dict[str, Any], at: float) -> None:
     t = s.tickets[d["ticket"]]
+    _occupancy(s, t, at)
     _release(s, t)
     t.service = d["to_service"]
     t.transfers += 1
@@ -304,10 +352,13 @@ def _window_paused(s: HallState, d: dict[str, Any], at: float) -> None:
     w = s.window(d["window"])
     w.status = "paused"
     w.pause_reason = d.get("reason")
+    w.paused_at = at
 
 
 def _window_resumed(s: HallState, d: dict[str, Any], at: float) -> None:
     w = s.window(d["window"])
+    if w.status == "paused" and at > w.paused_at:
+        s.pause_samples.append(at - w.paused_at)
     w.status = "open"
     w.pause_reason = None
 
@@ -317,6 +368,7 @@ def _window_staff_changed(s: HallState, d: dict[str, Any], at: float) -> None:
 
 
 def _evaluation_requested(s: HallState, d: dict[str, Any], at: float) -> None:
+    s.pending_evaluations.pop(d["ticket"], None)  # re-insert: the dict stays in time order
     s.pending_evaluations[d["ticket"]] = at
 
 
@@ -427,3 +479,5 @@ def apply(state: HallState, type_: str, data: dict[str, Any], at: float) -> None
     if fn is not None:
         fn(state, data, at)
         supervision_state.track(state, type_, data, at)
+        state.changes += 1
+        state.clock = max(state.clock, at)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from hallctl.hall.estimate import estimated_wait_min
-
 if TYPE_CHECKING:
     from hallctl.hall.core import Hall
 
@@ -43,6 +41,7 @@ def service_view(hall: Hall, code: str, now: datetime | None = None) -> dict[str
     line = hall.state.lines.get(code)
     waiting = len(line) if line is not None else 0
     issued = hall.state.issued.get(code, 0)
+    at = now.timestamp() if now is not None else hall.state.clock  # as of the latest event
     return {
         "service": code,
         "name": svc.name,
@@ -51,7 +50,7 @@ def service_view(hall: Hall, code: str, now: datetime | None = None) -> dict[str
         "waiting": waiting,
         "issued": issued,
         "cap": svc.capacity,
-        "est_wait_min": estimated_wait_min(hall, code, waiting),
+        "est_wait_min": hall.eta.services_min(at)[code],
     }
 
 
@@ -96,7 +95,7 @@ def status_summary(hall: Hall, now: datetime) -> dict[str, Any]:
         "day": s.day,
         "now": now.astimezone(hall.config.hall.tz).isoformat(timespec="seconds"),
         "windows": [window_view(hall, w.number) for w in hall.config.windows],
-        "services": [service_view(hall, sv.code) for sv in hall.config.services],
+        "services": [service_view(hall, sv.code, now) for sv in hall.config.services],
         "calls": calls_view(hall)["calls"],
         "devices": {d: ("online" if i["online"] else "offline") for d, i in s.devices.items()},
         "device_alarms": list(s.device_alarms.values()),

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from hallctl.config.models import ServiceConfig
-from hallctl.hall.estimate import ahead_of, estimated_wait_min
+from hallctl.hall.estimate import ahead_of
 from hallctl.hall.state import WAITING
 from hallctl.hall.views import service_view
 from hallctl.kiosk.contract import (
@@ -61,7 +61,7 @@ def closed_reason(
 def service_list(hall: Hall, now: datetime, refuse_when_unstaffed: bool) -> ServiceList:
     entries = []
     for svc in hall.config.services:
-        view = service_view(hall, svc.code)
+        view = service_view(hall, svc.code, now)
         reason = closed_reason(hall, svc.code, now, refuse_when_unstaffed)
         entries.append(
             ServiceEntry(
@@ -100,7 +100,7 @@ def queue_status(
     """Per-service queues; `ticket` must exist (the caller checks and answers unknown_ticket)."""
     services = []
     for code in codes:
-        view = service_view(hall, code)
+        view = service_view(hall, code, now)
         services.append(
             ServiceQueue(
                 service=code,
@@ -120,7 +120,9 @@ def queue_status(
             service=t.service,
             state=t.state,  # type: ignore[arg-type]  # one of the state module's constants
             ahead=ahead,
-            est_wait_min=estimated_wait_min(hall, t.service, ahead),
+            est_wait_min=(
+                hall.eta.ticket_min(t.number, now.timestamp()) if t.state == WAITING else 0.0
+            ),
             window=t.window,
             window_name=window_name,
         )

@@ -7,6 +7,8 @@ engine's state, as a person would look at the screens.
 
 Time: one hall minute lasts ``DEMO_MINUTE_S / speed`` real seconds, so ``--speed 1`` already
 compresses the day six times and a service of 6 minutes takes 60 s; ``--speed 30`` takes 2 s.
+The hall core runs on the same ``ScaledClock`` (``demo_clock``), so the service times it measures
+and the waits it estimates are hall minutes, like the ones the people here spend.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import random
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from datetime import time as clock_time
 from typing import Any
 
 import structlog
@@ -25,6 +29,7 @@ from hallctl.config.models import HallConfig
 from hallctl.engine import HallEngine
 from hallctl.hall.views import window_view
 from hallctl.kiosk.sim import KioskSim
+from hallctl.sim.clock import ScaledClock
 from hallctl.sim.serial_devices import FF68Bus
 
 log = structlog.get_logger(__name__)
@@ -39,6 +44,13 @@ EVAL_WEIGHTS = (70, 20, 7, 3)
 SAME_DEVICE_GAP_S = 0.4
 LOAD = 0.9  # arrivals as a share of what the open windows can serve
 OPENING_RUSH = 2  # citizens per service already at the door when the hall opens
+DEMO_OPENS = clock_time(8, 30)  # the demo's hall day starts here, whatever the real time
+
+
+def demo_clock(config: HallConfig, speed: float) -> ScaledClock:
+    """Hall time for the demo: today from 08:30, ``60 / minute_s`` times faster than real."""
+    start = datetime.combine(date.today(), DEMO_OPENS, tzinfo=config.hall.tz)
+    return ScaledClock(start, 60.0 * max(speed, 0.01) / DEMO_MINUTE_S)
 
 
 @dataclass
@@ -99,7 +111,7 @@ class People:
         keypads: dict[int, int],
         evaluators: dict[int, int],
         kiosks: list[KioskSim],
-        speed: float,
+        clock: ScaledClock,
         seed: int | None = None,
     ) -> None:
         self.config = config
@@ -111,7 +123,7 @@ class People:
         self.keypads = keypads  # window → keypad address
         self.evaluators = evaluators  # window → evaluator address
         self.kiosks = kiosks
-        self.minute_s = DEMO_MINUTE_S / max(speed, 0.01)
+        self.clock = clock
         self.rng = random.Random(seed)
         self.avg_min = {s.code: float(s.avg_service_min or 8) for s in config.services}
 
@@ -138,7 +150,7 @@ class People:
         for _ in range(OPENING_RUSH):
             await self._take_ticket(code)
         while True:
-            await asyncio.sleep(self.rng.expovariate(per_minute) * self.minute_s)
+            await self.clock.sleep(self.rng.expovariate(per_minute) * 60.0)
             await self._take_ticket(code)
 
     async def _take_ticket(self, code: str) -> None:
@@ -198,7 +210,7 @@ class People:
                 await self._no_show(address)
                 continue
             minutes = self.avg_min.get(current["service"], 8.0) * self.rng.uniform(0.5, 1.5)
-            await asyncio.sleep(minutes * self.minute_s)
+            await self.clock.sleep(minutes * 60.0)
             if self.rng.random() < 0.7:
                 await self.hands.key(address, KEY_EVALUATE)
                 await self._until_evaluated(key)
@@ -206,9 +218,9 @@ class People:
     async def _no_show(self, address: int) -> None:
         """Nobody comes: recall once or twice, then mark the ticket 过号."""
         for _ in range(self.rng.randint(1, 2)):
-            await asyncio.sleep(self.rng.uniform(0.3, 1.0) * self.minute_s)
+            await self.clock.sleep(self.rng.uniform(0.3, 1.0) * 60.0)
             await self.hands.key(address, KEY_RECALL)
-        await asyncio.sleep(self.rng.uniform(0.3, 1.0) * self.minute_s)
+        await self.clock.sleep(self.rng.uniform(0.3, 1.0) * 60.0)
         await self.hands.key(address, KEY_CONFIRM, DIGIT_NO_SHOW)
 
     async def _until_evaluated(self, key: str) -> None:

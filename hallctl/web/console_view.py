@@ -8,6 +8,7 @@ alarms and devices. It is shown only to logged-in staff (the live channel checks
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from hallctl.hall.state import CLASSES, WAITING
@@ -75,7 +76,7 @@ def console_view(hall: Hall, counts: DayCounts) -> dict[str, Any]:
         upcoming: list[dict[str, Any]] = []
         if line is not None:
             for cls in CLASSES:
-                for _, number in line.queues[cls][: NEXT_SHOWN - len(upcoming)]:
+                for _, number in islice(line.queues[cls], NEXT_SHOWN - len(upcoming)):
                     t = state.tickets[number]
                     if t.state == WAITING:
                         upcoming.append({"ticket": number, "channel": t.channel,

@@ -1,0 +1,389 @@
+"""Wait estimates by the hall's own rules: the calling policy played forward from now.
+
+Deterministic and pure: a function of the hall's state and the time, nothing else. The method
+(docs/eta.md explains it for a hall manager):
+
+1. Every open window becomes free at a known time: now if it has nobody, otherwise when its
+   citizen is expected to leave, given how long they have been there already
+   (``ServiceTime.remaining``). Paused and closed windows serve nobody.
+2. Repeatedly, the window that is free first calls the ticket the real calling policy
+   (``policy.choose``: green channel, appointments, levels, ratios, waits) would pick from a
+   shadow of the lines, and is busy for the expected service time of that service at that
+   window (its staff's own pace where the history supports it).
+3. Citizens still to come are added as they are expected: each service's and channel's rate over
+   the last half hour, evenly spaced. They matter when they outrank someone already waiting (a
+   green-channel arrival, a level-1 service at a shared window).
+4. A hypothetical ticket ("ghost") taken now is called like any other but takes no window
+   time, so one run answers "how long for a new ticket of each service" without the ghosts
+   delaying each other.
+5. Beyond ``MAX_CALLS`` calls the run stops, and the rest of a long line is extrapolated at the
+   rate the run served that service.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from hallctl.hall.policy import choose
+from hallctl.hall.queue import Item, OrderedQueue
+from hallctl.hall.service_times import (
+    PRIOR_WEIGHT,
+    ServiceTime,
+    pause_left,
+    robust_mean,
+    server_key,
+    staff_factor,
+)
+from hallctl.hall.state import (
+    CALLED,
+    CHANNEL_CLASS,
+    CLASSES,
+    SERVING,
+    HallState,
+    ServiceLine,
+    Ticket,
+    Window,
+)
+
+if TYPE_CHECKING:
+    from hallctl.hall.core import Hall
+
+MAX_CALLS = 100
+MAX_STEPS = 4 * MAX_CALLS
+ARRIVAL_SPAN_S = 1800.0  # future arrivals at the rate of the last half hour
+MIN_SPAN_S = 300.0
+GHOST = "~"
+
+
+def ghost_key(service: str, channel: str) -> str:
+    return f"{GHOST}{service}/{channel}"
+
+
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    """Expected call time (hall clock, epoch seconds) of every ticket and ghost asked about."""
+
+    at: float
+    calls: dict[str, float]
+
+    def wait_min(self, key: str) -> float:
+        return round(max(0.0, self.calls[key] - self.at) / 60.0, 1)
+
+
+class _Stream:
+    """Citizens of one service and channel still to come, evenly spaced at the recent rate."""
+
+    __slots__ = ("channel", "gap", "next", "service")
+
+    def __init__(self, service: str, channel: str, start: float, gap: float) -> None:
+        self.service, self.channel, self.gap = service, channel, gap
+        self.next = start + gap
+
+
+class _ShadowQueue(OrderedQueue):
+    """A queue of the real line read from an offset, then the run's own tickets.
+
+    Citizens still to come join lazily: one is made only when the queue has run dry and the
+    next is due by the run's clock, since behind others they change nothing the policy sees.
+    """
+
+    __slots__ = ("base", "base_len", "ex_off", "extra", "off", "run", "stream")
+
+    def __init__(self, base: OrderedQueue, run: _Run) -> None:
+        super().__init__()
+        self.base = base
+        self.base_len = len(base)  # the real line does not change during a run
+        self.off = 0
+        self.extra: list[Item] = []
+        self.ex_off = 0
+        self.run = run
+        self.stream: _Stream | None = None
+
+    def __bool__(self) -> bool:
+        if self.off < self.base_len or self.ex_off < len(self.extra):
+            return True
+        s = self.stream
+        if s is not None and s.next <= self.run.now:
+            self.run.add(s.service, s.channel, s.next, ghost=False)
+            s.next += s.gap
+            return True
+        return False
+
+    def __len__(self) -> int:
+        return self.base_len - self.off + len(self.extra) - self.ex_off
+
+    def __getitem__(self, index: int) -> Item:
+        if index != 0 or not self:
+            raise IndexError(index)  # the policy only looks at the head
+        if self.off < self.base_len:
+            return self.base[self.off]
+        return self.extra[self.ex_off]
+
+    def pop_head(self) -> None:
+        if self.off < self.base_len:
+            self.off += 1
+        else:
+            self.ex_off += 1
+
+
+class _Overlay(dict[str, Ticket]):
+    """The real tickets, read-only, plus the run's own (ghosts and future arrivals)."""
+
+    def __init__(self, real: dict[str, Ticket]) -> None:
+        super().__init__()
+        self.real = real
+
+    def __missing__(self, key: str) -> Ticket:
+        return self.real[key]
+
+
+def arrival_rates(state: HallState, at: float) -> dict[tuple[str, str], float]:
+    """Citizens per second per (service, channel) over the last half hour of today."""
+    rates: dict[tuple[str, str], float] = {}
+    for code, log in state.arrival_log.items():
+        if not log:
+            continue
+        span = min(ARRIVAL_SPAN_S, max(MIN_SPAN_S, at - log[0][0]))
+        counts: dict[str, int] = {}
+        for when, channel in reversed(log):
+            if at - when > span:
+                break
+            if when <= at:
+                counts[channel] = counts.get(channel, 0) + 1
+        for channel, n in counts.items():
+            rates[(code, channel)] = n / span
+    return rates
+
+
+class Estimator:
+    """Forecasts for one hall; caches the last run, keyed by (state version, time)."""
+
+    def __init__(self, hall: Hall) -> None:
+        self.hall = hall
+        self._cache: tuple[tuple[int, float], Forecast] | None = None
+        # off only in simulations that study the line itself (a new ticket then says 0)
+        self.enabled = True
+        self._times: dict[tuple[str, str | None, int | None], tuple[int, ServiceTime]] = {}
+        self._bases: dict[str, tuple[int, ServiceTime, float]] = {}
+
+    # ---- what callers ask ---------------------------------------------------------------
+
+    def new_ticket_min(self, service: str, channel: str, at: float) -> float:
+        """Minutes until a ticket of this service and channel taken now would be called."""
+        if not self.enabled:
+            return 0.0
+        key = ghost_key(service, channel)
+        return self.forecast(at, ghosts=[(service, channel)], targets=[key]).wait_min(key)
+
+    def ticket_min(self, number: str, at: float) -> float:
+        """Minutes until this waiting ticket is expected to be called."""
+        return self.forecast(at, targets=[number]).wait_min(number)
+
+    def services_min(self, at: float) -> dict[str, float]:
+        """Minutes for a new normal ticket of every service, from one run (cached)."""
+        key = (self.hall.state.changes, at)
+        if self._cache is None or self._cache[0] != key:
+            codes = [s.code for s in self.hall.config.services]
+            ghosts = [(code, "normal") for code in codes]
+            targets = [ghost_key(code, "normal") for code in codes]
+            self._cache = (key, self.forecast(at, ghosts=ghosts, targets=targets))
+        f = self._cache[1]
+        return {s.code: f.wait_min(ghost_key(s.code, "normal")) for s in self.hall.config.services}
+
+    # ---- service times ------------------------------------------------------------------
+
+    def service_time(
+        self, service: str, staff: str | None = None, window: int | None = None
+    ) -> ServiceTime:
+        """Cached until the next sample: the service's, scaled by the staff's (window's) pace."""
+        s = self.hall.state
+        key = (service, staff, window)
+        cached = self._times.get(key)
+        if cached is not None and cached[0] == s.samples_seen:
+            return cached[1]
+        base, long_run = self._base(service)
+        st = base
+        if staff or window is not None:
+            own = s.staff_samples.get(server_key(staff, window or 0, service), ())
+            factor = staff_factor(list(own), long_run)
+            if factor != 1.0:
+                st = base.scaled(factor)
+        self._times[key] = (s.samples_seen, st)
+        return st
+
+    def _base(self, service: str) -> tuple[ServiceTime, float]:
+        s = self.hall.state
+        cached = self._bases.get(service)
+        if cached is not None and cached[0] == s.samples_seen:
+            return cached[1], cached[2]
+        samples = list(s.service_samples.get(service, ()))
+        prior = self.hall.config.service(service).avg_service_min * 60.0
+        base = ServiceTime.of(samples, prior)
+        long_run = robust_mean(samples, prior, PRIOR_WEIGHT)
+        self._bases[service] = (s.samples_seen, base, long_run)
+        return base, long_run
+
+    # ---- the run ------------------------------------------------------------------------
+
+    def forecast(
+        self,
+        at: float,
+        *,
+        ghosts: Iterable[tuple[str, str]] = (),
+        targets: Collection[str] = (),
+    ) -> Forecast:
+        return _Run(self, at, list(ghosts), set(targets)).run()
+
+
+class _Run:
+    def __init__(
+        self,
+        est: Estimator,
+        at: float,
+        ghosts: list[tuple[str, str]],
+        targets: set[str],
+    ) -> None:
+        hall = est.hall
+        real = hall.state
+        self.est = est
+        self.hall = hall
+        self.at = at
+        self.targets = targets
+        self.now = at
+        self.calls: dict[str, float] = {}
+        self.served_calls: dict[str, int] = {}
+        shadow = HallState(day=real.day)
+        shadow.tickets = _Overlay(real.tickets)
+        self.shadow = shadow
+        self.queues: dict[tuple[str, str], _ShadowQueue] = {}
+        for code in hall._services:
+            self._line(code)
+        self.order = real.arrivals
+        self._times: dict[tuple[str, int], ServiceTime] = {}
+        for service, channel in ghosts:
+            self.add(service, channel, at, ghost=True)
+        # windows that can serve, and when each is free
+        self.heap: list[tuple[float, int]] = []
+        busy: list[tuple[float, int, ServiceTime, float]] = []
+        for n, services in hall._window_services.items():
+            w = real.window(n)
+            if w.status == "closed" or not services:
+                continue
+            shadow.windows[n] = Window(n, status="open", staff=w.staff, served=dict(w.served))
+            free = at
+            if w.status == "paused":  # back after a typical pause (this hall's own, once seen)
+                free = at + pause_left(real.pause_samples, at - w.paused_at)
+            t = real.tickets.get(w.current) if w.current else None
+            if t is not None and t.state in (CALLED, SERVING) and t.called_at is not None:
+                st = self._time(t.service, n)
+                elapsed = at - t.called_at
+                busy.append((st.remaining(elapsed), n, st, elapsed))
+            heapq.heappush(self.heap, (free, n))
+        # Busy windows do not all finish at their mean: one of several finishes early. The k-th
+        # likeliest to finish first gets the mean of the k-th slice of its own remaining-time
+        # distribution, so the run's first calls come as often as they do in the hall.
+        # After that first finish every window is played with mean service times; with several
+        # windows their finishes interleave, and a window then serves on average cv²/2 of a
+        # service more by any time than a mean-time run says: that much comes off its next one.
+        busy.sort()
+        frees = dict((n, f) for f, n in self.heap)
+        spread = (len(busy) - 1) / len(busy) if busy else 0.0
+        self.credit: dict[int, float] = {}
+        for k, (_, n, st, elapsed) in enumerate(busy):
+            frees[n] = max(frees[n], at + st.remaining_slice(elapsed, k, len(busy)))
+            self.credit[n] = spread * min(st.cv2, 1.0) * st.mean_s / 2
+        self.heap = sorted((f, n) for n, f in frees.items())
+        self.serves = {n: {code for code, _, _ in hall._window_services[n]} for n in shadow.windows}
+        self.streams: list[_Stream] = []
+        for (code, channel), rate in sorted(arrival_rates(real, at).items()):
+            if code in hall._services and rate > 0:
+                stream = _Stream(code, channel, at, 1.0 / rate)
+                self.queues[(code, CHANNEL_CLASS[channel])].stream = stream
+                self.streams.append(stream)
+
+    def _line(self, code: str) -> None:
+        base = self.hall.state.lines.get(code)
+        sl = ServiceLine()
+        for cls in CLASSES:
+            q = _ShadowQueue(base.queues[cls] if base is not None else OrderedQueue(), self)
+            sl.queues[cls] = q
+            self.queues[(code, cls)] = q
+        self.shadow.lines[code] = sl
+
+    def _time(self, service: str, window: int) -> ServiceTime:
+        key = (service, window)
+        st = self._times.get(key)
+        if st is None:
+            w = self.shadow.windows.get(window)
+            st = self._times[key] = self.est.service_time(service, w.staff if w else None, window)
+        return st
+
+    def add(self, service: str, channel: str, when: float, ghost: bool) -> None:
+        self.order += 1
+        number = ghost_key(service, channel) if ghost else f"{GHOST}{self.order}"
+        t = Ticket(number, service, channel, when, self.order, waiting_since=when)
+        self.shadow.tickets[number] = t
+        self.queues[(service, CHANNEL_CLASS[channel])].extra.append((self.order, number))
+
+    def run(self) -> Forecast:
+        hall, shadow, calls = self.hall, self.shadow, 0
+        pending = set(self.targets)
+        steps = 0
+        now = self.at
+        while self.heap and pending and calls < MAX_CALLS and steps < MAX_STEPS:
+            steps += 1
+            now, n = heapq.heappop(self.heap)
+            self.now = now
+            number = choose(shadow, n, hall._window_services[n], hall._rules[n])
+            if number is None:
+                mine = [s.next for s in self.streams if s.service in self.serves[n]]
+                if mine:  # idle until someone it serves comes (all due ones were just made)
+                    heapq.heappush(self.heap, (max(now, min(mine)), n))
+                continue
+            t = shadow.tickets[number]
+            self.queues[(t.service, CHANNEL_CLASS[t.channel])].pop_head()
+            self.calls[number] = now
+            pending.discard(number)
+            if number.startswith(GHOST) and "/" in number:
+                heapq.heappush(self.heap, (now, n))  # a ghost takes no window time
+                continue
+            calls += 1
+            w = shadow.windows[n]
+            w.served[t.service] = w.served.get(t.service, 0) + 1
+            self.served_calls[t.service] = self.served_calls.get(t.service, 0) + 1
+            st = self._time(t.service, n)
+            heapq.heappush(self.heap, (now + st.mean_s - self.credit.pop(n, 0.0), n))
+        for key in pending:
+            self.calls[key] = self._extrapolate(key, now)
+        return Forecast(self.at, {k: v for k, v in self.calls.items() if k in self.targets})
+
+    def _extrapolate(self, key: str, end: float) -> float:
+        """A target the run did not reach: the rest of its line at the rate the run served."""
+        try:
+            t = self.shadow.tickets[key]
+        except KeyError:
+            return end
+        cls = CHANNEL_CLASS[t.channel]
+        ahead = 0
+        for c in CLASSES:
+            q = self.queues.get((t.service, c))
+            if q is None:
+                continue
+            if c == cls:
+                ahead += max(0, q.base.count_before(t.order) - q.off)
+                ahead += sum(1 for order, _ in q.extra[q.ex_off :] if order < t.order)
+                break
+            ahead += len(q)
+        served = self.served_calls.get(t.service, 0)
+        if served and end > self.at:
+            return end + (ahead + 1) * (end - self.at) / served
+        windows = sum(
+            1
+            for n in self.shadow.windows
+            if any(code == t.service for code, _, _ in self.hall._window_services[n])
+        )
+        mean = self.est.service_time(t.service, None).mean_s
+        return end + (ahead + 1) * mean / max(1, windows)

@@ -1,0 +1,157 @@
+"""How long a window is taken by one citizen: robust estimates from the hall's own history.
+
+A sample is a window's occupancy, on the hall clock: from the call to the finish (or to the
+过号 mark for a no-show), so the time a citizen takes to walk up and the windows lost to
+no-shows are both counted, as they delay the people behind. The fold keeps the last
+``SAMPLES`` per service and per (staff, service) across days, so the morning starts from
+yesterday afternoon's pace and the estimate follows the time of day.
+
+- **mean**: the mean of the samples clipped to [median ÷ 8, median × 8], so one forgotten
+  "finish" (a three-hour sample) moves it by little; blended with the configured
+  ``avg_service_min`` as ``PRIOR_WEIGHT`` samples' worth, which is all there is before the first
+  finish.
+- **recent pace**: the last ``RECENT`` samples' mean where it differs from the long run by more
+  than twice its standard error (time of day, a slow afternoon), shrunk towards it otherwise.
+- **per staff** (or per window when nobody is named there): a person's own mean once they have
+  ``STAFF_MIN`` samples, the same way: only a difference larger than its noise counts.
+- **remaining time** of a citizen already at a window for ``e`` seconds: the mean of ``s − e``
+  over the samples longer than ``e`` (the history's own answer, whatever its shape); past the
+  history's longest samples, what its longest ones had left (at least half a mean).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from statistics import median
+
+SAMPLES = 1000
+RECENT = 60  # the latest samples, for a pace that differs from the long run
+STAFF_SAMPLES = 40
+PRIOR_WEIGHT = 2.0
+STAFF_MIN = 8
+CLIP = 8.0
+TAIL_MIN = 5  # samples longer than the elapsed time needed for the empirical remaining time
+HISTORY_MIN = 10  # samples needed before durations are drawn from the history
+PAUSE_SAMPLES = 40
+PAUSE_PRIOR_S = 30 * 60.0  # a pause's expected length before the hall has seen any
+PAUSE_MIN_LEFT_S = 5 * 60.0
+
+
+def new_samples(maxlen: int = SAMPLES) -> deque[float]:
+    return deque(maxlen=maxlen)
+
+
+def clipped(samples: Iterable[float]) -> list[float]:
+    xs = [x for x in samples if x > 0]
+    if not xs:
+        return []
+    m = median(xs)
+    lo, hi = m / CLIP, m * CLIP
+    return [min(max(x, lo), hi) for x in xs]
+
+
+SIGNIFICANCE = 4.0  # (difference ÷ its standard error)² below which a difference is noise
+
+
+def shrunk(own: Sequence[float], base: float) -> float:
+    """The mean of ``own``, shrunk towards ``base`` unless it differs by more than its noise
+    explains (positive-part James-Stein with a 2σ threshold): a real change of pace shows
+    through, the noise of a few dozen samples does not."""
+    n = len(own)
+    if n < 2:
+        return base
+    m = sum(own) / n
+    se2 = sum((x - m) ** 2 for x in own) / (n - 1) / n
+    d2 = (m - base) ** 2
+    if d2 <= 0:
+        return base
+    return base + max(0.0, 1.0 - SIGNIFICANCE * se2 / d2) * (m - base)
+
+
+def robust_mean(samples: Iterable[float], prior_s: float, prior_weight: float) -> float:
+    xs = clipped(samples)
+    return (prior_weight * prior_s + sum(xs)) / (prior_weight + len(xs))
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceTime:
+    """One service's estimate, ready for the forward simulation (seconds, hall clock)."""
+
+    mean_s: float
+    sorted_samples: tuple[float, ...]  # clipped, ascending, for remaining times
+    cv2: float = 0.0  # squared coefficient of variation of the history (1 for exponential)
+    raw_mean: float = 0.0  # the samples' own mean
+    factor: float = 1.0  # a person's pace against the samples'
+
+    @classmethod
+    def of(cls, samples: Sequence[float], prior_s: float) -> ServiceTime:
+        xs = clipped(samples)
+        mean = (PRIOR_WEIGHT * prior_s + sum(xs)) / (PRIOR_WEIGHT + len(xs))
+        if len(xs) > 2 * RECENT:
+            # the recent pace where it differs from the long run by more than its noise
+            mean = shrunk(xs[-RECENT:], mean)
+        cv2, raw = 0.0, (sum(xs) / len(xs) if xs else 0.0)
+        if len(xs) >= HISTORY_MIN:
+            cv2 = sum((x - raw) ** 2 for x in xs) / (len(xs) - 1) / (raw * raw)
+        return cls(mean, tuple(sorted(xs)), cv2, raw)
+
+    @property
+    def has_history(self) -> bool:
+        return len(self.sorted_samples) >= HISTORY_MIN
+
+    def scaled(self, factor: float) -> ServiceTime:
+        """The same history at another pace (a slower person): nothing is copied."""
+        return replace(self, mean_s=self.mean_s * factor, factor=self.factor * factor)
+
+    def remaining(self, elapsed_s: float) -> float:
+        """Expected time left for a citizen at the window for ``elapsed_s`` already."""
+        f = self.factor
+        return f * self._remaining(elapsed_s / f, self.mean_s / f)
+
+    def remaining_slice(self, elapsed_s: float, k: int, of: int) -> float:
+        """Mean time left over the k-th of ``of`` equal slices of the remaining-time samples."""
+        f = self.factor
+        e, m = elapsed_s / f, self.mean_s / f
+        xs = self.sorted_samples
+        i = bisect_right(xs, e)
+        n = len(xs) - i
+        if not self.has_history or n < TAIL_MIN or of <= 1:
+            return f * self._remaining(e, m)
+        lo = i + (k * n) // of
+        hi = max(lo + 1, i + -(-(k + 1) * n // of))
+        part = xs[lo:hi]
+        return f * (sum(part) / len(part) - e) * (m / self.raw_mean)
+
+    def _remaining(self, e: float, m: float) -> float:
+        """Unscaled: ``e`` elapsed, ``m`` the (prior-blended) mean, both at the history's pace."""
+        if e <= 0:
+            return m
+        xs = self.sorted_samples
+        if len(xs) < TAIL_MIN * 2:
+            return max(m - e, m / 4)  # no history yet: a floor
+        i = bisect_right(xs, e)
+        if len(xs) - i < TAIL_MIN:  # longer than nearly all the history: its longest ones
+            return max(sum(xs[-TAIL_MIN:]) / TAIL_MIN - e, m / 2)
+        # scaled so that at elapsed 0 it agrees with the (prior-blended) mean
+        return (sum(xs[i:]) / (len(xs) - i) - e) * (m / self.raw_mean)
+
+
+def pause_left(samples: Sequence[float], elapsed_s: float) -> float:
+    """Expected time until a paused window resumes: the typical pause, less what has passed."""
+    typical = median(samples) if len(samples) >= 3 else PAUSE_PRIOR_S
+    return max(typical - elapsed_s, PAUSE_MIN_LEFT_S)
+
+
+def server_key(staff: str | None, window: int, service: str) -> str:
+    """Whose pace: the named staff, or the window itself when nobody is named there."""
+    return f"{staff or f'#{window}'}/{service}"
+
+
+def staff_factor(staff: Sequence[float], base: float) -> float:
+    """How much slower (> 1) or faster (< 1) one person is than the service's long-run mean."""
+    if len(staff) < STAFF_MIN:
+        return 1.0
+    return shrunk(clipped(staff), base) / base
