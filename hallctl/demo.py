@@ -31,7 +31,7 @@ import structlog
 from hallctl.codec.loader import load_profile
 from hallctl.config.models import HallConfig
 from hallctl.daemon import Daemon
-from hallctl.demo_pages import page_urls
+from hallctl.demo_pages import page_urls, staff_logins
 from hallctl.demo_view import DemoView, PrinterReader
 from hallctl.drivers.serial_config import SerialDevice, SerialSection, device_role
 from hallctl.engine import HallEngine
@@ -313,6 +313,9 @@ async def _run_hall(
         return 1
     engine = daemon.engine
     print("pages (docs/pages.md):", *await page_urls(cfg, daemon.components), sep="\n", flush=True)
+    logins = await asyncio.to_thread(staff_logins, cfg, daemon.components)
+    if logins:
+        print("staff pages (docs/staff-console.md):", *logins, sep="\n", flush=True)
     events: Counter[str] = Counter()
     activity = Activity()
     started = time.monotonic()

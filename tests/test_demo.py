@@ -67,6 +67,14 @@ def test_demo_on_a_pipe_prints_plain_lines_and_summarises(tmp_path: Path) -> Non
     written = re.search(r"report: (.+)", out)
     assert written and "not written" not in written.group(1), out
     assert all(Path(p).stat().st_size > 0 for p in written.group(1).split(", "))
+    # the staff's pages, with logins that work (their hashes are in the demo's data directory)
+    login = re.search(r"(http://\S+)/staff\s+工号 (\d+), password (\S+)", out)
+    assert login and "/supervisor" in out and "/reports/" in out, out
+    from hallctl.accounts.credentials import Credentials
+    from hallctl.accounts.passwords import verify
+
+    stored = Credentials(tmp_path / "data" / "credentials.json").hash_for("S01")
+    assert login.group(2) == "0101" and verify(stored, login.group(3))
 
 
 def test_demo_with_modbus_devices_polls_the_pymodbus_simulator(tmp_path: Path) -> None:

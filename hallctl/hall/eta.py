@@ -386,4 +386,10 @@ class _Run:
             if any(code == t.service for code, _, _ in self.hall._window_services[n])
         )
         mean = self.est.service_time(t.service, None).mean_s
+        if windows == 0:
+            # No window that serves it is open: nobody can say when one opens, so the estimate
+            # is the wait once one does (from now), not the end of a run of the other lines,
+            # which printed "about 1,200 minutes" on tickets before the windows opened.
+            configured = len(self.hall.windows_serving.get(t.service, ()))
+            return self.at + (ahead + 1) * mean / max(1, configured)
         return end + (ahead + 1) * mean / max(1, windows)

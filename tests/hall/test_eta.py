@@ -172,3 +172,14 @@ def test_a_long_line_is_extrapolated_at_the_simulated_rate() -> None:
     ticket = d("take_ticket", service="X")
     # one window, 10 minutes each: the 901st ticket is called after 900 × 10 minutes
     assert ticket["est_wait_min"] == pytest.approx(9000.0, rel=0.01)
+
+
+def test_before_any_window_of_a_service_opens_the_estimate_is_the_wait_once_one_does(
+    hall: Driver,
+) -> None:
+    hall("open_window", window=1)  # X's window is busy for hours; Y's (window 2) is closed
+    for _ in range(20):
+        hall("take_ticket", service="X")
+    ticket = hall("take_ticket", service="Y")
+    # nobody ahead, 10 minutes of service once window 2 opens: not the end of X's morning
+    assert ticket["est_wait_min"] == 10.0
