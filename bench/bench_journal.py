@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import statistics
 import sys
 import tempfile
 import time
@@ -51,10 +53,32 @@ def bench_appends(journal: Journal, batch: int, start: int) -> int:
     return n
 
 
+def fsync_cost(directory: Path, count: int = 200) -> None:
+    """The disk's own price of durability: write 4 KiB and fsync it, on the journal's disk.
+
+    A durable append costs about one of these (SQLite's WAL commit); telling the two apart
+    says whether a figure is disk-bound or CPU-bound on the machine it was measured on.
+    """
+    times = []
+    with open(directory / "fsync-probe", "wb") as f:
+        for _ in range(count):
+            f.write(os.urandom(4096))
+            f.flush()
+            t0 = time.perf_counter()
+            os.fsync(f.fileno())
+            times.append(time.perf_counter() - t0)
+    times.sort()
+    print(
+        f"fsync of a 4 KiB write ({count}×): median {statistics.median(times) * 1000:.2f} ms, "
+        f"p90 {times[int(count * 0.9)] * 1000:.2f} ms, max {times[-1] * 1000:.1f} ms"
+    )
+
+
 def main() -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     with tempfile.TemporaryDirectory(prefix="hallctl-bench-") as tmp:
         path = Path(tmp) / "journal.db"
+        fsync_cost(Path(tmp))
         with Journal(path) as journal:
             n = 0
             for batch in (1, 10, 100):

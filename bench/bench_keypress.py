@@ -116,7 +116,7 @@ def hall_yaml(windows: int) -> str:
                 ("ZH", "综合受理", "D")]
     lines = ["version: 1", "hall: {id: bench, name: 基准大厅, timezone: Asia/Shanghai}",
              "services:"]
-    lines += [f"  - {{code: {c}, name: {n}, prefix: {p}}}" for c, n, p in services]
+    lines += [f"  - {{code: {c}, name: {n}, prefix: {p}, digits: 5}}" for c, n, p in services]
     lines.append("windows:")
     lines += [f"  - {{number: {w}, services: [BDC, SB, GJJ, ZH]}}" for w in range(1, windows + 1)]
     return "\n".join(lines) + "\n"
@@ -134,7 +134,17 @@ async def daemon(args: argparse.Namespace, ports: list[tuple[str, str]], conn: C
     configure_logging(level="warning")
     config = parse_config(hall_yaml(args.windows))
     journal = Journal(tmp / "journal.db")
-    engine = HallEngine(config, journal, secret=b"b" * 32)
+    kw = {} if args.snapshot_every is None else {"snapshot_every": args.snapshot_every}
+    engine = HallEngine(config, journal, secret=b"b" * 32, **kw)  # type: ignore[arg-type]
+    snapshots = 0
+    take_snapshot = engine.snapshot
+
+    async def counted() -> None:
+        nonlocal snapshots
+        snapshots += 1
+        await take_snapshot()
+
+    engine.snapshot = counted  # type: ignore[method-assign]
     engine.recover()
     writer = asyncio.create_task(engine.run())
     per_line = args.windows // args.lines
@@ -155,8 +165,12 @@ async def daemon(args: argparse.Namespace, ports: list[tuple[str, str]], conn: C
     for w in range(1, args.windows + 1):
         await engine.execute({"action": "open_window", "window": w})
     codes = ["BDC", "SB", "GJJ", "ZH"]
-    for i in range(600):
-        await engine.execute({"action": "take_ticket", "service": codes[i % 4]})
+    for first in range(0, args.day_tickets, 100):  # a busy day's state: what a snapshot pickles
+        await asyncio.gather(*(
+            engine.execute({"action": "take_ticket", "service": codes[i % 4]})
+            for i in range(first, min(first + 100, args.day_tickets))
+        ))
+    before = snapshots
 
     async def load() -> None:
         i = 0
@@ -171,6 +185,8 @@ async def daemon(args: argparse.Namespace, ports: list[tuple[str, str]], conn: C
         conn.send("go")
         samples: list[tuple[float, int, int]] = await asyncio.to_thread(conn.recv)
         loader.cancel()
+    print(f"{snapshots - before} snapshots taken while presses were measured "
+          f"({args.day_tickets:,} tickets in the state)")
     writer.cancel()
     journal.close()
     return samples
@@ -189,6 +205,11 @@ def main() -> None:
     parser.add_argument("--baud", type=int, default=9600)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--load", type=float, default=20, help="background tickets per second")
+    parser.add_argument("--day-tickets", type=int, default=600,
+                        help="tickets issued before the presses (20000: a busy day's state)")
+    parser.add_argument("--snapshot-every", type=int, default=None,
+                        help="events between snapshots (default: the engine's); e.g. 300 to "
+                        "have several snapshots under the presses")
     args = parser.parse_args()
     per_line = args.windows // args.lines
     wires = []

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from hallctl import __version__, cli_plan, cli_simulate, cli_web, journal_cli, supervision_cli
-from hallctl.voice import cli as voice_cli
 
 DEFAULT_CONFIGS = ("/etc/hallctl/hall.yaml", "config/example.yaml")
 
@@ -46,6 +45,12 @@ WINDOW_VERBS = {
     "ask-evaluation": "request_evaluation",
 }
 
+# Commands answered by the daemon over its socket: start-up is most of their wall time.
+CLIENT_COMMANDS = frozenset(
+    {"status", "ticket", "eta", "transfer", "evaluate", "reprint", "rejoin", "notice",
+     *WINDOW_VERBS}
+)
+
 # what each window verb does, in words (the help and the answers never show action names)
 WINDOW_HELP = {
     "call": "call the next citizen to the window (叫号)",
@@ -73,7 +78,12 @@ def default_config() -> str:
     return DEFAULT_CONFIGS[0]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(all_commands: bool = True) -> argparse.ArgumentParser:
+    """The parser; without ``all_commands``, only the built-in ones (the client commands).
+
+    Subcommands that live in their own modules import what they run at module level (config
+    models, asyncio, structlog): registering them cost `hallctl status` 200 ms of its start-up.
+    """
     p = argparse.ArgumentParser(
         prog="hallctl",
         description="Controller of a government service hall's hardware.",
@@ -162,14 +172,15 @@ def build_parser() -> argparse.ArgumentParser:
     client(sp)
     sp.add_argument("ticket", help="ticket number, e.g. A012")
 
-    from hallctl.cli_collect import add_parser as add_collect
+    if all_commands:
+        from hallctl.cli_collect import add_parser as add_collect
 
-    add_collect(sub)
-    cli_web.add_parsers(sub, client)
+        add_collect(sub)
+    cli_web.add_parsers(sub, client)  # light (argparse only): its client commands are here
     sp = sub.add_parser("eta", help="a waiting ticket's place and expected wait, as of now")
     client(sp)
     sp.add_argument("ticket", help="ticket number, e.g. A012")
-    cli_simulate.register(sub, with_config)
+    cli_simulate.register(sub, with_config)  # light at import, like cli_plan
     cli_plan.register(sub, with_config)
 
     sp = sub.add_parser("demo", help="a whole hall on simulated devices (see README)")
@@ -183,13 +194,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="a plain line per call instead of the live view (automatic on a pipe)",
     )
     sp.add_argument("--modbus", action="store_true", help="add Modbus TCP evaluator + display")
-    voice_cli.register(sub)
-    supervision_cli.register(sub)
+    if all_commands:
+        from hallctl.voice import cli as voice_cli
+
+        voice_cli.register(sub)
+    supervision_cli.register(sub)  # light (argparse only)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in argv if not a.startswith("-")), None)  # no global option takes
+    args = build_parser(all_commands=command not in CLIENT_COMMANDS).parse_args(argv)
     try:
         code = _dispatch(args)
         sys.stdout.flush()  # here, where a closed pipe is caught, not at interpreter exit
@@ -254,6 +270,9 @@ def cmd_check(path: str) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    # The daemon draws nothing with rich; structlog imports it (and pygments) only to pretty-
+    # print tracebacks when it is installed: 5 MB of the daemon's 60 MB (docs/performance.md).
+    sys.modules.setdefault("rich", None)  # type: ignore[arg-type]
     from hallctl.config import ConfigError, load_config
     from hallctl.daemon import DataDirLocked, run_daemon
     from hallctl.logging import configure_logging
@@ -348,6 +367,11 @@ def _socket_for(args: argparse.Namespace) -> Path:
     if args.socket:
         return Path(args.socket)
     env_dir = os.environ.get("HALLCTL_DATA_DIR")
+    from hallctl.socket_locator import socket_from_hall_file
+
+    found = socket_from_hall_file(Path(args.config or default_config()))
+    if found is not None:
+        return found  # without loading the hall file: most of a client command's wall time
     from hallctl.config import ConfigError, load_config
     from hallctl.daemon import socket_path
 
@@ -359,9 +383,18 @@ def _socket_for(args: argparse.Namespace) -> Path:
         raise
 
 
+def _config_error() -> type[Exception]:
+    # ConfigError only if the hall file was loaded: importing hallctl.config costs 300 ms
+    config = sys.modules.get("hallctl.config")
+    return config.ConfigError if config is not None else _NoConfigError  # type: ignore[no-any-return]
+
+
+class _NoConfigError(Exception):
+    """Stands for ConfigError while hallctl.config is not imported (it cannot be raised then)."""
+
+
 def cmd_client(args: argparse.Namespace) -> int:
-    from hallctl.config import ConfigError
-    from hallctl.control import ControlError, control_request_sync
+    from hallctl.control_client import ControlError, control_request_sync
 
     request = _request(args)
     request.setdefault("source", "cli")
@@ -369,7 +402,7 @@ def cmd_client(args: argparse.Namespace) -> int:
         request["request_id"] = f"cli:{uuid.uuid4()}"
     try:
         response = control_request_sync(_socket_for(args), request, timeout=15.0)
-    except ConfigError as e:
+    except _config_error() as e:
         print(e, file=sys.stderr)
         return 2
     except ControlError as e:

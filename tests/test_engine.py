@@ -12,6 +12,7 @@ from hallctl.config import HallConfig, parse_config
 from hallctl.engine import HallEngine
 from hallctl.journal import Journal
 from tests.hall.conftest import SMALL_HALL, TZ
+from tests.serial_support import eventually
 
 
 class Clock:
@@ -120,7 +121,7 @@ async def test_restart_rebuilds_the_same_state_with_and_without_snapshots(
             await engine.execute({"action": "call_next", "window": 2})
         await engine.execute({"action": "suspend", "window": 2})
         before = engine.retained_state()
-        assert engine.journal.load_snapshot() is not None
+        await eventually(lambda: engine.journal.load_snapshot() is not None)  # made aside
     async with Running(config, tmp_path / "j.db") as engine:
         assert engine.retained_state() == before
         r = await engine.execute({"action": "take_ticket", "service": "BDC"})
@@ -180,3 +181,29 @@ async def test_a_retry_after_restart_is_recognised_and_new_ids_skip_the_journal(
         assert await engine.execute(req) == first
         fresh = await engine.execute({**req, "request_id": "k:2"})
         assert fresh["result"]["ticket"] == "B002"
+
+
+async def test_a_refused_command_waits_for_the_batch_being_written_and_no_longer(
+    config: HallConfig, tmp_path: Path
+) -> None:
+    async with Running(config, tmp_path / "j.db") as engine:
+        await engine.execute({"action": "open_window", "window": 2})
+        stop = False
+
+        async def steady_load() -> int:
+            done = 0
+            while not stop:
+                r = await engine.execute({"action": "take_ticket", "service": "SB"})
+                assert r["ok"]  # a refusal would not wait for the writer: a busy loop
+                done += 1
+            return done
+
+        load = [asyncio.create_task(steady_load()) for _ in range(5)]
+        await asyncio.sleep(0.05)  # a batch is always gathering from now on
+        refused = await engine.execute({"action": "call_next", "window": 99})
+        assert refused["error"]["code"] == "unknown_window"
+        assert not any(t.done() for t in load)  # answered under load, not after it
+        # and it came only after the events it may rest on were durable
+        assert engine.journal.last_seq() >= engine.last_seq() > 0
+        stop = True
+        assert sum(await asyncio.gather(*load)) > 0

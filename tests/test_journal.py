@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import os
 import random
 import signal
@@ -17,7 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from hallctl.journal import SCHEMA_VERSION, Journal, JournalError, PendingEvent, Record
+from hallctl.journal import (
+    CACHE_KIB,
+    SCHEMA_VERSION,
+    EncodedEvent,
+    Journal,
+    JournalError,
+    PendingEvent,
+    Record,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -105,6 +114,27 @@ def test_data_that_is_not_a_json_object_is_refused(journal: Journal, data: str) 
     with pytest.raises(JournalError, match="ev-bad"):
         journal.append([ev(1), bad])
     assert journal.last_seq() == 0
+
+
+def test_an_event_encoded_from_a_dict_is_stored_as_its_compact_json(journal: Journal) -> None:
+    data = {"ticket": "A001", "name": "5号窗口", "n": 1.5, "none": None}
+    event = EncodedEvent.encode(
+        "ev-enc", "ticket.issued", "2025-03-01T09:00:00+08:00", "2025-03-01", None, 1, data
+    )
+    (rec,) = journal.append([event])
+    assert rec.data == '{"ticket":"A001","name":"5号窗口","n":1.5,"none":null}'
+    assert json.loads(journal.read_after(0)[0].data) == data
+
+
+@pytest.mark.parametrize("data", [{"x": math.nan}, {"x": [math.inf]}])
+def test_an_encoded_event_cannot_carry_what_is_not_json(data: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="JSON compliant"):
+        EncodedEvent.encode("e", "t", "ts", "2025-03-01", None, 1, data)
+
+
+def test_an_encoded_event_is_made_of_an_object_only() -> None:
+    with pytest.raises(TypeError, match="must be a dict"):
+        EncodedEvent.encode("e", "t", "ts", "2025-03-01", None, 1, [1, 2])  # type: ignore[arg-type]
 
 
 def test_every_append_is_durable_and_seq_continues_after_reopen(path: Path) -> None:
@@ -515,3 +545,20 @@ def test_a_closed_journal_refuses_reads_and_writes(path: Path) -> None:
         j.append([ev(1)])
     with pytest.raises(JournalError, match="closed"):
         j.read_after(0)
+
+
+def test_every_connection_keeps_a_small_page_cache(journal: Journal) -> None:
+    # the daemon's memory budget (docs/performance.md): SQLite's default is 2 MB a connection
+    assert journal._writer.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB
+    with journal._reader() as conn:
+        assert conn.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB
+
+
+def test_a_cursor_save_leaves_the_writer_fsyncing_every_append(journal: Journal) -> None:
+    journal.append([ev(1)])
+    journal.set_cursor("mqtt", 1)  # not fsynced on its own: the next append's fsync carries it
+    assert journal._writer.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL again
+    with pytest.raises(ValueError, match="outside the journal"):
+        journal.set_cursor("mqtt", 5)
+    assert journal._writer.execute("PRAGMA synchronous").fetchone()[0] == 2
+    assert journal.cursor("mqtt") == 1

@@ -17,14 +17,14 @@ durable queue.
 from __future__ import annotations
 
 import asyncio
-import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiomqtt
 import structlog
+from paho.mqtt.client import MQTT_ERR_SUCCESS
 
 from hallctl.disk_full import is_disk_full
 from hallctl.journal import Journal, Record
@@ -56,10 +56,13 @@ class ForwardStats:
 class MqttForwarder:
     """Publishes journal records past the `mqtt` cursor; one `run` per broker connection."""
 
-    def __init__(self, engine: ForwardEngine, topics: Topics, *, batch: int = 500) -> None:
+    def __init__(
+        self, engine: ForwardEngine, topics: Topics, *, batch: int = 500, inflight: int = 100
+    ) -> None:
         self._engine = engine
         self._topics = topics
         self._batch = batch
+        self._inflight = inflight
         self.stats = ForwardStats()
 
     async def run(self, client: aiomqtt.Client) -> None:
@@ -105,20 +108,78 @@ class MqttForwarder:
     async def _publish_batch(
         self, client: aiomqtt.Client, records: Sequence[Record], hall: str
     ) -> None:
-        # paho sends in publish() call order and queues what exceeds max_inflight in that
-        # same order, so starting the publishes in seq order keeps them in order on the wire.
-        # A TaskGroup (not gather): if one publish fails, the others are cancelled at once
-        # instead of waiting for PUBACKs that will never come.
-        async with asyncio.TaskGroup() as tg:
+        acks = _PubackTracker.on(client, self._inflight)
+        pending = _Pending(len(records))
+        # One batch puts its messages on the wire at a time (a FIFO lock): the next batch's
+        # publishes all come after this one's, so seq order holds on the wire.
+        async with acks.sending:
             for record in records:
-                tg.create_task(
-                    client.publish(
-                        self._topics.event(record.type),
-                        record.envelope_json(hall),
-                        qos=1,
-                        retain=False,
-                        # No per-message timeout: a dead connection is detected by keepalive
-                        # and ends the whole connection, which cancels this batch.
-                        timeout=math.inf,
-                    )
-                )
+                if acks.outstanding >= acks.window:
+                    await acks.wait_for_room()
+                acks.publish(self._topics.event(record.type), record.envelope_json(hall), pending)
+        # No timeout: a dead connection is detected by keepalive and ends the link's receive
+        # loop, whose TaskGroup cancels this wait.
+        await pending.done
+
+
+class _Pending:
+    __slots__ = ("done", "left")
+
+    def __init__(self, count: int) -> None:
+        self.left = count
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if count == 0:
+            self.done.set_result(None)
+
+
+class _PubackTracker:
+    """Publishes straight through aiomqtt's paho client and counts PUBACKs per batch.
+
+    aiomqtt's `publish` costs a task, a future, a `wait_for` and a scan of every pending call
+    per message; here a publish is one paho call and a PUBACK one dict pop. The window (at most
+    `window` unacknowledged, the broker's in-flight setting) is kept here, so paho never queues
+    messages itself (it scans that queue on every PUBACK). PUBACKs of other publishes (answers,
+    retained state) go on to aiomqtt's own handler, so they work as before.
+    """
+
+    def __init__(self, client: aiomqtt.Client, window: int) -> None:
+        self._paho = client._client  # private: see above, the measured per-message cost
+        self._chained = self._paho.on_publish
+        self._mine: dict[int, _Pending] = {}
+        self.window = window
+        self.outstanding = 0
+        self.sending = asyncio.Lock()
+        self._room = asyncio.Event()
+        self._paho.on_publish = self._on_publish
+
+    @classmethod
+    def on(cls, client: aiomqtt.Client, window: int) -> _PubackTracker:
+        tracker: _PubackTracker | None = getattr(client, "_hallctl_acks", None)
+        if tracker is None:
+            tracker = cls(client, window)
+            client._hallctl_acks = tracker  # type: ignore[attr-defined]  # one per connection
+        return tracker
+
+    def publish(self, topic: str, payload: bytes, pending: _Pending) -> None:
+        info = self._paho.publish(topic, payload, qos=1)
+        if info.rc != MQTT_ERR_SUCCESS:
+            raise aiomqtt.MqttCodeError(info.rc, "Could not publish message")
+        self._mine[info.mid] = pending
+        self.outstanding += 1
+
+    async def wait_for_room(self) -> None:
+        while self.outstanding >= self.window:
+            self._room.clear()
+            await self._room.wait()
+
+    def _on_publish(self, client: Any, userdata: Any, mid: int, *rest: Any) -> None:
+        pending = self._mine.pop(mid, None)
+        if pending is None:
+            if self._chained is not None:
+                self._chained(client, userdata, mid, *rest)
+            return
+        self.outstanding -= 1
+        self._room.set()
+        pending.left -= 1
+        if pending.left == 0 and not pending.done.done():
+            pending.done.set_result(None)

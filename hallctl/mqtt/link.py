@@ -162,7 +162,9 @@ class MqttLink:
         self._responders = list(responders)
         self.topics = Topics(settings.topic_base(engine.hall_id))
         self.client_id = settings.client_id_for(engine.hall_id)
-        self.forwarder = MqttForwarder(engine, self.topics, batch=settings.forward_batch)
+        self.forwarder = MqttForwarder(
+            engine, self.topics, batch=settings.forward_batch, inflight=settings.max_inflight
+        )
         self.requests = RequestHandler(
             engine,
             self.topics,

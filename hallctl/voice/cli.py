@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from hallctl.config.models import HallConfig
-from hallctl.voice.config import VoiceSection
+if TYPE_CHECKING:  # not at import: every `hallctl` command registers this one (CLI start-up)
+    from hallctl.config.models import HallConfig
+    from hallctl.voice.config import VoiceSection
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,6 +34,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _load(path: str | None) -> tuple[HallConfig, VoiceSection]:
     from hallctl.cli import default_config
     from hallctl.config import load_config
+    from hallctl.voice.config import VoiceSection
 
     cfg = load_config(path or default_config())
     return cfg, cfg.voice or VoiceSection()
