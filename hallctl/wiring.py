@@ -252,6 +252,12 @@ def compose(
         out.append(MqttComponent(config, engine, needs, retained=_retained(parts)))
     elif needs.mqtt_subscriptions or needs.mqtt_responders:
         log.warning("wiring.mqtt_needed", subscriptions=len(needs.mqtt_subscriptions))
+    # pages that show other components' health (the supervisor's: sinks, serial lines) read it
+    # through this, once every component exists
+    for part in out:
+        see = getattr(part, "see_status", None)
+        if callable(see):
+            see(lambda: component_status(out))
     return out
 
 

@@ -54,8 +54,8 @@ class Web:
 
 
 @asynccontextmanager
-async def web_hall(tmp_path: Path) -> AsyncIterator[Web]:
-    config: HallConfig = parse_config(HALL % {"dir": tmp_path})
+async def web_hall(tmp_path: Path, extra: str = "") -> AsyncIterator[Web]:
+    config: HallConfig = parse_config(HALL % {"dir": tmp_path} + extra)
     creds = Credentials(tmp_path / "credentials.json")
     for staff, password in PASSWORDS.items():
         creds.set_password(staff, password)

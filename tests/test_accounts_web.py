@@ -3,6 +3,7 @@ lock-out, roles checked on the server, and every act journaled with who did it."
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -176,3 +177,22 @@ async def test_reports_are_served_to_supervisors_only_and_only_from_the_reports_
         await login(staff, web, "0101", PASSWORDS["S1"])
         async with staff.get(web.base + "/reports/2026-11-30-day.csv") as r:
             assert r.status == 403
+
+
+async def test_the_supervisors_live_view_carries_the_back_ends_health(tmp_path: Path) -> None:
+    (tmp_path / "hook-secret").write_text("s3cret\n")
+    hook = ("sinks:\n  - {name: city, type: webhook, url: 'http://127.0.0.1:1/x', "
+            f"secret_file: {tmp_path / 'hook-secret'}}}\n")
+    async with web_hall(tmp_path, hook) as web, browser() as boss:
+        await login(boss, web, "9001", PASSWORDS["BOSS"])
+        await web.engine.execute({"action": "take_ticket", "service": "BDC"})
+        async with boss.get(web.base + "/live/console") as r:
+            assert r.status == 200
+            async for raw in r.content:
+                if raw.startswith(b"data: "):
+                    view = json.loads(raw[6:])["view"]
+                    break
+    (sink,) = view["sinks"]
+    assert sink["name"] == "city" and sink["type"] == "webhook"
+    # what `hallctl status` shows, on the page (the state moves with the sink's retries)
+    assert sink["state"] in ("starting", "ok", "retrying") and isinstance(sink["lag_records"], int)

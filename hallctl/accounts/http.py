@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -67,6 +68,10 @@ class Accounts:
         from hallctl.web.console import Console
 
         self.console = Console(config, engine, self.session_of)
+
+    def see_status(self, status: Callable[[], dict[str, Any]]) -> None:
+        """Other components' health for the supervisor page (called once by the composer)."""
+        self.console.component_status = status
 
     def needs(self) -> Needs:
         return Needs(routes=[

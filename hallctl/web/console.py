@@ -47,9 +47,11 @@ class Console:
         self._config = config
         self._session_of = session_of
         self.counts = DayCounts()
+        # other components' health (sinks), set by the composer once every component exists
+        self.component_status: Callable[[], dict[str, Any]] = dict
         self.hub = LiveHub(
             engine,
-            lambda: console_view(engine.hall, self.counts),  # engine.hall: read at each call
+            lambda: console_view(engine.hall, self.counts) | self._health(),
             start=lambda: self._restart_counts(engine),
             fold=lambda records: self.counts.fold(records),
             events=CONSOLE_EVENTS,
@@ -57,6 +59,13 @@ class Console:
             now=lambda: hall_now(engine.hall),
         )
         self.shell = Shell()
+
+    def _health(self) -> dict[str, Any]:
+        sinks = self.component_status().get("sinks") or []
+        return {"sinks": [
+            {k: s.get(k) for k in ("name", "type", "state", "lag_records", "lag_s", "last_error")}
+            for s in sinks
+        ]}
 
     def _restart_counts(self, engine: HallEngine) -> None:
         self.counts = DayCounts.from_state(engine.hall.state)

@@ -85,6 +85,14 @@ function devicesList() {
     `${id} `, h("span", { class: "chip" }, d.online ? t("在线", "online") : t("离线", "offline")), d.alarms.length ? ` ${d.alarms.join(", ")}` : "")));
 }
 
+function sinksList() {
+  const sinks = live.state.get("sinks") || [];
+  if (!sinks.length) return h("div", { class: "muted" }, t("未配置后端", "No back ends configured"));
+  return h("ul", { class: "devices sinks" }, sinks.map((k) => h("li", { class: k.state === "ok" ? "ok" : "bad", "data-sink": k.name },
+    `${k.name} (${k.type}) `, h("span", { class: "chip" }, k.state),
+    t(` 积压 ${k.lag_records} 条`, ` lag ${k.lag_records}`), k.last_error ? h("div", { class: "muted" }, k.last_error) : null)));
+}
+
 function draw() {
   if (!session.me) return;
   const k = live.state.get("kpi") || {};
@@ -107,7 +115,8 @@ function draw() {
       h("section", { class: "windows" }, windows.map(windowCard)),
       h("section", { class: "right" },
         h("h2", {}, t("告警", "Alarms")), alarmsList(),
-        h("h2", {}, t("设备", "Devices")), devicesList())),
+        h("h2", {}, t("设备", "Devices")), devicesList(),
+        h("h2", {}, t("后端转发", "Back ends")), sinksList())),
     h("section", { class: "lines-wide" }, linesTable()),
     status);
 }
