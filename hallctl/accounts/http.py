@@ -38,6 +38,11 @@ EXPIRY_CHECK_S = 30.0
 MAX_JSON = 16 * 1024
 
 
+def _refusal(kind: type[web.HTTPClientError], code: str, message: str) -> web.HTTPClientError:
+    body = json.dumps({"ok": False, "error": {"code": code, "message": message}})
+    return kind(text=body, content_type="application/json")
+
+
 def _error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"ok": False, "error": {"code": code, "message": message}},
                              status=status)
@@ -100,6 +105,19 @@ class Accounts:
 
     def session_of(self, request: web.Request) -> Session | None:
         return self.sessions.check(request.cookies.get(COOKIE))
+
+    def _logged_in(self, request: web.Request) -> Session:
+        session = self.session_of(request)
+        if session is None:
+            raise _refusal(web.HTTPUnauthorized, "no_session", "log in first")
+        return session
+
+    def _changing(self, request: web.Request) -> Session:
+        """The session of a state-changing request: logged in, right CSRF token and origin."""
+        session = self._logged_in(request)
+        if not self._state_change_ok(request, session):
+            raise _refusal(web.HTTPForbidden, "csrf", "missing or wrong CSRF token")
+        return session
 
     def _state_change_ok(self, request: web.Request, session: Session) -> bool:
         origin = request.headers.get("Origin")
@@ -202,17 +220,10 @@ class Accounts:
         self._at_window[staff.id] = window
 
     async def me(self, request: web.Request) -> web.Response:
-        session = self.session_of(request)
-        if session is None:
-            return _error(401, "no_session", "log in first")
-        return web.json_response({"ok": True, "result": self._whoami(session)})
+        return web.json_response({"ok": True, "result": self._whoami(self._logged_in(request))})
 
     async def logout(self, request: web.Request) -> web.Response:
-        session = self.session_of(request)
-        if session is None:
-            return _error(401, "no_session", "log in first")
-        if not self._state_change_ok(request, session):
-            return _error(403, "csrf", "missing or wrong CSRF token")
+        session = self._changing(request)
         self.sessions.end(session)
         if session.staff not in self.sessions.live_staff():
             await self._leave_window(session.staff, reason="logout")
@@ -221,11 +232,7 @@ class Accounts:
         return response
 
     async def logout_everywhere(self, request: web.Request) -> web.Response:
-        session = self.session_of(request)
-        if session is None:
-            return _error(401, "no_session", "log in first")
-        if not self._state_change_ok(request, session):
-            return _error(403, "csrf", "missing or wrong CSRF token")
+        session = self._changing(request)
         ended = self.sessions.end_all(session.staff)
         await self._leave_window(session.staff, reason="logout_everywhere")
         response = web.json_response({"ok": True, "result": {"ended": ended}})
@@ -234,11 +241,7 @@ class Accounts:
 
     async def choose_window(self, request: web.Request) -> web.Response:
         """The window this person serves from now on (挂牌上岗 when it is open)."""
-        session = self.session_of(request)
-        if session is None:
-            return _error(401, "no_session", "log in first")
-        if not self._state_change_ok(request, session):
-            return _error(403, "csrf", "missing or wrong CSRF token")
+        session = self._changing(request)
         staff = self._staff[session.staff]
         try:
             window = (await self._body(request)).get("window")
@@ -254,11 +257,7 @@ class Accounts:
         return web.json_response({"ok": True, "result": self._whoami(session)})
 
     async def act(self, request: web.Request) -> web.Response:
-        session = self.session_of(request)
-        if session is None:
-            return _error(401, "no_session", "log in first")
-        if not self._state_change_ok(request, session):
-            return _error(403, "csrf", "missing or wrong CSRF token")
+        session = self._changing(request)
         try:
             body = await self._body(request)
             staff = self._staff[session.staff]
