@@ -152,15 +152,19 @@ def sinks(config: HallConfig, engine: HallEngine) -> Component | None:
 
 
 def accounts(config: HallConfig, engine: HallEngine) -> Component | None:
+    if config.http is None or not config.staff:
+        return None  # log-in needs the HTTP front; nothing is imported for a hall without it
     from hallctl.accounts.http import build
 
     return build(config, engine)
 
 
 def pages(config: HallConfig, engine: HallEngine) -> Component | None:
+    if config.web is None:
+        return None
     from hallctl.web.component import WebPages
 
-    return WebPages(config, config.web, engine) if config.web is not None else None
+    return WebPages(config, config.web, engine)
 
 
 # One line per surface. Order is start order; edges (HTTP front, MQTT link) come after all.

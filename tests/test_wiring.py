@@ -82,3 +82,29 @@ async def test_routes_declared_by_a_component_are_served_by_the_front(tmp_path: 
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+def test_a_hall_without_pages_imports_none_of_their_code(tmp_path: Path) -> None:
+    # the daemon's memory: surfaces the hall file does not ask for are not even imported
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from hallctl.config import parse_config\n"
+        "from hallctl.engine import HallEngine\n"
+        "from hallctl.journal import Journal\n"
+        "from hallctl.wiring import compose\n"
+        "from tests.hall.conftest import SMALL_HALL\n"
+        "c = parse_config(SMALL_HALL)\n"
+        f"e = HallEngine(c, Journal(Path({str(tmp_path)!r}) / 'j.db'), secret=b'k' * 32)\n"
+        "compose(c, e)\n"
+        "heavy = ['argon2', 'itsdangerous', 'segno', 'hallctl.web.component',\n"
+        "         'hallctl.accounts.http', 'matplotlib', 'openpyxl', 'asyncpg', 'nats']\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"

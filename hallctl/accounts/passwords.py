@@ -22,9 +22,17 @@ MAX_PENDING = 32  # a 6-digit PIN is the shortest secret a window PC keypad is u
 
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 _pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="argon2")
-# A hash of nothing anyone can type: unknown staff numbers cost the same as wrong passwords,
-# so a login answer does not tell which staff numbers exist.
-_DUMMY = _hasher.hash("\x00unknown-staff\x00")
+_dummy: str | None = None
+
+
+def _dummy_hash() -> str:
+    """A hash of nothing anyone can type: unknown staff numbers cost the same as wrong
+    passwords, so a log-in answer does not tell which staff numbers exist. Made on first use,
+    not at import (a hash costs ~25 ms)."""
+    global _dummy
+    if _dummy is None:
+        _dummy = _hasher.hash("\x00unknown-staff\x00")
+    return _dummy
 
 
 class WeakPassword(ValueError):
@@ -47,7 +55,7 @@ def hash_password(password: str) -> str:
 def verify(stored: str | None, password: str) -> bool:
     """True when `password` matches `stored`; None (no such account) costs a full verify."""
     try:
-        return _hasher.verify(stored or _DUMMY, password) and stored is not None
+        return _hasher.verify(stored or _dummy_hash(), password) and stored is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
