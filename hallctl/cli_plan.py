@@ -6,10 +6,8 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from datetime import date
-from pathlib import Path
 
-from hallctl.cli_simulate import WEEKDAYS
+from hallctl.cli_simulate import add_profile_options, scenario_from_args
 
 
 def register(
@@ -20,15 +18,12 @@ def register(
         "plan", help="staffing: windows per service per half hour for a target wait"
     )
     with_config(sp)
-    src = sp.add_mutually_exclusive_group()
-    src.add_argument("--scenario", type=Path, help="arrival profile as a scenario YAML")
-    src.add_argument(
-        "--history",
-        choices=sorted(WEEKDAYS, key=WEEKDAYS.__getitem__),
-        help="arrival profile from the journal: this weekday of the last --weeks",
+    add_profile_options(
+        sp,
+        scenario="arrival profile as a scenario YAML",
+        history="arrival profile from the journal: this weekday of the last --weeks",
+        load="without a profile: see simulate",
     )
-    sp.add_argument("--weeks", type=int, default=4, help="weeks of history (default 4)")
-    sp.add_argument("--load", type=float, default=0.85, help="without a profile: see simulate")
     sp.add_argument(
         "--share",
         type=float,
@@ -44,27 +39,14 @@ def register(
 def run(args: argparse.Namespace) -> int:
     from hallctl.cli import default_config
     from hallctl.config import ConfigError, load_config
-    from hallctl.sim.history import history_scenario
     from hallctl.sim.plan import plan, render
-    from hallctl.sim.scenario import from_hall, load_scenario
 
     if not 0 < args.share < 1:
         print("hallctl plan: --share must be between 0 and 1", file=sys.stderr)
         return 1
     try:
         config = load_config(args.config or default_config())
-        if args.scenario:
-            scenario = load_scenario(args.scenario)
-        elif args.history:
-            scenario = history_scenario(
-                config,
-                config.data_dir / "journal.db",
-                weekday=WEEKDAYS[args.history],
-                weeks=args.weeks,
-                today=date.today(),
-            )
-        else:
-            scenario = from_hall(config, args.load)
+        scenario = scenario_from_args(config, args)
         result = plan(config, scenario, share=args.share, rounds=args.rounds, seeds=args.seeds)
     except (ConfigError, ValueError, OSError) as e:
         print(f"hallctl plan: {e}", file=sys.stderr)

@@ -9,6 +9,11 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hallctl.config.models import HallConfig
+    from hallctl.sim.scenario import Scenario
 
 WEEKDAYS = {d: i for i, d in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))}
 
@@ -21,19 +26,11 @@ def register(
         "simulate", help="a hall day in virtual time: KPIs and how good the wait estimates were"
     )
     with_config(sp)
-    src = sp.add_mutually_exclusive_group()
-    src.add_argument("--scenario", type=Path, help="scenario YAML (docs/eta.md)")
-    src.add_argument(
-        "--history",
-        choices=sorted(WEEKDAYS, key=WEEKDAYS.__getitem__),
-        help="arrivals and service times from the journal: this weekday of the last --weeks",
-    )
-    sp.add_argument("--weeks", type=int, default=4, help="weeks of history (default 4)")
-    sp.add_argument(
-        "--load",
-        type=float,
-        default=0.85,
-        help="without a scenario: arrivals as a share of what the windows can serve (default 0.85)",
+    add_profile_options(
+        sp,
+        scenario="scenario YAML (docs/eta.md)",
+        history="arrivals and service times from the journal: this weekday of the last --weeks",
+        load="without a scenario: arrivals as a share of what the windows can serve (default 0.85)",
     )
     sp.add_argument("--days", type=int, default=1, help="independent days (seeds) to run")
     sp.add_argument("--seed", type=int, default=None, help="first seed (default: the scenario's)")
@@ -42,28 +39,46 @@ def register(
     sp.set_defaults(handler=run)
 
 
+def add_profile_options(
+    sp: argparse.ArgumentParser, *, scenario: str, history: str, load: str
+) -> None:
+    """Where a day's arrivals come from: a scenario file, the journal's history, or a load."""
+    src = sp.add_mutually_exclusive_group()
+    src.add_argument("--scenario", type=Path, help=scenario)
+    src.add_argument(
+        "--history", choices=sorted(WEEKDAYS, key=WEEKDAYS.__getitem__), help=history
+    )
+    sp.add_argument("--weeks", type=int, default=4, help="weeks of history (default 4)")
+    sp.add_argument("--load", type=float, default=0.85, help=load)
+
+
+def scenario_from_args(config: HallConfig, args: argparse.Namespace) -> Scenario:
+    """The scenario the options of `add_profile_options` name."""
+    from hallctl.sim.history import history_scenario
+    from hallctl.sim.scenario import from_hall, load_scenario
+
+    if args.scenario:
+        return load_scenario(args.scenario)
+    if args.history:
+        return history_scenario(
+            config,
+            config.data_dir / "journal.db",
+            weekday=WEEKDAYS[args.history],
+            weeks=args.weeks,
+            today=date.today(),
+        )
+    return from_hall(config, args.load)
+
+
 def run(args: argparse.Namespace) -> int:
     from hallctl.cli import default_config
     from hallctl.config import ConfigError, load_config
     from hallctl.sim.hallday import HallDay
-    from hallctl.sim.history import history_scenario
     from hallctl.sim.kpi import ESTIMATES, accuracy, day_kpis, print_kpis
-    from hallctl.sim.scenario import from_hall, load_scenario
 
     try:
         config = load_config(args.config or default_config())
-        if args.scenario:
-            scenario = load_scenario(args.scenario)
-        elif args.history:
-            scenario = history_scenario(
-                config,
-                config.data_dir / "journal.db",
-                weekday=WEEKDAYS[args.history],
-                weeks=args.weeks,
-                today=date.today(),
-            )
-        else:
-            scenario = from_hall(config, args.load)
+        scenario = scenario_from_args(config, args)
         scenario.check(config)
     except (ConfigError, ValueError, OSError) as e:
         print(f"hallctl simulate: {e}", file=sys.stderr)
