@@ -76,3 +76,11 @@ class DaemonProcess:
         assert self.proc is not None
         self.proc.terminate()
         return self.proc.wait(timeout=20)
+
+
+def cli(config: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`hallctl ARGS -c CONFIG` as an operator types it, against the running daemon."""
+    return subprocess.run(
+        [sys.executable, "-m", "hallctl.cli", *args, "-c", str(config)],
+        capture_output=True, text=True, timeout=timeout,
+    )

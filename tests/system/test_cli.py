@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.system.halls import DaemonProcess, write_hall
+from tests.system.halls import DaemonProcess, cli, write_hall
 
 
 @pytest.fixture(scope="module")
@@ -23,11 +21,6 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     assert daemon.stop() == 0
 
 
-def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hallctl.cli", *args, "-c", str(config)],
-        capture_output=True, text=True, timeout=30,
-    )
 
 
 def cli_json(config: Path, *args: str) -> dict:

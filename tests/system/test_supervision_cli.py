@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.system.halls import DaemonProcess, write_hall
+from tests.system.halls import DaemonProcess, cli, write_hall
 
 
 @pytest.fixture(scope="module")
@@ -23,11 +21,6 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     assert daemon.stop() == 0
 
 
-def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hallctl.cli", *args, "-c", str(config)],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
 
 
 def test_a_bad_review_is_acknowledged_followed_up_closed_and_reported(hall: Path) -> None:
