@@ -262,6 +262,12 @@ def cmd_check(path: str) -> int:
     except ConfigError as e:
         print(e, file=sys.stderr)
         return 1
+    if cfg.voice is not None:  # the clip set must say every enabled template
+        from hallctl.voice.checks import clip_set_problems
+
+        if voice_problems := clip_set_problems(cfg, cfg.voice):
+            print(*(f"{path}: voice: {p}" for p in voice_problems), sep="\n", file=sys.stderr)
+            return 1
     print(
         f"{path}: OK — hall {cfg.hall.id} ({cfg.hall.name}), {len(cfg.services)} services, "
         f"{len(cfg.windows)} windows, {len(cfg.staff)} staff"

@@ -69,7 +69,7 @@ def main() -> None:
     docs = ROOT / "docs"
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        keys = needed_keys(voice.template, ["A"], ["5号窗口"])
+        keys = needed_keys([voice.template], ["A"], {"window": ["5号窗口"]})
         asyncio.run(build_clips(voice, keys, tmp / "clips"))
         ann = Composer(voice, ClipSet.load(tmp / "clips")).compose("A012", 5, "5号窗口")
         (docs / "voice-example.wav").write_bytes(ann.wav())

@@ -91,6 +91,10 @@ def cross_check(cfg: HallConfig) -> list[Problem]:
         from hallctl.web.checks import check as check_web
 
         problems.extend(check_web(cfg))
+    if cfg.voice is not None:
+        from hallctl.voice.checks import check as check_voice
+
+        problems.extend(check_voice(cfg, cfg.voice))
     for code in sorted(set(cfg.supervision.norms.services) - known):
         add(Problem(("supervision", "norms", "services", code), f"unknown service {code!r}"))
     return problems

@@ -35,16 +35,30 @@ def engine_argv(template: str, out: Path, text: str) -> list[str]:
     ]
 
 
+def service_names(config: HallConfig, voice: VoiceSection) -> dict[str, tuple[str, str]]:
+    """How each service is said, by code: (Mandarin, English). Mandarin: ``voice.service_names``
+    or the service's name; English: its ``name_en`` or its code."""
+    return {
+        s.code: (voice.service_names.get(s.code, s.name), s.name_en or s.code)
+        for s in config.services
+    }
+
+
 def hall_clips(config: HallConfig, voice: VoiceSection) -> dict[str, str]:
-    """Every clip this hall's announcements can use: key → text."""
+    """Every clip the enabled templates can use in this hall: key → text."""
+    services = service_names(config, voice).values()
+    enabled = voice.enabled_templates()
     return needed_keys(
-        voice.template,
+        [zh for zh, _ in enabled],
         [s.prefix for s in config.services],
-        [w.display_name for w in config.windows],
+        {"window": [w.display_name for w in config.windows], "service": [s[0] for s in services]},
         style=voice.numbers,
         yao=voice.one_as_yao,
-        template_en=voice.template_en,
-        window_numbers=[w.number for w in config.windows],
+        templates_en=[en for _, en in enabled if en],
+        names_en={
+            "window": [str(w.number) for w in config.windows],
+            "service": [s[1] for s in services],
+        },
     )
 
 

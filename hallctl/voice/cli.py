@@ -28,6 +28,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sp.add_argument("ticket", help="e.g. A012")
     sp.add_argument("window", type=int, help="window number, e.g. 5")
     sp.add_argument("--wav", type=Path, help="write the WAV here instead of playing it")
+    sp.add_argument("--to", metavar="SERVICE",
+                    help="say the transfer of the ticket at WINDOW to this service's line")
+
+    sp = verbs.add_parser("check", help="does the clip set have every clip the templates need")
+    sp.add_argument("-c", "--config", default=None, help="hall file")
     p.set_defaults(handler=main)
 
 
@@ -53,7 +58,9 @@ def main(args: argparse.Namespace) -> int:
         cfg, voice = _load(args.config)
         if args.voice_command == "build":
             return asyncio.run(_build(cfg, voice, args.out, args.force))
-        return asyncio.run(_say(cfg, voice, args.ticket, args.window, args.wav))
+        if args.voice_command == "check":
+            return _check(cfg, voice)
+        return asyncio.run(_say(cfg, voice, args.ticket, args.window, args.wav, args.to))
     except ConfigError as e:
         print(e, file=sys.stderr)
         return 1
@@ -72,20 +79,45 @@ async def _build(cfg: HallConfig, voice: VoiceSection, out: Path | None, force: 
     return 0
 
 
+def _check(cfg: HallConfig, voice: VoiceSection) -> int:
+    from hallctl.voice.checks import clip_set_problems
+
+    problems = clip_set_problems(cfg, voice)
+    for p in problems:
+        print(f"voice: {p}", file=sys.stderr)
+    if not problems:
+        print(f"{voice.clips_dir(cfg.data_dir)}: every clip the templates need is there")
+    return 1 if problems else 0
+
+
 async def _say(
-    cfg: HallConfig, voice: VoiceSection, ticket: str, window: int, wav: Path | None
+    cfg: HallConfig,
+    voice: VoiceSection,
+    ticket: str,
+    window: int,
+    wav: Path | None,
+    to: str | None,
 ) -> int:
+    from hallctl.voice.build import service_names
     from hallctl.voice.clips import ClipSet
     from hallctl.voice.compose import Composer
+    from hallctl.voice.config import CALLS, TRANSFERRED
     from hallctl.voice.service import output_for
 
     try:
         name = cfg.window(window).display_name
     except KeyError:
         raise ValueError(f"no window {window} in the hall file") from None
+    services = service_names(cfg, voice)
+    if to is not None and to not in services:
+        raise ValueError(f"no service {to!r} in the hall file")
     zone = voice.zone_of(window)
     clips = await asyncio.to_thread(ClipSet.load, voice.clips_dir(cfg.data_dir), zone.volume)
-    ann = Composer(voice, clips).compose(ticket, window, name)
+    trigger = TRANSFERRED if to is not None else CALLS[0]
+    own = next((s.code for s in cfg.services if ticket.rstrip("0123456789") == s.prefix), None)
+    ann = Composer(voice, clips, services).compose(
+        ticket, window, name, trigger=trigger, service=to or own
+    )
     print(f"{ann.text}  ({ann.seconds:.2f} s, zone {zone.name})")
     print(" ".join(ann.spoken()))
     if wav is not None:

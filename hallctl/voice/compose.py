@@ -2,16 +2,18 @@
 
 An announcement is ``chime, gap, words, (gap, words) × (repeat - 1)`` as raw PCM. The segment
 list says which clip (or silence) lies where, so tests and audits can check the order. Composed
-announcements are cached per (ticket, window) so a recall (重呼) costs a dictionary lookup.
+announcements are cached per (template, ticket, window, service) so a recall (重呼) costs a
+dictionary lookup.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hallctl.voice.clips import CHIME, ClipSet
-from hallctl.voice.config import VoiceSection
+from hallctl.voice.config import CALLS, VoiceSection
 from hallctl.voice.pcm import silence, wav_bytes
 from hallctl.voice.reading import Reading, read
 
@@ -51,36 +53,75 @@ class Announcement:
 
 
 class Composer:
-    """Composes announcements for one zone (its clip set is already at the zone's volume)."""
+    """Composes announcements for one zone (its clip set is already at the zone's volume).
 
-    def __init__(self, voice: VoiceSection, clips: ClipSet) -> None:
+    ``services`` says each service's spoken name by code, (Mandarin, English), as
+    ``build.service_names`` makes it; it is needed when a template says ``{service}``.
+    """
+
+    def __init__(
+        self,
+        voice: VoiceSection,
+        clips: ClipSet,
+        services: Mapping[str, tuple[str, str]] | None = None,
+    ) -> None:
         self.voice = voice
         self.clips = clips
-        self._cache: OrderedDict[tuple[str, int], Announcement] = OrderedDict()
+        self.services = dict(services or {})
+        self._cache: OrderedDict[tuple[str, str, int, str | None], Announcement] = OrderedDict()
         rate = clips.rate
         self._word_gap = silence(rate, WORD_GAP_MS)
         self._repeat_gap = silence(rate, voice.repeat_gap_ms)
         self._chime_gap = silence(rate, CHIME_GAP_MS)
 
-    def reading(self, ticket: str, window: int, window_name: str) -> Reading:
+    def reading(
+        self,
+        ticket: str,
+        window: int,
+        window_name: str,
+        *,
+        trigger: str = CALLS[0],
+        service: str | None = None,
+    ) -> Reading:
         v = self.voice
-        return read(
-            v.template,
-            ticket,
-            window_name,
-            style=v.numbers,
-            yao=v.one_as_yao,
-            template_en=v.template_en,
-            window_number=window,
-        )
+        template, template_en = v.templates_for(trigger)
+        names = {"window": window_name}
+        names_en = {"window": str(window)}
+        if service is not None and service in self.services:
+            names["service"], names_en["service"] = self.services[service]
+        try:
+            return read(
+                template,
+                ticket,
+                names,
+                style=v.numbers,
+                yao=v.one_as_yao,
+                template_en=template_en,
+                names_en=names_en,
+            )
+        except KeyError as e:  # a template says {service}: unknown or no service named
+            raise MissingClips(f"no spoken {e} ({service!r}) for {template!r}") from None
 
-    def compose(self, ticket: str, window: int, window_name: str) -> Announcement:
-        key = (ticket, window)
+    def compose(
+        self,
+        ticket: str,
+        window: int,
+        window_name: str,
+        *,
+        trigger: str = CALLS[0],
+        service: str | None = None,
+    ) -> Announcement:
+        """The announcement an event of type ``trigger`` asks for; ``service`` is the ticket's
+        service (for a transfer: the line it joins)."""
+        template, _ = self.voice.templates_for(trigger)
+        key = (template, ticket, window, service)
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)
             return hit
-        ann = self._compose(self.reading(ticket, window, window_name))
+        ann = self._compose(
+            self.reading(ticket, window, window_name, trigger=trigger, service=service)
+        )
         self._cache[key] = ann
         if len(self._cache) > self.voice.cache:
             self._cache.popitem(last=False)

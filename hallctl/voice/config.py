@@ -9,10 +9,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hallctl.config.timerange import TimeRange
+from hallctl.voice.reading import template_fields
 
 DEFAULT_ENGINE = "espeak-ng -v cmn -s 150 -w {out} {text}"
 DEFAULT_TEMPLATE = "请 {ticket} 号 到 {window} 办理"
-DEFAULT_TRIGGERS = ("ticket.called", "ticket.recalled", "ticket.called_back")
+DEFAULT_TRANSFER = "请 {ticket} 号 到 {service} 等候"
+TRANSFERRED = "ticket.transferred"
+# events that ask a citizen to come to a window: said with `template`
+CALLS = ("ticket.called", "ticket.recalled", "ticket.called_back")
+DEFAULT_TRIGGERS = (*CALLS, TRANSFERRED)
 
 
 class _Strict(BaseModel):
@@ -79,12 +84,27 @@ class VoiceSection(_Strict):
     level_dbfs: float = Field(-3.0, ge=-30.0, le=0.0, description="clip peak after normalising")
     template: str = Field(
         DEFAULT_TEMPLATE,
-        description="spaces separate clips and are not spoken; {ticket}, {window} are filled in",
+        description="said for a call, recall or call-back; spaces separate clips and are not "
+        "spoken; fields: {ticket}, {window} (spoken name), {service} (the ticket's service)",
     )
     template_en: str | None = Field(
         None,
         description="optional English after the Mandarin, e.g. "
         "'Number {ticket}, please go to window {window}'",
+    )
+    template_transfer: str = Field(
+        DEFAULT_TRANSFER,
+        description="said for ticket.transferred (转移) in the zone of the window it left: "
+        "{service} = the spoken name of the line it joins, {window} = the window it left",
+    )
+    template_transfer_en: str | None = Field(
+        None,
+        description="optional English for a transfer, e.g. 'Number {ticket}, please wait for "
+        "{service}' ({service} = the service's name_en, else its code)",
+    )
+    service_names: dict[str, str] = Field(
+        default_factory=dict,
+        description="spoken name of a service by code, e.g. {GJJ: 公积金}; default its name",
     )
     numbers: Literal["digits", "number"] = Field(
         "digits", description="digits: A 零 一 二; number: A 十 二"
@@ -118,13 +138,37 @@ class VoiceSection(_Strict):
         for fmt in (self.engine, self.engine_en):
             if "{out}" not in fmt or "{text}" not in fmt:
                 raise ValueError(f"engine command needs {{out}} and {{text}}: {fmt!r}")
-        for field in ("{ticket}", "{window}"):
-            if field not in self.template:
-                raise ValueError(f"template needs {field}")
+        required = {
+            "template": ("ticket", "window"),
+            "template_en": ("ticket",),
+            "template_transfer": ("ticket", "service"),
+            "template_transfer_en": ("ticket",),
+        }
+        for name, needs in required.items():
+            text = getattr(self, name)
+            if text is None:
+                continue
+            try:
+                fields = template_fields(text)
+            except ValueError as e:
+                raise ValueError(f"{name}: {e}") from None
+            for field in needs:
+                if field not in fields:
+                    raise ValueError(f"{name} needs {{{field}}}")
         bad = [t for t in self.triggers if t not in TRIGGERABLE]
         if bad:
             raise ValueError(f"not announceable: {bad}; choose from {sorted(TRIGGERABLE)}")
         return self
+
+    def templates_for(self, trigger: str) -> tuple[str, str | None]:
+        """The Mandarin and the optional English template said for an event type."""
+        if trigger == TRANSFERRED:
+            return self.template_transfer, self.template_transfer_en
+        return self.template, self.template_en
+
+    def enabled_templates(self) -> list[tuple[str, str | None]]:
+        """The templates the triggers can use: only their clips are built."""
+        return list(dict.fromkeys(self.templates_for(t) for t in self.triggers))
 
     def zone_of(self, window: int) -> ZoneConfig:
         fallback = None
@@ -141,5 +185,5 @@ class VoiceSection(_Strict):
         return self.clips if self.clips.is_absolute() else data_dir / self.clips
 
 
-# events that ask a citizen to come to a window: what the template says
-TRIGGERABLE = frozenset({"ticket.called", "ticket.recalled", "ticket.called_back"})
+# events that name a ticket and a window the citizen is at or is asked to
+TRIGGERABLE = frozenset(DEFAULT_TRIGGERS)

@@ -1,5 +1,11 @@
-"""A zone's waiting announcements: in order, newer calls of a window supersede older ones,
-stale ones are dropped. Pure and synchronous (time is an argument), so it is easy to specify."""
+"""A zone's waiting announcements: in order, newer ones supersede those they make out of date,
+stale ones are dropped. Pure and synchronous (time is an argument), so it is easy to specify.
+
+Out of date: a waiting announcement about the same ticket (only the latest word about a ticket
+matters: a recall, a transfer, or its call at the next window), or a waiting call of the same
+window (the window has called again: a recall, or its next ticket). A transfer is about the
+ticket, not the window: the window's next call does not silence "A012 go to 社保".
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,17 @@ class Call:
     window: int
     window_name: str
     queued_at: float = 0.0  # monotonic seconds
+    service: str | None = None  # the ticket's service; for a transfer, the line it joins
+
+    @property
+    def is_transfer(self) -> bool:
+        return self.trigger == "ticket.transferred"
+
+    def outdates(self, older: Call) -> bool:
+        """Whether this call makes a waiting ``older`` one not worth saying."""
+        if older.ticket == self.ticket:
+            return True
+        return older.window == self.window and not (older.is_transfer or self.is_transfer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,14 +47,23 @@ class ZoneQueue:
     waiting: list[Call] = field(default_factory=list)
 
     def push(self, call: Call) -> list[Dropped]:
-        """Queue ``call``. A waiting call of the same window is out of date once the window
-        calls again (a recall, or the next ticket): the new one takes its place in the line."""
-        for i, old in enumerate(self.waiting):
-            if old.window == call.window:
-                self.waiting[i] = call
-                return [Dropped(old, "superseded")]
-        self.waiting.append(call)
-        return []
+        """Queue ``call``. It takes the place in the line of the first waiting call it makes out
+        of date (see the module doc); every call it makes out of date is dropped."""
+        stale = [i for i, old in enumerate(self.waiting) if call.outdates(old)]
+        if not stale:
+            self.waiting.append(call)
+            return []
+        dropped = [Dropped(self.waiting[i], "superseded") for i in stale]
+        self.waiting[stale[0]] = call
+        for i in reversed(stale[1:]):
+            del self.waiting[i]
+        return dropped
+
+    def withdraw(self, ticket: str) -> list[Dropped]:
+        """Drop the waiting calls of ``ticket``: another zone has newer word about it."""
+        gone = [c for c in self.waiting if c.ticket == ticket]
+        self.waiting = [c for c in self.waiting if c.ticket != ticket]
+        return [Dropped(c, "superseded") for c in gone]
 
     def pop(self, now: float) -> tuple[Call | None, list[Dropped]]:
         """The next call still worth saying, and the stale ones skipped on the way."""

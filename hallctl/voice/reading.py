@@ -4,12 +4,17 @@ An announcement is a list of clip keys. A key names one clip of the clip set; th
 what each clip says. Mandarin keys are what a reader sees (``A``, ``0``, ``号``, ``5号窗口``);
 English keys carry an ``en:`` prefix. Spaces in a Mandarin template separate clips and are not
 spoken; in the English template the words between two fields are one clip.
+
+A template's fields are ``{ticket}`` (read by the number rules), ``{window}`` (the window's
+spoken name) and ``{service}`` (a service's spoken name: the line a transferred ticket goes to).
+In English a field whose value is all digits (a window's number) is read digit by digit.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import string
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,7 +23,8 @@ YAO = "幺"
 UNITS_ZH = {"十": 10, "百": 100, "千": 1000}
 EN = "en:"
 _TICKET = re.compile(r"^([A-Z]{0,2})(\d+)$")
-_FIELD = re.compile(r"(\{ticket\}|\{window\})")
+FIELDS = ("ticket", "window", "service")
+_FIELD = re.compile(r"(\{(?:ticket|window|service)\})")
 
 Style = Literal["digits", "number"]
 
@@ -68,6 +74,23 @@ def key_text(key: str) -> str:
     return key
 
 
+def template_fields(template: str) -> list[str]:
+    """The fields a template uses, in order; a clear ``ValueError`` for anything else."""
+    fields: list[str] = []
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as e:
+        raise ValueError(f"{template!r}: {e} (write braces only around a field)") from None
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if name not in FIELDS or spec or conversion:
+            known = ", ".join("{" + f + "}" for f in FIELDS)
+            raise ValueError(f"{template!r}: unknown field {{{name}}}; fields are {known}")
+        fields.append(name)
+    return fields
+
+
 @dataclass(frozen=True, slots=True)
 class Reading:
     """An announcement's clip keys (one saying) and its text (for the journal and displays)."""
@@ -90,64 +113,85 @@ def _split_en(template: str) -> list[str]:
     return [p for p in parts if p]
 
 
+def _is_field(part: str) -> bool:
+    return _FIELD.fullmatch(part) is not None
+
+
+def _en_keys(value: str) -> list[str]:
+    """A window number is read digit by digit; a name is one clip."""
+    return list(value) if value.isdigit() else [value]
+
+
 def read(
     template: str,
     ticket: str,
-    window_name: str,
+    names: Mapping[str, str],
     *,
     style: Style = "digits",
     yao: bool = False,
     template_en: str | None = None,
-    window_number: int | None = None,
+    names_en: Mapping[str, str] | None = None,
 ) -> Reading:
+    """``names`` gives each field's spoken value (``{"window": "5号窗口"}``), ``names_en`` the
+    same for the English template (``{"window": "5"}``)."""
     keys: list[str] = []
     for part in _split(template):
         if part == "{ticket}":
             keys += ticket_keys(ticket, style, yao)
-        elif part == "{window}":
-            keys.append(window_name)
+        elif _is_field(part):
+            keys.append(names[part[1:-1]])
         else:
             keys.append(part)
-    text = "".join(template.split()).format(ticket=ticket, window=window_name)
+    text = "".join(template.split()).format(ticket=ticket, **names)
     if template_en:
-        window = str(window_number) if window_number is not None else window_name
+        en = dict(names_en or names)
         for part in _split_en(template_en):
             if part == "{ticket}":
                 keys += [EN + c for c in ticket]
-            elif part == "{window}":
-                keys += [EN + c for c in window]
+            elif _is_field(part):
+                keys += [EN + k for k in _en_keys(en[part[1:-1]])]
             else:
                 keys.append(EN + part)
-        text += " " + template_en.format(ticket=ticket, window=window)
+        text += " " + template_en.format(ticket=ticket, **en)
     return Reading(keys, text)
 
 
 def needed_keys(
-    template: str,
+    templates: Sequence[str],
     prefixes: Iterable[str],
-    window_names: Iterable[str],
+    names: Mapping[str, Iterable[str]],
     *,
     style: Style = "digits",
     yao: bool = False,
-    template_en: str | None = None,
-    window_numbers: Iterable[int] = (),
+    templates_en: Sequence[str] = (),
+    names_en: Mapping[str, Iterable[str]] | None = None,
 ) -> dict[str, str]:
-    """Every clip a hall can need, key → text: digits, letters, template words, window names."""
+    """Every clip the ``templates`` can need, key → text: digits, the prefixes' letters, the
+    templates' words, and every value of each field a template uses (``names["window"]``: every
+    window's spoken name). A template's words and fields are needed only if it is listed."""
+    letters = sorted({c for p in prefixes for c in p})
     keys: list[str] = [str(d) for d in range(10)]
     if yao:
         keys.append(YAO)
     if style == "number":
         keys += list(UNITS_ZH)
-    keys += sorted({c for p in prefixes for c in p})
-    for part in _split(template):
-        if part not in ("{ticket}", "{window}"):
-            keys.append(part)
-    keys += list(window_names)
+    keys += letters
+    for template in templates:
+        for part in _split(template):
+            if part == "{ticket}":
+                continue
+            keys += list(names.get(part[1:-1], ())) if _is_field(part) else [part]
     out = {k: key_text(k) for k in keys}
-    if template_en:
-        en = [str(d) for d in range(10)] + sorted({c for p in prefixes for c in p})
-        en += [p for p in _split_en(template_en) if p not in ("{ticket}", "{window}")]
-        digits_in_names = {c for n in window_numbers for c in str(n)}
-        en += sorted(digits_in_names - set(en))
+    if templates_en:
+        en_names = names_en or {}
+        en = [str(d) for d in range(10)] + letters
+        for template in templates_en:
+            for part in _split_en(template):
+                if part == "{ticket}":
+                    continue
+                if _is_field(part):
+                    en += [k for v in en_names.get(part[1:-1], ()) for k in _en_keys(v)]
+                else:
+                    en.append(part)
         out.update({EN + k: k for k in en})
     return out

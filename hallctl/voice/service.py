@@ -23,10 +23,10 @@ from hallctl.components import Needs
 from hallctl.config.models import HallConfig
 from hallctl.engine import HallEngine
 from hallctl.journal import Record
-from hallctl.voice.build import BuildError, build_clips, hall_clips
+from hallctl.voice.build import BuildError, build_clips, hall_clips, service_names
 from hallctl.voice.clips import ClipSet, ClipSetError
 from hallctl.voice.compose import Composer
-from hallctl.voice.config import VoiceSection, ZoneConfig, device_id
+from hallctl.voice.config import TRANSFERRED, VoiceSection, ZoneConfig, device_id
 from hallctl.voice.outputs import AlsaOutput, FileOutput, Output, SilentOutput
 from hallctl.voice.queue import Call, Dropped
 from hallctl.voice.zones import Played, ZonePlayer
@@ -58,6 +58,17 @@ async def prepare_clips(config: HallConfig, voice: VoiceSection) -> ClipSet:
     return await asyncio.to_thread(ClipSet.load, folder)
 
 
+def check_coverage(config: HallConfig, voice: VoiceSection, clips: ClipSet) -> None:
+    """A clip set that cannot say every enabled template is an error now, not silence later."""
+    missing = clips.missing(list(hall_clips(config, voice)))
+    if missing:
+        shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
+        raise ClipSetError(
+            f"clip set lacks {len(missing)} clips the templates need ({shown}): "
+            "run `hallctl voice build`"
+        )
+
+
 class VoiceService:
     name = "voice"
 
@@ -77,6 +88,7 @@ class VoiceService:
         self._clips = clips
         self.players: dict[str, ZonePlayer] = {}
         self._windows = {w.number: w.display_name for w in config.windows}
+        self._services = service_names(config, self.voice)
         self._health: dict[str, bool] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.ready = asyncio.Event()
@@ -99,6 +111,7 @@ class VoiceService:
         with self.engine.subscribe() as records:  # registered first: nothing slips by
             try:
                 clips = self._clips or await prepare_clips(self.config, self.voice)
+                check_coverage(self.config, self.voice, clips)
             except (BuildError, ClipSetError, OSError) as e:
                 # no clips, no voice: every zone's speaker is reported down; we are restarted
                 for zone in self.voice.zones:
@@ -108,7 +121,7 @@ class VoiceService:
                 for zone in self.voice.zones:
                     # scaling every sample is pure Python: off the event loop
                     zone_clips = await asyncio.to_thread(clips.with_volume, zone.volume)
-                    composer = Composer(self.voice, zone_clips)
+                    composer = Composer(self.voice, zone_clips, self._services)
                     output = self._outputs.get(zone.name) or output_for(
                         zone, self.config.data_dir
                     )
@@ -121,6 +134,8 @@ class VoiceService:
                     self.on_record(record)
 
     def on_record(self, record: Record) -> None:
+        """A call is said in its window's zone. A transfer is said in the zone of the window
+        the ticket left, where the citizen stands: "请A012号到社保等候"."""
         if record.type not in self.voice.triggers:
             return
         data = json.loads(record.data)
@@ -128,9 +143,16 @@ class VoiceService:
         ticket = data.get("ticket")
         if not isinstance(window, int) or not isinstance(ticket, str):
             return
+        service = data.get("to_service" if record.type == TRANSFERRED else "service")
         zone = self.voice.zone_of(window)
         name = data.get("window_name") or self._windows.get(window, f"{window}号窗口")
-        call = Call(record.seq, record.type, ticket, window, name, time.monotonic())
+        call = Call(
+            record.seq, record.type, ticket, window, name, time.monotonic(),
+            service if isinstance(service, str) else None,
+        )
+        for other, player in self.players.items():
+            if other != zone.name:
+                player.withdraw(ticket)  # older word about this ticket elsewhere
         self.players[zone.name].submit(call)
 
     # ---- Listener: what the players tell us; journaled without holding them up ----------

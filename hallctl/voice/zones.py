@@ -76,6 +76,11 @@ class ZonePlayer:
             self.listener.dropped(self.name, d)
         self._wake.set()
 
+    def withdraw(self, ticket: str) -> None:
+        """Another zone has newer word about ``ticket``: drop what waits here about it."""
+        for d in self.queue.withdraw(ticket):
+            self.listener.dropped(self.name, d)
+
     async def run(self) -> None:
         while True:
             call, dropped = self.queue.pop(self._clock())
@@ -92,7 +97,10 @@ class ZonePlayer:
 
     async def _play(self, call: Call) -> None:
         try:
-            ann = self.composer.compose(call.ticket, call.window, call.window_name)
+            ann = self.composer.compose(
+                call.ticket, call.window, call.window_name,
+                trigger=call.trigger, service=call.service,
+            )
         except (MissingClips, ValueError) as e:
             log.error("voice.cannot_compose", zone=self.name, ticket=call.ticket, error=str(e))
             self.listener.dropped(self.name, Dropped(call, "no_clips"))

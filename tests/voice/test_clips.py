@@ -104,8 +104,10 @@ def test_any_engine_that_writes_a_wav_is_a_config_line(tmp_path: Path) -> None:
 
 def test_english_clips_come_from_the_english_engine(tmp_path: Path) -> None:
     voice = VoiceSection(template_en="Number {ticket}, please go to window {window}.", repeat=1)
+    assert voice.template_en is not None
     keys = needed_keys(
-        voice.template, ["A"], ["5号窗口"], template_en=voice.template_en, window_numbers=[5]
+        [voice.template], ["A"], {"window": ["5号窗口"]},
+        templates_en=[voice.template_en], names_en={"window": ["5"]},
     )
     assert keys["en:please go to window"] == "please go to window" and keys["en:7"] == "7"
     asyncio.run(build_clips(voice, keys, tmp_path / "clips"))

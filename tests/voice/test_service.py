@@ -159,8 +159,9 @@ def test_voice_build_and_say_from_the_command_line(clip_dir: Path, tmp_path: Pat
             capture_output=True, text=True, timeout=30,
         )
 
+    # 28 for calls; a transfer adds 等候 and the two services' spoken names
     built = voice("build")
-    assert built.returncode == 0 and built.stdout.endswith(": 28 clips + chime at 22050 Hz\n")
+    assert built.returncode == 0 and built.stdout.endswith(": 31 clips + chime at 22050 Hz\n")
     said = voice("say", "B007", "6", "--wav", str(tmp_path / "b.wav"))
     assert said.returncode == 0, said.stderr
     assert "请B007号到综合受理窗口办理" in said.stdout
@@ -168,6 +169,42 @@ def test_voice_build_and_say_from_the_command_line(clip_dir: Path, tmp_path: Pat
     assert soxi(tmp_path / "b.wav", "-r") == "22050"
     bad = voice("say", "B007", "42")
     assert bad.returncode == 1 and "no window 42" in bad.stderr
+    moved = voice("say", "A012", "5", "--to", "SB", "--wav", str(tmp_path / "t.wav"))
+    assert moved.returncode == 0, moved.stderr
+    assert "请A012号到社保等候" in moved.stdout and "号 到 社保 等候" in moved.stdout
+    bad = voice("say", "A012", "5", "--to", "GJJ")
+    assert bad.returncode == 1 and "no service 'GJJ'" in bad.stderr
+
+
+def test_a_clip_the_templates_need_is_a_check_error_not_silence(
+    clip_dir: Path, tmp_path: Path
+) -> None:
+    clips = tmp_path / "clips"
+    shutil.copytree(clip_dir, clips)
+    hall = tmp_path / "hall.yaml"
+    hall.write_text(
+        VOICE_HALL.format(data_dir=tmp_path / "data", clips=clips, voice=""), encoding="utf-8"
+    )
+
+    def hallctl(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "hallctl.cli", *args], capture_output=True, text=True,
+            timeout=30,
+        )
+
+    assert hallctl("check", "-c", str(hall)).returncode == 0
+    assert hallctl("voice", "check", "-c", str(hall)).returncode == 0
+    (clips / "等候.wav").unlink()  # the transfer template's word
+    for done in (hallctl("check", "-c", str(hall)), hallctl("voice", "check", "-c", str(hall))):
+        assert done.returncode == 1
+        assert "lacks 1 clips the templates need (等候): run `hallctl voice build`" in done.stderr
+    # with transfers not announced, the clip is not needed
+    quiet = hall.read_text(encoding="utf-8") + "  triggers: [ticket.called]\n"
+    hall.write_text(quiet, encoding="utf-8")
+    assert hallctl("check", "-c", str(hall)).returncode == 0
+    shutil.rmtree(clips)
+    done = hallctl("check", "-c", str(hall))
+    assert done.returncode == 1 and "no clip set in" in done.stderr
 
 
 async def test_a_hall_file_with_voice_gets_the_component_and_an_http_front(

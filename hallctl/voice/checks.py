@@ -1,0 +1,52 @@
+"""Checks of the ``voice:`` section: against the rest of the hall file (every load), and of the
+clip set on disk against what the enabled templates need (`hallctl check`, `hallctl voice
+check`): a clip that is missing is an error before the hall opens, not a silent announcement."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hallctl.config.problem import Problem
+
+if TYPE_CHECKING:
+    from hallctl.config.models import HallConfig
+    from hallctl.voice.config import VoiceSection
+
+
+def check(cfg: HallConfig, voice: VoiceSection) -> list[Problem]:
+    out: list[Problem] = []
+    numbers = {w.number for w in cfg.windows}
+    codes = {s.code for s in cfg.services}
+    for i, zone in enumerate(voice.zones):
+        if zone.windows == "all":
+            continue
+        for j, n in enumerate(zone.windows):
+            if n not in numbers:
+                out.append(Problem(("voice", "zones", i, "windows", j), f"unknown window {n}"))
+    for code in sorted(set(voice.service_names) - codes):
+        out.append(Problem(("voice", "service_names", code), f"unknown service {code!r}"))
+    return out
+
+
+def clip_set_problems(cfg: HallConfig, voice: VoiceSection) -> list[str]:
+    """What keeps the clip set from saying every enabled template (empty: nothing)."""
+    from hallctl.voice.build import hall_clips
+    from hallctl.voice.clips import ClipSetError, Manifest
+
+    folder = voice.clips_dir(cfg.data_dir)
+    try:
+        manifest = Manifest.load(folder)
+    except ClipSetError as e:
+        return [str(e)]
+    missing = [
+        key
+        for key in hall_clips(cfg, voice)
+        if key not in manifest.clips or not (folder / manifest.clips[key]["file"]).is_file()
+    ]
+    if not missing:
+        return []
+    shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
+    return [
+        f"{folder} lacks {len(missing)} clips the templates need ({shown}): "
+        "run `hallctl voice build`"
+    ]
