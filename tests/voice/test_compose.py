@@ -12,12 +12,14 @@ from hallctl.voice.compose import SILENCE, Composer, MissingClips
 from tests.voice.conftest import sox_stat, soxi, spell, voice_hall
 
 WORDS = ["请", "A", "0", "1", "2", "号", "到", "5号窗口", "办理"]
+MOVED = ["请", "A", "0", "1", "2", "号", "到", "社保", "等候"]
+SERVICES = {"BDC": ("不动产登记", "BDC"), "SB": ("社保", "SB")}
 
 
 def composer(clip_dir: Path, clip_set: ClipSet, voice: str = "", volume: float = 1.0) -> Composer:
     cfg = voice_hall(clip_dir.parent, clip_dir, voice)
     assert cfg.voice is not None
-    return Composer(cfg.voice, clip_set.with_volume(volume))
+    return Composer(cfg.voice, clip_set.with_volume(volume), SERVICES)
 
 
 def test_chime_then_the_words_twice_with_a_gap(clip_dir: Path, clip_set: ClipSet) -> None:
@@ -25,6 +27,21 @@ def test_chime_then_the_words_twice_with_a_gap(clip_dir: Path, clip_set: ClipSet
     assert ann.text == "请A012号到5号窗口办理"
     assert ann.spoken() == [CHIME, *WORDS, *WORDS]
     assert spell(ann.pcm, clip_set.clips) == [CHIME, *WORDS, *WORDS]  # the audio itself
+
+
+def test_a_transfer_spells_the_line_it_joins(clip_dir: Path, clip_set: ClipSet) -> None:
+    c = composer(clip_dir, clip_set)
+    call = c.compose("A012", 5, "5号窗口")
+    moved = c.compose("A012", 5, "5号窗口", trigger="ticket.transferred", service="SB")
+    assert moved is not call  # the cache tells a call from a transfer of the same ticket
+    assert moved.text == "请A012号到社保等候"
+    assert spell(moved.pcm, clip_set.clips) == [CHIME, *MOVED, *MOVED]  # the audio itself
+    assert clip_set.clips["社保"] != clip_set.clips["5号窗口"]  # real, different clips
+    clip_samples = sum(len(clip_set.clips[k]) // 2 for k in moved.spoken())
+    gaps = sum(s.samples for s in moved.segments if s.key == SILENCE)
+    assert len(moved.pcm) // 2 == clip_samples + gaps
+    with pytest.raises(MissingClips, match="'GJJ'"):
+        c.compose("A012", 5, "5号窗口", trigger="ticket.transferred", service="GJJ")
 
 
 def test_durations_add_up(clip_dir: Path, clip_set: ClipSet) -> None:

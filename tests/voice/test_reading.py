@@ -87,7 +87,7 @@ def test_a_transfer_reads_the_line_it_joins() -> None:
 def test_clips_are_built_for_every_template_in_use_and_only_those() -> None:
     names = {"window": ["5号窗口"], "service": ["不动产登记", "公积金"]}
     calls = ["请 {ticket} 号 到 {window} 办理"]
-    both = calls + ["请 {ticket} 号 到 {service} 等候"]
+    both = [*calls, "请 {ticket} 号 到 {service} 等候"]
     keys = needed_keys(both, ["A"], names)
     assert {"等候", "不动产登记", "公积金", "5号窗口", "办理"} <= set(keys)
     assert not {"等候", "公积金"} & set(needed_keys(calls, ["A"], names))

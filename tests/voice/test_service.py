@@ -220,3 +220,58 @@ async def test_a_hall_file_with_voice_gets_the_component_and_an_http_front(
         assert paths == {"/voice/{zone}/latest.wav", "/voice/{zone}/{id}.wav"}
         assert [c.name for c in compose(voice_hall(tmp_path, clip_dir).model_copy(
             update={"voice": None}), engine)] == ["reports"]  # fmt: skip
+
+
+TWO_ZONES = QUICK + """  zones:
+    - {name: east, windows: [1, 2, 3, 4, 5, 6]}
+    - {name: west, windows: [7, 8, 9, 10, 11, 12]}
+"""
+
+
+async def test_a_transfer_is_said_where_the_citizen_stands_and_gives_way_to_a_newer_call(
+    clip_dir: Path, clip_set: ClipSet, tmp_path: Path
+) -> None:
+    config = voice_hall(tmp_path, clip_dir, TWO_ZONES)
+    # each speaker holds the zone for half the announcement's length (about a second)
+    outputs: dict[str, Output] = {
+        z: FileOutput(tmp_path / z, time_scale=2) for z in ("east", "west")
+    }
+    async with voiced(config, clip_set, tmp_path, outputs) as (engine, _):
+        for w in (1, 2, 10):
+            await engine.execute({"action": "open_window", "window": w})
+        with engine.subscribe() as records:
+            for _ in range(3):
+                await engine.execute({"action": "take_ticket", "service": "BDC"})
+            await engine.execute({"action": "call_next", "window": 1})  # A001: east speaks
+            first = await next_event(records, "voice.announced")
+            moved = await engine.execute({"action": "transfer", "window": 1, "service": "SB"})
+            assert moved["ok"], moved
+            spoken = await next_event(records, "voice.announced")
+        assert first["text"] == "请A001号到1号窗口办理" and first["zone"] == "east"
+        # said in the zone of window 1, which A001 left, naming the line it joins
+        assert spoken["text"] == "请A001号到社保等候" and spoken["zone"] == "east"
+        assert spoken["trigger"] == "ticket.transferred" and spoken["window"] == 1
+        assert spoken["trigger_seq"] > first["trigger_seq"]
+
+        # A002 is being called in the east when window 1 transfers it; window 10 (west, 社保)
+        # calls it before the east zone is free: the east drops the transfer, unsaid
+        with engine.subscribe() as records:
+            await engine.execute({"action": "call_next", "window": 1})  # A002
+            assert (await next_event(records, "voice.announced"))["ticket"] == "A002"
+            front = {"action": "transfer", "window": 1, "service": "SB", "front": True}
+            assert (await engine.execute(front))["ok"]
+            called = await engine.execute({"action": "call_next", "window": 10})
+            assert called["result"]["ticket"] == "A002"
+            await engine.execute({"action": "call_next", "window": 2})  # A003, east
+            later = [await next_event(records, "voice.announced") for _ in range(2)]
+        assert {(e["zone"], e["ticket"], e["trigger"]) for e in later} == {
+            ("west", "A002", "ticket.called"),
+            ("east", "A003", "ticket.called"),
+        }
+        await engine.drain()
+        said = [
+            json.loads(r.data)["text"]
+            for r in engine.journal.replay()
+            if r.type == "voice.announced"
+        ]
+        assert "请A002号到社保等候" not in said

@@ -18,9 +18,12 @@ from tests.voice.conftest import spell, voice_hall
 SPEED = 40.0  # the file speaker holds each announcement for 1/40 of its length
 
 
-def call(seq: int, window: int, ticket: str = "", at: float = 0.0, kind: str = "called") -> Call:
+def call(
+    seq: int, window: int, ticket: str = "", at: float = 0.0, kind: str = "called",
+    service: str | None = None,
+) -> Call:
     name = "综合受理窗口" if window == 6 else f"{window}号窗口"  # as in the hall file
-    return Call(seq, f"ticket.{kind}", ticket or f"A{seq:03d}", window, name, at)
+    return Call(seq, f"ticket.{kind}", ticket or f"A{seq:03d}", window, name, at, service)
 
 
 def test_calls_wait_in_order() -> None:
@@ -40,6 +43,36 @@ def test_a_recall_supersedes_the_waiting_call_of_its_window_in_place() -> None:
     assert [(c.seq, c.trigger) for c in q.waiting] == [(3, "ticket.recalled"), (2, "ticket.called")]
     q.push(call(4, 6, "A020"))  # the window called its next ticket: A013 is out of date
     assert [c.ticket for c in q.waiting] == ["A012", "A020"]
+
+
+def test_a_transfer_is_about_its_ticket_not_its_window() -> None:
+    q = ZoneQueue(max_age_s=10)
+    q.push(call(1, 5, "A012"))
+    q.push(call(2, 6, "A013"))
+    # A012's call is still waiting when window 5 transfers it: only the transfer is worth saying
+    assert q.push(call(3, 5, "A012", kind="transferred", service="SB")) == [
+        Dropped(call(1, 5, "A012"), "superseded")
+    ]
+    # window 5 calls its next ticket: that does not silence "A012 go to 社保"
+    assert q.push(call(4, 5, "A014")) == []
+    assert [(c.seq, c.ticket) for c in q.waiting] == [(3, "A012"), (2, "A013"), (4, "A014")]
+    # A012 is called from its new line (window 3) before the transfer was said: the call wins,
+    # in the transfer's place
+    assert q.push(call(5, 3, "A012")) == [
+        Dropped(call(3, 5, "A012", kind="transferred", service="SB"), "superseded")
+    ]
+    assert [c.seq for c in q.waiting] == [5, 2, 4]
+
+
+def test_a_call_can_outdate_two_waiting_ones_and_takes_the_first_place() -> None:
+    q = ZoneQueue(max_age_s=10)
+    q.push(call(1, 5, "A012", kind="transferred", service="SB"))
+    q.push(call(2, 3, "B001"))
+    # window 3 calls A012 (its new line): both A012's transfer and window 3's older call go
+    dropped = q.push(call(3, 3, "A012"))
+    assert sorted(d.call.seq for d in dropped) == [1, 2]
+    assert [c.seq for c in q.waiting] == [3]
+    assert q.withdraw("A012") == [Dropped(call(3, 3, "A012"), "superseded")] and not q.waiting
 
 
 def test_stale_calls_are_dropped_not_spoken_late() -> None:
