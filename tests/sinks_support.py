@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from hallctl.engine import HallEngine
 from hallctl.forward.sinks import SinksComponent
 from hallctl.journal import Journal
 from tests.system.halls import OPEN_ALL_DAY_HALL
+from tests.webhook_check import verify_signature
 
 SECRET = "s3cret-for-tests"
 
@@ -92,6 +92,8 @@ class WebhookReceiver:
         self.requests = 0
         self.accepted: list[dict[str, Any]] = []  # every event of every stored batch (repeats too)
         self.bad_signatures = 0
+        self.clock: Callable[[], float] = time.time  # the receiver's clock, for replay tests
+        self.signed: list[tuple[dict[str, str], bytes]] = []  # headers and body of good requests
         self._runner: web.AppRunner | None = None
         self._closing = asyncio.Event()  # ends the answers that "never" come
         self.url = ""
@@ -126,10 +128,11 @@ class WebhookReceiver:
         self.requests += 1
         action = self.script.pop(0) if self.script else "ok"
         body = await request.read()
-        expected = "sha256=" + hmac.new(self.secret, body, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(request.headers.get("X-Hallctl-Signature", ""), expected):
+        header = request.headers.get("X-Hallctl-Signature", "")
+        if not verify_signature(self.secret, header, body, now=self.clock()):  # docs/backends.md
             self.bad_signatures += 1
             return web.Response(status=401, text="bad signature")
+        self.signed.append((dict(request.headers), body))
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         if action == "timeout":

@@ -1,10 +1,12 @@
 """HTTP webhook sink: each batch POSTed as one JSON document, signed with HMAC-SHA256.
 
 Body: ``{"hall": "<hall id>", "events": [<envelope>, ...]}`` (envelopes as on MQTT, in journal
-order). Headers: ``X-Hallctl-Signature: sha256=<hex HMAC of the body>`` with the sink's secret,
-``X-Hallctl-Hall`` and ``X-Hallctl-Seqs: <first>-<last>``. Every event's ``id`` is its
-idempotency key: after a timeout or a crash the same events are POSTed again, and the receiver
-keeps one per id.
+order). Headers: ``X-Hallctl-Signature: t=<unix seconds>,v1=<hex>``, the HMAC-SHA256 with the
+sink's secret of ``"<t>." + body`` (the common webhook scheme), so a receiver can refuse a
+captured request replayed later (docs/backends.md has the check); ``X-Hallctl-Hall`` and
+``X-Hallctl-Seqs: <first>-<last>``. Every POST, a re-send included, is signed when it is sent.
+Every event's ``id`` is its idempotency key: after a timeout or a crash the same events are
+POSTed again, and the receiver keeps one per id.
 
 2xx = accepted. 5xx, 408, 429, timeouts and connection errors are retried with backoff. Any
 other answer (4xx, 3xx) means the receiver refuses the batch as it is: the sink parks with an
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Sequence
 from json.encoder import encode_basestring
 
@@ -28,9 +31,11 @@ SIGNATURE_HEADER = "X-Hallctl-Signature"
 _RETRIED = frozenset({408, 425, 429})
 
 
-def sign(secret: bytes, body: bytes) -> str:
-    """The signature header's value; receivers compare it with `hmac.compare_digest`."""
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+def sign(secret: bytes, body: bytes, at: float) -> str:
+    """The signature header's value at unix time ``at``: ``t=<at>,v1=<HMAC of "<at>." + body>``."""
+    t = int(at)
+    mac = hmac.new(secret, b"%d." % t + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
 
 
 def batch_body(hall: str, records: Sequence[Record]) -> bytes:
@@ -62,7 +67,7 @@ class WebhookDelivery:
         body = batch_body(self._hall, records)
         headers = {
             "Content-Type": "application/json; charset=utf-8",
-            SIGNATURE_HEADER: sign(self._secret, body),
+            SIGNATURE_HEADER: sign(self._secret, body, time.time()),
             "X-Hallctl-Hall": self._hall,
             "X-Hallctl-Seqs": f"{records[0].seq}-{records[-1].seq}",
         }
