@@ -1,0 +1,76 @@
+"""The NATS sink keeps two batches in flight. When the stream refuses a record of the earlier
+one (a 4xx-like PubAck error: the record is larger than the stream takes), the cursor stays
+before that batch, the stream holds a prefix of the journal and nothing after the refused
+record, and once the stream is fixed the re-send continues in journal order: per hall, the
+stream ends up holding exactly the journal, in order, once each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nats
+from nats.js.api import StreamConfig
+
+from hallctl.forward.jetstream import NatsDelivery
+from tests.backend_servers import NatsServer
+from tests.sinks_support import issue, journal_ids, running_engine, sinks_running, wait_for
+from tests.test_sink_nats import nats_sink, stream_messages
+
+LIMIT = 700  # bytes: a ticket's envelope fits, the long notice's does not
+
+
+async def make_stream(url: str, max_msg_size: int) -> None:
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        config = StreamConfig(
+            name="HALLCTL", subjects=["hallctl.>"], duplicate_window=600,
+            max_msg_size=max_msg_size,
+        )
+        try:
+            await js.update_stream(config)
+        except nats.js.errors.NotFoundError:
+            await js.add_stream(config)
+    finally:
+        await nc.close()
+
+
+async def test_a_refused_record_with_the_next_batch_in_flight_keeps_cursor_and_order(
+    tmp_path: Path, nats_server: NatsServer
+) -> None:
+    assert NatsDelivery.pipeline == 2  # the case under test: a later batch is in flight
+    await make_stream(nats_server.url, LIMIT)
+    sink = nats_sink(nats_server.url, "batch: 5, park_retry_s: 0.2")
+    async with running_engine(tmp_path, sink) as engine:
+        await issue(engine, 12)
+        notice = await engine.execute({"action": "set_notice", "text": "今日系统升级，" * 60})
+        assert notice["ok"]
+        await issue(engine, 12)
+        ids = journal_ids(engine.journal)
+        refused = next(r.seq for r in engine.journal.replay() if r.type == "notice.changed")
+        assert len(engine.journal.read_after(refused - 1, 1)[0].data.encode()) > LIMIT
+        async with sinks_running(engine) as sinks:
+            await wait_for(lambda: sinks.report()[0]["state"] == "parked", what="parked")
+            health = sinks.report()[0]
+            cursor = engine.journal.cursor("sink:js")
+            held = [m[2]["id"] for m in await stream_messages(nats_server.url)]
+            # the cursor never passed the refused batch (batches are 5 records from seq 1)
+            assert cursor < refused and cursor % 5 == 0
+            # the stream holds a prefix of the journal: nothing after the refused record
+            assert held == ids[: len(held)] and len(held) < refused
+            assert "takes at most 700" in health["last_error"]
+            # the operator raises the stream's limit; the parked sink goes on, in order
+            await make_stream(nats_server.url, -1)
+            await wait_for(
+                lambda: sinks.report()[0]["state"] == "ok"
+                and engine.journal.cursor("sink:js") == engine.last_seq(),
+                what="resumed",
+            )
+        messages = await stream_messages(nats_server.url)
+        assert [m[2]["id"] for m in messages] == journal_ids(engine.journal)
+        assert [m[2]["seq"] for m in messages] == list(range(1, engine.last_seq() + 1))
+        assert messages[refused - 1][2]["type"] == "notice.changed"
+        # the alarm the refusal raised was journaled, cleared, and forwarded in its place too
+        assert [m[2]["data"]["active"] for m in messages if m[2]["type"] == "device.alarm"] == [
+            True, False
+        ]
