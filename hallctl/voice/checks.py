@@ -45,8 +45,8 @@ def clip_set_problems(cfg: HallConfig, voice: VoiceSection) -> list[str]:
     ]
     if not missing:
         return []
-    shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
+    shown = " ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
     return [
-        f"{folder} lacks {len(missing)} clips the templates need ({shown}): "
+        f"{folder} is missing {len(missing)} of the clips the templates need ({shown}): "
         "run `hallctl voice build`"
     ]

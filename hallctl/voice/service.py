@@ -62,9 +62,9 @@ def check_coverage(config: HallConfig, voice: VoiceSection, clips: ClipSet) -> N
     """A clip set that cannot say every enabled template is an error now, not silence later."""
     missing = clips.missing(list(hall_clips(config, voice)))
     if missing:
-        shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
+        shown = " ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
         raise ClipSetError(
-            f"clip set lacks {len(missing)} clips the templates need ({shown}): "
+            f"missing {len(missing)} of the clips the templates need ({shown}): "
             "run `hallctl voice build`"
         )
 

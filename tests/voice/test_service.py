@@ -23,7 +23,7 @@ from hallctl.hall.events import validate_event
 from hallctl.journal import Record
 from hallctl.transports.http import HttpServer
 from hallctl.voice.build import BuildError
-from hallctl.voice.clips import ClipSet
+from hallctl.voice.clips import ClipSet, ClipSetError
 from hallctl.voice.outputs import AlsaOutput, FileOutput, Output
 from hallctl.voice.pcm import from_bytes
 from hallctl.voice.service import VoiceService
@@ -145,6 +145,22 @@ async def test_without_clips_or_engine_every_zone_is_reported_down(tmp_path: Pat
         assert offline["device"] == "voice-hall" and "clip set" in offline["detail"]
 
 
+async def test_a_clip_set_that_cannot_say_a_template_reports_every_zone_down(
+    clip_set: ClipSet, clip_dir: Path, tmp_path: Path
+) -> None:
+    config = voice_hall(tmp_path, clip_dir, QUICK)
+    lacking = ClipSet(clip_set.rate, {k: v for k, v in clip_set.clips.items() if k != "等候"})
+    async with Running(config, tmp_path / "journal.db") as engine:
+        service = VoiceService(config, engine, clips=lacking)
+        with engine.subscribe() as records:
+            with pytest.raises(ClipSetError, match=r"missing 1 of the clips .*\(等候\)"):
+                await service.run()
+            offline = await next_event(records, "device.offline")
+            alarm = await next_event(records, "device.alarm")
+        assert offline["device"] == "voice-hall" and "等候" in offline["detail"]
+        assert alarm["alarm"] == "speaker_failed" and alarm["active"] is True
+
+
 def test_voice_build_and_say_from_the_command_line(clip_dir: Path, tmp_path: Path) -> None:
     clips = tmp_path / "clips"
     shutil.copytree(clip_dir, clips)
@@ -197,7 +213,8 @@ def test_a_clip_the_templates_need_is_a_check_error_not_silence(
     (clips / "等候.wav").unlink()  # the transfer template's word
     for done in (hallctl("check", "-c", str(hall)), hallctl("voice", "check", "-c", str(hall))):
         assert done.returncode == 1
-        assert "lacks 1 clips the templates need (等候): run `hallctl voice build`" in done.stderr
+        assert "is missing 1 of the clips the templates need (等候): run `hallctl voice build`" \
+            in done.stderr
     # with transfers not announced, the clip is not needed
     quiet = hall.read_text(encoding="utf-8") + "  triggers: [ticket.called]\n"
     hall.write_text(quiet, encoding="utf-8")
