@@ -265,7 +265,7 @@ def cmd_check(path: str) -> int:
     if cfg.voice is not None:  # the clip set must say every enabled template
         from hallctl.voice.checks import clip_set_problems
 
-        if voice_problems := clip_set_problems(cfg, cfg.voice):
+        if voice_problems := clip_set_problems(cfg, cfg.voice, before_first_start=True):
             print(*(f"{path}: voice: {p}" for p in voice_problems), sep="\n", file=sys.stderr)
             return 1
     print(

@@ -4,6 +4,7 @@ check`): a clip that is missing is an error before the hall opens, not a silent 
 
 from __future__ import annotations
 
+import shutil
 from typing import TYPE_CHECKING
 
 from hallctl.config.problem import Problem
@@ -28,16 +29,34 @@ def check(cfg: HallConfig, voice: VoiceSection) -> list[Problem]:
     return out
 
 
-def clip_set_problems(cfg: HallConfig, voice: VoiceSection) -> list[str]:
-    """What keeps the clip set from saying every enabled template (empty: nothing)."""
-    from hallctl.voice.build import hall_clips
-    from hallctl.voice.clips import ClipSetError, Manifest
+def clip_set_problems(
+    cfg: HallConfig, voice: VoiceSection, *, before_first_start: bool = False
+) -> list[str]:
+    """What keeps the clip set from saying every enabled template (empty: nothing).
+
+    ``before_first_start``: a hall with no clip set yet is fine as long as the TTS engines it
+    will be built with are installed (the daemon builds it at its first start); a clip set
+    that exists must be complete.
+    """
+    from hallctl.voice.build import engine_argv, hall_clips
+    from hallctl.voice.clips import MANIFEST, ClipSetError, Manifest
 
     folder = voice.clips_dir(cfg.data_dir)
     try:
         manifest = Manifest.load(folder)
     except ClipSetError as e:
-        return [str(e)]
+        if not before_first_start or (folder / MANIFEST).exists():
+            return [str(e)]
+        engines = [voice.engine]
+        if any(en for _, en in voice.enabled_templates()):
+            engines.append(voice.engine_en)
+        programs = {engine_argv(e, folder, "")[0] for e in engines}
+        return [
+            f"no clip set in {folder} yet, and the TTS engine {p!r} that would build it is "
+            "not installed (docs/voice.md)"
+            for p in sorted(programs)
+            if shutil.which(p) is None
+        ]
     missing = [
         key
         for key in hall_clips(cfg, voice)

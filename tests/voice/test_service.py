@@ -219,9 +219,14 @@ def test_a_clip_the_templates_need_is_a_check_error_not_silence(
     quiet = hall.read_text(encoding="utf-8") + "  triggers: [ticket.called]\n"
     hall.write_text(quiet, encoding="utf-8")
     assert hallctl("check") == (0, "")
+    # before the first start there is no clip set: fine while its engine is installed
     shutil.rmtree(clips)
-    code, err = hallctl("check")
+    assert hallctl("check") == (0, "")
+    code, err = hallctl("voice", "check")
     assert code == 1 and "no clip set in" in err
+    hall.write_text(quiet + '  engine: "no-such-tts -w {out} {text}"\n', encoding="utf-8")
+    code, err = hallctl("check")
+    assert code == 1 and "the TTS engine 'no-such-tts' that would build it is not" in err
 
 
 TWO_ZONES = QUICK + """  zones:
