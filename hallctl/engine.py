@@ -59,16 +59,26 @@ def error(err: HallError) -> dict[str, Any]:
 
 
 class Subscription:
-    def __init__(self, registry: list[asyncio.Queue[Record]]) -> None:
+    """Durable records in order. The engine hands each subscriber a batch's records at once
+    (one queue item and one wake-up a batch, not a record); they are read one at a time."""
+
+    def __init__(self, registry: list[asyncio.Queue[list[Record]]]) -> None:
         self._registry = registry
-        self._q: asyncio.Queue[Record] = asyncio.Queue()
+        self._q: asyncio.Queue[list[Record]] = asyncio.Queue()
+        self._records: list[Record] = []
+        self._next = 0
         registry.append(self._q)
 
     def __aiter__(self) -> AsyncIterator[Record]:
         return self
 
     async def __anext__(self) -> Record:
-        return await self._q.get()
+        while self._next >= len(self._records):
+            self._records = await self._q.get()  # shared with the other subscribers: read only
+            self._next = 0
+        record = self._records[self._next]
+        self._next += 1
+        return record
 
     def close(self) -> None:
         if self._q in self._registry:
@@ -111,7 +121,7 @@ class HallEngine:
         self._since_snapshot = 0
         self._since_freeze = 0
         self._seq_changed = asyncio.Condition()
-        self._subscribers: list[asyncio.Queue[Record]] = []
+        self._subscribers: list[asyncio.Queue[list[Record]]] = []
         self._failed: BaseException | None = None
         self._snapshotting: asyncio.Task[None] | None = None
         self.disk = DiskWatch(self.journal.path.parent, self._clock)
@@ -225,8 +235,7 @@ class HallEngine:
         self._durable_seq = records[-1].seq
         self.hall.state.last_seq = self._durable_seq
         for q in self._subscribers:
-            for r in records:
-                q.put_nowait(r)
+            q.put_nowait(records)
         async with self._seq_changed:
             self._seq_changed.notify_all()
         self._since_snapshot += len(records)
