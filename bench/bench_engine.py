@@ -450,14 +450,15 @@ def main() -> None:
         print(line("engine, the core's wait forecast off", "no forecast"))
     print(f"engine, 1 client waiting for each answer: "
           f"{statistics.median(sequential_rates):,.0f} commands/s")
-    # Group commit: one fsync a batch of about `clients` commands. Set against the bare loop's
-    # wall time a command, that says which of disk and CPU the rates above are bound by.
+    # Group commit: one fsync a batch of about `clients` commands. Set against the CPU the bare
+    # loop spends a command, that says which of disk and CPU bounds the rates above.
     disk_us = max(disk_before, disk_after) * 1000 / args.clients
-    wall_us = 1e6 / bare.per_s
-    bound = "CPU-bound (a quick disk)" if disk_us < wall_us / 2 else "disk-bound (a slow disk)"
-    print(f"fsync {disk_before:.2f} ms before the rounds, {disk_after:.2f} ms after: "
-          f"{disk_us:.0f} µs a command in batches of {args.clients}, against the bare loop's "
-          f"{wall_us:.0f} µs a command: {bound}")
+    bound = "CPU-bound (a quick disk)" if disk_us < bare.cpu_us / 2 else "disk-bound (a slow disk)"
+    print(
+        f"fsync {disk_before:.2f} ms before the rounds, {disk_after:.2f} ms after: "
+        f"{disk_us:.0f} µs a command in batches of {args.clients}, against the bare loop's CPU "
+        f"{bare.cpu_us:.0f} µs a command: {bound}"
+    )
     if args.only_commands:
         return
 
