@@ -401,11 +401,12 @@ class HallEngine:
         if batch is None:
             batch = self._batch = Batch()
             self._writer_wake.set()
-        if now.tzinfo is not self._tz:  # the clock's own time needs no conversion
-            now = now.astimezone(self._tz)
-        ts = now.isoformat(timespec="milliseconds")
-        day = self.hall.state.day
         encoded = None
+        if events:
+            if now.tzinfo is not self._tz:  # the clock's own time needs no conversion
+                now = now.astimezone(self._tz)
+            ts = now.isoformat(timespec="milliseconds")
+            day = self.hall.state.day
         for type_, data in events:
             encoded = EncodedEvent.encode(
                 new_id(),
