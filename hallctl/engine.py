@@ -202,14 +202,14 @@ class HallEngine:
     def _durable(self, batch: Batch, records: list[Record]) -> None:
         """Keep the batch's answers under their request ids, then wake its waiters."""
         for rid, response in batch.answers:
-            del self._inflight[rid]
+            self._inflight.pop(rid, None)
             self._remember(rid, response)
         batch.resolve(records)
 
     def failed(self, batch: Batch, e: BaseException) -> None:
         """The batch will never be durable: its waiters get ``e``; its ids stay unused."""
         for rid, _ in batch.answers:
-            del self._inflight[rid]
+            self._inflight.pop(rid, None)
         batch.fail(e)
 
     def _fail(self, batch: Batch, e: BaseException) -> None:
