@@ -195,9 +195,12 @@ class HallEngine:
             finally:
                 self._writing = None
             # Published first: a snapshot it starts takes its first step before the waiters
-            # wake and gather the next batch (a snapshot wants no batch pending).
-            await self._published(records)
-            self._durable(batch, records)
+            # wake and gather the next batch (a snapshot wants no batch pending). The batch is
+            # durable whatever happens meanwhile: its waiters are answered in any case.
+            try:
+                await self._published(records)
+            finally:
+                self._durable(batch, records)
 
     def _durable(self, batch: Batch, records: list[Record]) -> None:
         """Keep the batch's answers under their request ids, then wake its waiters."""
