@@ -4,17 +4,24 @@
     .venv/bin/python bench/bench_engine.py --events 200000 --seconds 3   # quicker
 
 Baselines measured in the same run, because machines are noisy:
+- the disk's fsync (4 KiB written and fsynced, median), before and after the rounds: with a
+  quick disk the loops are CPU-bound and the ratio below is about CPU, with a slow one about
+  the disk;
 - one fsync per command (bare journal append of batch size 1): what group commit buys;
 - the pure core alone (no journal): the ceiling;
 - a bare asyncio group-commit loop making the same commits (the same events, encoded in
   advance, same journal, same clients): what the engine's own per-command work costs.
-  Engine and baseline rounds alternate, several of each; medians are reported.
+  Bare loop and engine rounds alternate, several of each; medians are reported, with the CPU
+  time (all threads) each spends a command, which the machine's load disturbs less.
+The engine is measured as shipped and with the core's wait forecast off (``--estimates``):
+the forecast runs on every ticket issued and, on this 100-window hall, costs milliseconds.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import json
 import os
@@ -71,27 +78,65 @@ def mix(rng: random.Random) -> dict[str, object]:
     return {"action": "evaluate", "window": w, "level": rng.randint(3, 5)}
 
 
-async def commands_per_second(seconds: float, clients: int) -> tuple[float, float]:
+Rate = collections.namedtuple("Rate", "per_s cpu_us")  # commands/s; CPU µs a command
+
+
+def cpu_rate(count: int, seconds: float, cpu_seconds: float) -> Rate:
+    return Rate(count / seconds, cpu_seconds / max(count, 1) * 1e6)
+
+
+def fsync_ms(samples: int = 200) -> float:
+    """Median wall time of writing 4 KiB and fsyncing it, in the directory journals use."""
+    times = []
+    with tempfile.TemporaryDirectory() as d:
+        fd = os.open(Path(d) / "f", os.O_WRONLY | os.O_CREAT)
+        try:
+            for i in range(samples):
+                os.pwrite(fd, os.urandom(4096), (i % 16) * 4096)
+                t0 = time.perf_counter()
+                os.fsync(fd)
+                times.append(time.perf_counter() - t0)
+        finally:
+            os.close(fd)
+    return statistics.median(times) * 1000
+
+
+async def commands_per_second(
+    seconds: float, clients: int, *, estimates: bool = True, one_client: bool = True
+) -> tuple[Rate, float]:
+    """Commands with ``clients`` at once, and commands/s of one client (0.0 unless
+    ``one_client``).
+
+    ``estimates=False`` turns the core's wait forecast off (as simulations may): a ticket then
+    says 0 minutes, and what is left is the engine's own cost plus the rest of the core."""
     cfg = parse_config(HALL)
     with tempfile.TemporaryDirectory() as d, Journal(Path(d) / "j.db") as journal:
         engine = HallEngine(cfg, journal, secret=b"x" * 32)
         engine.recover()
+        engine.hall.eta.enabled = estimates
         writer = asyncio.create_task(engine.run())
         for n in range(1, 101):
             await engine.execute({"action": "open_window", "window": n})
+        # requests made in advance, as the bare loop's commits are: only the engine is timed
+        made = {seed: requests(seed, 2_000) for seed in [*range(clients), 999]}
         done = 0
         stop_at = time.perf_counter() + seconds
 
         async def client(seed: int) -> None:
             nonlocal done
-            rng = random.Random(seed)
+            mine = made[seed]
+            i = 0
             while time.perf_counter() < stop_at:
-                await engine.execute(mix(rng))
+                await engine.execute(mine[i % len(mine)])
+                i += 1
                 done += 1
 
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         await asyncio.gather(*(client(i) for i in range(clients)))
-        concurrent = done / (time.perf_counter() - t0)
+        concurrent = cpu_rate(done, time.perf_counter() - t0, time.process_time() - c0)
+        if not one_client:
+            writer.cancel()
+            return concurrent, 0.0
         # one client, one command at a time: every command waits for its own fsync
         done = 0
         stop_at = time.perf_counter() + min(seconds, 3)
@@ -102,9 +147,16 @@ async def commands_per_second(seconds: float, clients: int) -> tuple[float, floa
     return concurrent, sequential
 
 
+def requests(seed: int, count: int) -> list[dict[str, object]]:
+    rng = random.Random(seed)
+    return [mix(rng) for _ in range(count)]
+
+
 def recorded_commits(count: int) -> list[list[EncodedEvent]]:
-    """The events of ``count`` commands of the mix, as the engine would commit them."""
+    """The events of ``count`` commands of the mix, as the engine would commit them (the wait
+    forecast off, to record them quickly: a ticket's estimate is a number either way)."""
     hall = Hall(parse_config(HALL))
+    hall.eta.enabled = False
     now = datetime.now(TZ)
     for n in range(1, 101):
         hall.execute(parse_command({"action": "open_window", "window": n}), now)
@@ -124,25 +176,28 @@ def recorded_commits(count: int) -> list[list[EncodedEvent]]:
 
 async def bare_group_commit(
     seconds: float, clients: int, commits: list[list[EncodedEvent]]
-) -> float:
+) -> Rate:
     """The strongest baseline: clients hand ready-made events to one writer, which appends
     whatever has gathered in one transaction (asyncio.to_thread, like the engine) and wakes
-    them. No parsing, no core, no JSON, no ids: only the commit mechanics."""
+    them, each through a plain future of its own (the cheapest wait that a cancelled client
+    cannot break for the others). No parsing, no core, no JSON, no ids: only the commit
+    mechanics."""
     with tempfile.TemporaryDirectory() as d, Journal(Path(d) / "j.db") as journal:
         loop = asyncio.get_running_loop()
         pending: list[EncodedEvent] = []
-        done: asyncio.Future[None] = loop.create_future()
+        waiters: list[asyncio.Future[None]] = []
         wake = asyncio.Event()
 
         async def writer() -> None:
-            nonlocal pending, done
+            nonlocal pending, waiters
             while True:
                 await wake.wait()
                 wake.clear()
-                batch, fut = pending, done
-                pending, done = [], loop.create_future()
+                batch, woken = pending, waiters
+                pending, waiters = [], []
                 await asyncio.to_thread(journal.append, batch)
-                fut.set_result(None)
+                for fut in woken:
+                    fut.set_result(None)
 
         task = asyncio.create_task(writer())
         count = 0
@@ -158,12 +213,14 @@ async def bare_group_commit(
                     # fresh ids: the journal's ids are unique
                     pending.extend(e.__class__(new_id(), *astuple_rest(e)) for e in events)
                     wake.set()
-                    await asyncio.shield(done)
+                    fut = loop.create_future()
+                    waiters.append(fut)
+                    await fut
                 count += 1
 
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         await asyncio.gather(*(client(i) for i in range(clients)))
-        rate = count / (time.perf_counter() - t0)
+        rate = cpu_rate(count, time.perf_counter() - t0, time.process_time() - c0)
         task.cancel()
         return rate
 
@@ -182,8 +239,9 @@ def fsync_per_command_baseline(seconds: float) -> float:
         return n / (time.perf_counter() - t0)
 
 
-def pure_core_rate(count: int) -> float:
+def pure_core_rate(count: int, estimates: bool = True) -> float:
     hall = Hall(parse_config(HALL))
+    hall.eta.enabled = estimates
     now = datetime(2026, 11, 25, 9, 0, tzinfo=TZ)
     for n in range(1, 101):
         hall.execute(parse_command({"action": "open_window", "window": n}), now)
@@ -351,9 +409,18 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--rounds", type=int, default=3, help="engine and baseline rounds, alternated")
     ap.add_argument("--only-commands", action="store_true", help="commands/s only")
+    ap.add_argument("--estimates", action=argparse.BooleanOptionalAction, default=True,
+                    help="also rounds of the engine with the core's wait forecast off")
     ap.add_argument("--only-memory", action="store_true", help="daemon memory only")
+    ap.add_argument(
+        "--dir",
+        help="where the journals are made (default: the temp dir); /dev/shm, where fsync costs "
+        "nothing, gives the CPU-bound limit",
+    )
     ap.add_argument("--tickets", type=int, default=20_000, help="tickets before reading RSS")
     args = ap.parse_args()
+    if args.dir:
+        tempfile.tempdir = args.dir  # every journal and fsync probe below is made there
 
     if args.only_memory:
         ready, after = daemon_rss_mb(args.tickets)
@@ -361,26 +428,53 @@ def main() -> None:
               f"{after:.1f} MB (floor 60 MB)")
         return
     print("== hall core + durable journal (floor: 2,000 commands/s)")
+    disk_before = fsync_ms()
+    print(f"this disk: one fsync of 4 KiB {disk_before:.2f} ms (median)")
     base = fsync_per_command_baseline(2.0)
     print(f"baseline, one fsync per command (bare journal): {base:,.0f}/s")
-    print(
-        f"pure core, no journal (ceiling):                {pure_core_rate(50_000):,.0f} commands/s"
-    )
+    print(f"pure core, no journal (ceiling): {pure_core_rate(50_000, False):,.0f} commands/s "
+          f"without the wait forecast, {pure_core_rate(2_000):,.0f} with it")
     commits = recorded_commits(20_000)
-    engine_rates, bare_rates, sequential_rates = [], [], []
+    rounds: dict[str, list[Rate]] = {"bare": [], "engine": [], "no forecast": []}
+    sequential_rates = []
     for _ in range(args.rounds):  # alternated: the machine's noise hits both alike
-        bare_rates.append(asyncio.run(bare_group_commit(args.seconds, args.clients, commits)))
+        rounds["bare"].append(asyncio.run(bare_group_commit(args.seconds, args.clients, commits)))
         concurrent, sequential = asyncio.run(commands_per_second(args.seconds, args.clients))
-        engine_rates.append(concurrent)
+        rounds["engine"].append(concurrent)
         sequential_rates.append(sequential)
-    bare, engine = statistics.median(bare_rates), statistics.median(engine_rates)
-    print(f"baseline, bare asyncio group commit, same commits, {args.clients} clients: "
-          f"{bare:,.0f} commands/s  (rounds: {', '.join(f'{r:,.0f}' for r in bare_rates)})")
-    print(f"engine, {args.clients} concurrent clients (group commit): {engine:,.0f} commands/s "
-          f"= {engine / bare:.0%} of the bare loop (floor 60 %)  "
-          f"(rounds: {', '.join(f'{r:,.0f}' for r in engine_rates)})")
-    print(f"engine, 1 client waiting for each answer:      "
+        if args.estimates:
+            no_forecast, _ = asyncio.run(
+                commands_per_second(args.seconds, args.clients, estimates=False, one_client=False)
+            )
+            rounds["no forecast"].append(no_forecast)
+    disk_after = fsync_ms()
+    med = {k: Rate(statistics.median(r.per_s for r in v), statistics.median(r.cpu_us for r in v))
+           for k, v in rounds.items() if v}
+    bare = med["bare"]
+
+    def line(label: str, key: str) -> str:
+        m = med[key]
+        each = ", ".join(f"{r.per_s:,.0f}" for r in rounds[key])
+        ratio = "" if key == "bare" else f" = {m.per_s / bare.per_s:.0%} of the bare loop"
+        return (f"{label}: {m.per_s:,.0f} commands/s{ratio}, CPU {m.cpu_us:.0f} µs a command  "
+                f"(rounds: {each})")
+
+    print(line(f"baseline, bare asyncio group commit, same commits, {args.clients} clients",
+               "bare"))
+    print(line(f"engine, {args.clients} concurrent clients (group commit) (floor 60 %)", "engine"))
+    if args.estimates:
+        print(line("engine, the core's wait forecast off", "no forecast"))
+    print(f"engine, 1 client waiting for each answer: "
           f"{statistics.median(sequential_rates):,.0f} commands/s")
+    # Group commit: one fsync a batch of about `clients` commands. Set against the CPU the bare
+    # loop spends a command, that says which of disk and CPU bounds the rates above.
+    disk_us = max(disk_before, disk_after) * 1000 / args.clients
+    bound = "CPU-bound (a quick disk)" if disk_us < bare.cpu_us / 2 else "disk-bound (a slow disk)"
+    print(
+        f"fsync {disk_before:.2f} ms before the rounds, {disk_after:.2f} ms after: "
+        f"{disk_us:.0f} µs a command in batches of {args.clients}, against the bare loop's CPU "
+        f"{bare.cpu_us:.0f} µs a command: {bound}"
+    )
     if args.only_commands:
         return
 

@@ -27,7 +27,8 @@ from hallctl.disk_full import LOW_SPACE, disk_full_message, free_bytes
 from hallctl.hall.errors import HallError
 
 if TYPE_CHECKING:
-    from hallctl.engine import HallEngine, _Batch
+    from hallctl.commit_batch import Batch
+    from hallctl.engine import HallEngine
 
 log = structlog.get_logger("hallctl.engine")
 
@@ -54,7 +55,7 @@ class DiskWatch:
     def error(self) -> HallError:
         return HallError(ALARM, disk_full_message(self._where))
 
-    async def entered(self, engine: HallEngine, batch: _Batch, exc: BaseException) -> None:
+    async def entered(self, engine: HallEngine, batch: Batch, exc: BaseException) -> None:
         """The writer met a full disk: fail what was pending and go back to the journal."""
         failed = [batch]
         pending = engine.take_pending()
@@ -69,8 +70,7 @@ class DiskWatch:
         # can act on state that was never made durable. Writes are refused meanwhile.
         await engine.rebuild()
         for b in failed:
-            b.done.set_exception(DiskFullError())
-            b.done.exception()  # retrieved: every waiter also answers disk_full
+            engine.failed(b, DiskFullError())  # every waiter answers disk_full
 
     async def writable(self, engine: HallEngine) -> bool:
         """May a writing request go ahead? Probes (journals the alarm) when it is time."""

@@ -20,6 +20,7 @@ from typing import Any
 import structlog
 
 from hallctl import __version__, forked
+from hallctl.commit_batch import Batch
 from hallctl.config.models import HallConfig
 from hallctl.disk_full import is_disk_full
 from hallctl.disk_watch import DiskFullError, DiskWatch
@@ -29,7 +30,7 @@ from hallctl.hall.errors import HallError
 from hallctl.hall.state import HallState
 from hallctl.hall.views import retained_state
 from hallctl.ids import new_id
-from hallctl.journal import EncodedEvent, Journal, PendingEvent, Record
+from hallctl.journal import EncodedEvent, Journal, Record, encode_json
 from hallctl.privacy import hash_id, mask_id
 
 log = structlog.get_logger("hallctl.engine")
@@ -57,26 +58,27 @@ def error(err: HallError) -> dict[str, Any]:
     return {"ok": False, "error": err.to_dict()}
 
 
-class _Batch:
-    __slots__ = ("done", "events", "responses")
-
-    def __init__(self) -> None:
-        self.events: list[PendingEvent] = []
-        self.responses: list[tuple[str, str]] = []  # request id → response JSON, same transaction
-        self.done: asyncio.Future[list[Record]] = asyncio.get_running_loop().create_future()
-
-
 class Subscription:
-    def __init__(self, registry: list[asyncio.Queue[Record]]) -> None:
+    """Durable records in order. The engine hands each subscriber a batch's records at once
+    (one queue item and one wake-up a batch, not a record); they are read one at a time."""
+
+    def __init__(self, registry: list[asyncio.Queue[list[Record]]]) -> None:
         self._registry = registry
-        self._q: asyncio.Queue[Record] = asyncio.Queue()
+        self._q: asyncio.Queue[list[Record]] = asyncio.Queue()
+        self._records: list[Record] = []
+        self._next = 0
         registry.append(self._q)
 
     def __aiter__(self) -> AsyncIterator[Record]:
         return self
 
     async def __anext__(self) -> Record:
-        return await self._q.get()
+        while self._next >= len(self._records):
+            self._records = await self._q.get()  # shared with the other subscribers: read only
+            self._next = 0
+        record = self._records[self._next]
+        self._next += 1
+        return record
 
     def close(self) -> None:
         if self._q in self._registry:
@@ -110,15 +112,16 @@ class HallEngine:
         self._recent: OrderedDict[str, dict[str, Any]] = OrderedDict()
         # ids whose answers are in the journal but not in _recent: only these need a lookup
         self._stored: set[str] = set()
-        self._inflight: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self._batch: _Batch | None = None  # gathering
-        self._writing: _Batch | None = None  # being appended
+        # request id → its batch and answer, until the batch is durable (a repeat waits for it)
+        self._inflight: dict[str, tuple[Batch, dict[str, Any]]] = {}
+        self._batch: Batch | None = None  # gathering
+        self._writing: Batch | None = None  # being appended
         self._writer_wake = asyncio.Event()
         self._durable_seq = 0
         self._since_snapshot = 0
         self._since_freeze = 0
         self._seq_changed = asyncio.Condition()
-        self._subscribers: list[asyncio.Queue[Record]] = []
+        self._subscribers: list[asyncio.Queue[list[Record]]] = []
         self._failed: BaseException | None = None
         self._snapshotting: asyncio.Task[None] | None = None
         self.disk = DiskWatch(self.journal.path.parent, self._clock)
@@ -191,16 +194,34 @@ class HallEngine:
                 raise
             finally:
                 self._writing = None
-            batch.done.set_result(records)
-            await self._published(records)
+            # Published first: a snapshot it starts takes its first step before the waiters
+            # wake and gather the next batch (a snapshot wants no batch pending). The batch is
+            # durable whatever happens meanwhile: its waiters are answered in any case.
+            try:
+                await self._published(records)
+            finally:
+                self._durable(batch, records)
 
-    def _fail(self, batch: _Batch, e: BaseException) -> None:
+    def _durable(self, batch: Batch, records: list[Record]) -> None:
+        """Keep the batch's answers under their request ids, then wake its waiters."""
+        for rid, response in batch.answers:
+            self._inflight.pop(rid, None)
+            self._remember(rid, response)
+        batch.resolve(records)
+
+    def failed(self, batch: Batch, e: BaseException) -> None:
+        """The batch will never be durable: its waiters get ``e``; its ids stay unused."""
+        for rid, _ in batch.answers:
+            self._inflight.pop(rid, None)
+        batch.fail(e)
+
+    def _fail(self, batch: Batch, e: BaseException) -> None:
         # memory is now ahead of the journal: fail-stop, a restart replays the journal
         self._failed = e
-        batch.done.set_exception(e)
+        self.failed(batch, e)
         log.error("engine.journal_failed", error=repr(e))
 
-    def take_pending(self) -> _Batch | None:
+    def take_pending(self) -> Batch | None:
         """The batch being gathered, taken away from the writer (disk full: it cannot go)."""
         batch, self._batch = self._batch, None
         return batch
@@ -217,8 +238,7 @@ class HallEngine:
         self._durable_seq = records[-1].seq
         self.hall.state.last_seq = self._durable_seq
         for q in self._subscribers:
-            for r in records:
-                q.put_nowait(r)
+            q.put_nowait(records)
         async with self._seq_changed:
             self._seq_changed.notify_all()
         self._since_snapshot += len(records)
@@ -285,7 +305,7 @@ class HallEngine:
     async def drain(self) -> None:
         """Wait until nothing is pending (shutdown: the final snapshot needs a quiet state)."""
         while self._batch is not None:
-            await asyncio.shield(self._batch.done)
+            await self._batch.wait()
 
     async def _caught_up(self) -> None:
         """Wait until every event in memory now is durable, and no longer.
@@ -296,7 +316,7 @@ class HallEngine:
         """
         batch = self._batch or self._writing
         if batch is not None:
-            await asyncio.shield(batch.done)
+            await batch.wait()
 
     # ---- the door -----------------------------------------------------------------------
 
@@ -320,12 +340,17 @@ class HallEngine:
                 return seen
             pending = self._inflight.get(rid)
             if pending is not None:
-                return await asyncio.shield(pending)
+                await pending[0].wait()
+                return pending[1]
             if rid in self._stored:
                 stored = await asyncio.to_thread(self.journal.response_for, rid)
                 if stored is not None:
                     return json.loads(stored)  # type: ignore[no-any-return]
-        if request.get("action") not in READ_ONLY and not await self.disk.writable(self):
+        if (
+            self.disk.full
+            and request.get("action") not in READ_ONLY
+            and not await self.disk.writable(self)
+        ):
             return error(self.disk.error())  # nothing can be made durable: change nothing
         request = self._protect(request)
         now = self._clock()
@@ -359,18 +384,9 @@ class HallEngine:
             else:
                 await self._caught_up()  # the answer may rest on events not yet durable
             return response
-        fut = asyncio.get_running_loop().create_future()
-        self._inflight[rid] = fut
-        try:
-            await self._commit(events, rid, now, response)
-            fut.set_result(response)
-        except BaseException as e:
-            fut.set_exception(e)
-            fut.exception()  # mark retrieved
-            raise
-        finally:
-            del self._inflight[rid]
-        self._remember(rid, response)
+        # Kept under its id by the writer once durable (_durable), even if this caller has
+        # gone by then; a repeat meanwhile waits for the same batch.
+        await self._commit(events, rid, now, response)
         return response
 
     async def record(self, events: list[Event]) -> None:
@@ -386,25 +402,36 @@ class HallEngine:
     ) -> None:
         batch = self._batch
         if batch is None:
-            batch = self._batch = _Batch()
+            batch = self._batch = Batch()
             self._writer_wake.set()
-        ts = now.astimezone(self._tz).isoformat(timespec="milliseconds")
-        day = self.hall.state.day
+        encoded = None
+        if events:
+            if now.tzinfo is not self._tz:  # the clock's own time needs no conversion
+                now = now.astimezone(self._tz)
+            ts = now.isoformat(timespec="milliseconds")
+            day = self.hall.state.day
         for type_, data in events:
-            batch.events.append(
-                EncodedEvent.encode(
-                    new_id(),
-                    type_,
-                    ts,
-                    data["day"] if type_ == "day.started" else day,
-                    rid,
-                    EVENT_VERSION,
-                    data,
-                )
+            encoded = EncodedEvent.encode(
+                new_id(),
+                type_,
+                ts,
+                data["day"] if type_ == "day.started" else day,
+                rid,
+                EVENT_VERSION,
+                data,
             )
+            batch.events.append(encoded)
         if rid and response is not None:
-            batch.responses.append((rid, json.dumps(response, ensure_ascii=False)))
-        await asyncio.shield(batch.done)
+            result = response.get("result")
+            if encoded is not None and result is events[-1][1] and response == ok(result):
+                # The answer is its last event's data (a ticket issued, called): encoded once.
+                text = f'{{"ok":true,"result":{encoded.data}}}'
+            else:
+                text = encode_json(response)
+            batch.responses.append((rid, text))
+            batch.answers.append((rid, response))
+            self._inflight[rid] = (batch, response)
+        await batch.wait()
 
     def _remember(self, rid: str, response: dict[str, Any]) -> None:
         self._recent[rid] = response

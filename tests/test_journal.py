@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hallctl.journal import (
     CACHE_KIB,
@@ -26,6 +28,7 @@ from hallctl.journal import (
     JournalError,
     PendingEvent,
     Record,
+    encode_json,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -124,6 +127,24 @@ def test_an_event_encoded_from_a_dict_is_stored_as_its_compact_json(journal: Jou
     (rec,) = journal.append([event])
     assert rec.data == '{"ticket":"A001","name":"5号窗口","n":1.5,"none":null}'
     assert json.loads(journal.read_after(0)[0].data) == data
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(st.text() | st.integers(), _JSON, max_size=6))
+def test_the_encoder_made_once_writes_what_json_dumps_writes(data: dict[object, object]) -> None:
+    assert encode_json(data) == json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def test_the_encoder_made_once_refuses_what_json_cannot_hold() -> None:
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        encode_json({"when": object()})
 
 
 @pytest.mark.parametrize("data", [{"x": math.nan}, {"x": [math.inf]}])
