@@ -23,10 +23,12 @@ Deterministic and pure: a function of the hall's state and the time, nothing els
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from hallctl.hall.arrival_profile import SLOT_S, slot_of
 from hallctl.hall.policy import choose
 from hallctl.hall.queue import Item, OrderedQueue
 from hallctl.hall.service_times import (
@@ -55,6 +57,8 @@ MAX_CALLS = 100
 MAX_STEPS = 4 * MAX_CALLS
 ARRIVAL_SPAN_S = 1800.0  # future arrivals at the rate of the last half hour
 MIN_SPAN_S = 300.0
+HORIZON_SLOTS = 16  # half hours of expected arrivals a run looks ahead
+LEVEL_PRIOR = 10.0  # citizens' worth of "a usual day" in today's level against the profile
 GHOST = "~"
 
 
@@ -74,13 +78,32 @@ class Forecast:
 
 
 class _Stream:
-    """Citizens of one service and channel still to come, evenly spaced at the recent rate."""
+    """Citizens of one service and channel still to come, evenly spaced in expected arrivals:
+    the k-th comes when k citizens are expected, at a rate that may change over time
+    (``segments``: (until, citizens per second), ascending; after the last, none)."""
 
-    __slots__ = ("channel", "gap", "next", "service")
+    __slots__ = ("channel", "next", "segments", "service")
 
-    def __init__(self, service: str, channel: str, start: float, gap: float) -> None:
-        self.service, self.channel, self.gap = service, channel, gap
-        self.next = start + gap
+    def __init__(
+        self, service: str, channel: str, start: float, segments: list[tuple[float, float]]
+    ) -> None:
+        self.service, self.channel, self.segments = service, channel, segments
+        self.next = start
+        self.advance()
+
+    def advance(self) -> None:
+        """Move ``next`` on by one expected citizen (to infinity when none are expected)."""
+        t, need = self.next, 1.0
+        for until, rate in self.segments:
+            if until <= t:
+                continue
+            if rate > 0:
+                if t + need / rate <= until:
+                    self.next = t + need / rate
+                    return
+                need -= rate * (until - t)
+            t = until
+        self.next = math.inf
 
 
 class _ShadowQueue(OrderedQueue):
@@ -108,7 +131,7 @@ class _ShadowQueue(OrderedQueue):
         s = self.stream
         if s is not None and s.next <= self.run.now:
             self.run.add(s.service, s.channel, s.next, ghost=False)
-            s.next += s.gap
+            s.advance()
             return True
         return False
 
@@ -192,6 +215,48 @@ class Estimator:
             self._cache = (key, self.forecast(at, ghosts=ghosts, targets=targets))
         f = self._cache[1]
         return {s.code: f.wait_min(ghost_key(s.code, "normal")) for s in self.hall.config.services}
+
+    # ---- citizens still to come ---------------------------------------------------------
+
+    def expected_arrivals(self, at: float) -> dict[tuple[str, str], list[tuple[float, float]]]:
+        """Per (service, channel): the expected rate from now on, as (until, per second).
+
+        With history, the profile of this weekday (hall/arrival_profile.py) half hour by half
+        hour, scaled by how busy today has been against it so far; without, or for a service
+        the profile did not expect today, the last half hour's rate from now on."""
+        s = self.hall.state
+        recent = arrival_rates(s, at)
+        prof = s.arrival_profile
+        shifts = prof.shifts(s.day) if s.day else []
+        first = prof.days.get(s.day)
+        now = slot_of(at)
+        out: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        by_service: dict[str, list[tuple[str, str]]] = {}
+        for key in (*prof.counts, *recent):
+            keys = by_service.setdefault(key[0], [])
+            if key not in keys:
+                keys.append(key)
+        for code, keys in by_service.items():
+            usual = seen = 0.0
+            if shifts and first is not None:
+                for key in keys:
+                    mine = prof.counts.get(key, {})
+                    for slot in range(first, now + 1):
+                        part = min(1.0, (at - slot * SLOT_S) / SLOT_S)
+                        usual += prof.expected(key, slot, shifts) * part
+                        seen += mine.get(slot, 0)
+            if usual <= 0:
+                out.update((k, [(math.inf, r)]) for k in keys if (r := recent.get(k, 0.0)) > 0)
+                continue
+            level = (seen + LEVEL_PRIOR) / (usual + LEVEL_PRIOR)
+            for key in keys:
+                segments = [
+                    ((slot + 1) * SLOT_S, level * prof.expected(key, slot, shifts) / SLOT_S)
+                    for slot in range(now, now + HORIZON_SLOTS)
+                ]
+                if any(rate > 0 for _, rate in segments):
+                    out[key] = segments
+        return out
 
     # ---- service times ------------------------------------------------------------------
 
@@ -298,9 +363,9 @@ class _Run:
         self.heap = sorted((f, n) for n, f in frees.items())
         self.serves = {n: {code for code, _, _ in hall._window_services[n]} for n in shadow.windows}
         self.streams: list[_Stream] = []
-        for (code, channel), rate in sorted(arrival_rates(real, at).items()):
-            if code in hall._services and rate > 0:
-                stream = _Stream(code, channel, at, 1.0 / rate)
+        for (code, channel), segments in sorted(est.expected_arrivals(at).items()):
+            if code in hall._services and segments:
+                stream = _Stream(code, channel, at, segments)
                 self.queues[(code, CHANNEL_CLASS[channel])].stream = stream
                 self.streams.append(stream)
 
@@ -340,7 +405,7 @@ class _Run:
             number = choose(shadow, n, hall._window_services[n], hall._rules[n])
             if number is None:
                 mine = [s.next for s in self.streams if s.service in self.serves[n]]
-                if mine:  # idle until someone it serves comes (all due ones were just made)
+                if mine and min(mine) < math.inf:  # idle until someone it serves comes
                     heapq.heappush(self.heap, (max(now, min(mine)), n))
                 continue
             t = shadow.tickets[number]
