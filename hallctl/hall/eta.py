@@ -236,7 +236,7 @@ class Estimator:
             keys = by_service.setdefault(key[0], [])
             if key not in keys:
                 keys.append(key)
-        for code, keys in by_service.items():
+        for keys in by_service.values():
             usual = seen = 0.0
             if shifts and first is not None:
                 for key in keys:
