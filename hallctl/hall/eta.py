@@ -250,8 +250,8 @@ class Estimator:
                 continue
             level = (seen + LEVEL_PRIOR) / (usual + LEVEL_PRIOR)
             for key in keys:
-                segments = [
-                    ((slot + 1) * SLOT_S, level * prof.expected(key, slot, shifts) / SLOT_S)
+                segments: list[tuple[float, float]] = [
+                    (float((slot + 1) * SLOT_S), level * prof.expected(key, slot, shifts) / SLOT_S)
                     for slot in range(now, now + HORIZON_SLOTS)
                 ]
                 if any(rate > 0 for _, rate in segments):
