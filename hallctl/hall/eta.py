@@ -28,16 +28,15 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hallctl.hall.arrival_profile import SLOT_S, slot_of
+from hallctl.hall.arrival_profile import SLOT_S, ArrivalProfile, slot_of
 from hallctl.hall.policy import choose
 from hallctl.hall.queue import Item, OrderedQueue
 from hallctl.hall.service_times import (
-    PRIOR_WEIGHT,
     ServiceTime,
     pause_left,
-    robust_mean,
     server_key,
     staff_factor,
+    staff_stats,
 )
 from hallctl.hall.state import (
     CALLED,
@@ -181,6 +180,20 @@ def arrival_rates(state: HallState, at: float) -> dict[tuple[str, str], float]:
     return rates
 
 
+_View = tuple[float, int, list[float]]
+
+
+def _profile_view(
+    prof: ArrivalProfile, key: tuple[str, str], shifts: list[int], first: int, now: int
+) -> _View:
+    """Expected and seen today before this half hour, and expected from it on, per half hour."""
+    mine = prof.counts.get(key, {})
+    usual = sum(prof.expected(key, slot, shifts) for slot in range(first, now))
+    seen = sum(mine.get(slot, 0) for slot in range(first, now))
+    ahead = [prof.expected(key, slot, shifts) for slot in range(now, now + HORIZON_SLOTS)]
+    return usual, seen, ahead
+
+
 class Estimator:
     """Forecasts for one hall; caches the last run, keyed by (state version, time)."""
 
@@ -191,6 +204,9 @@ class Estimator:
         self.enabled = True
         self._times: dict[tuple[str, str | None, int | None], tuple[int, ServiceTime]] = {}
         self._bases: dict[str, tuple[int, ServiceTime, float]] = {}
+        # the arrival profile's view from the current half hour: (day, half hour) → per key
+        self._profile: tuple[tuple[str, int], dict[tuple[str, str], _View]] = (("", 0), {})
+        self._staff: dict[str, tuple[tuple[int, float], tuple[int, float, float] | None]] = {}
 
     # ---- what callers ask ---------------------------------------------------------------
 
@@ -236,26 +252,30 @@ class Estimator:
             keys = by_service.setdefault(key[0], [])
             if key not in keys:
                 keys.append(key)
+        if self._profile[0] != (s.day, now):
+            self._profile = ((s.day, now), {})
+        cache = self._profile[1]
+        part = (at - now * SLOT_S) / SLOT_S  # of the current half hour, gone
         for keys in by_service.values():
             usual = seen = 0.0
             if shifts and first is not None:
                 for key in keys:
-                    mine = prof.counts.get(key, {})
-                    for slot in range(first, now + 1):
-                        part = min(1.0, (at - slot * SLOT_S) / SLOT_S)
-                        usual += prof.expected(key, slot, shifts) * part
-                        seen += mine.get(slot, 0)
+                    got = cache.get(key)
+                    if got is None:
+                        got = cache[key] = _profile_view(prof, key, shifts, first, now)
+                    usual += got[0] + got[2][0] * part
+                    seen += got[1] + prof.counts.get(key, {}).get(now, 0)
             if usual <= 0:
                 out.update((k, [(math.inf, r)]) for k in keys if (r := recent.get(k, 0.0)) > 0)
                 continue
             level = (seen + LEVEL_PRIOR) / (usual + LEVEL_PRIOR)
             for key in keys:
-                segments: list[tuple[float, float]] = [
-                    (float((slot + 1) * SLOT_S), level * prof.expected(key, slot, shifts) / SLOT_S)
-                    for slot in range(now, now + HORIZON_SLOTS)
-                ]
-                if any(rate > 0 for _, rate in segments):
-                    out[key] = segments
+                ahead = cache[key][2]
+                if any(ahead):
+                    out[key] = [
+                        (float((now + i + 1) * SLOT_S), level * n / SLOT_S)
+                        for i, n in enumerate(ahead)
+                    ]
         return out
 
     # ---- service times ------------------------------------------------------------------
@@ -272,22 +292,32 @@ class Estimator:
         base, long_run = self._base(service)
         st = base
         if staff or window is not None:
-            own = s.staff_samples.get(server_key(staff, window or 0, service), ())
-            factor = staff_factor(list(own), long_run)
+            factor = staff_factor(
+                self._staff_stats(server_key(staff, window or 0, service)), long_run
+            )
             if factor != 1.0:
                 st = base.scaled(factor)
         self._times[key] = (s.samples_seen, st)
         return st
+
+    def _staff_stats(self, key: str) -> tuple[int, float, float] | None:
+        """A person's samples change only with their own finish: their (count, sum) says when."""
+        own = self.hall.state.staff_samples.get(key, ())
+        version = (len(own), sum(own))
+        cached = self._staff.get(key)
+        if cached is None or cached[0] != version:
+            cached = self._staff[key] = (version, staff_stats(list(own)))
+        return cached[1]
 
     def _base(self, service: str) -> tuple[ServiceTime, float]:
         s = self.hall.state
         cached = self._bases.get(service)
         if cached is not None and cached[0] == s.samples_seen:
             return cached[1], cached[2]
-        samples = list(s.service_samples.get(service, ()))
+        samples = s.service_samples.get(service, ())
         prior = self.hall.config.service(service).avg_service_min * 60.0
         base = ServiceTime.of(samples, prior)
-        long_run = robust_mean(samples, prior, PRIOR_WEIGHT)
+        long_run = base.long_run
         self._bases[service] = (s.samples_seen, base, long_run)
         return base, long_run
 
