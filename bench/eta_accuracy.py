@@ -21,6 +21,7 @@ import math
 import statistics
 import sys
 import time
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from datetime import time as clock
 from pathlib import Path
@@ -59,27 +60,101 @@ def header() -> None:
     )
 
 
-def mmc(tickets_each: int) -> None:
-    print(f"\nM/M/c, exponential service, mean {MEAN_MIN} min, ~{tickets_each} tickets each")
-    header()
+@dataclass
+class Batches:
+    """Per simulated day (one batch): sums that make each row's ratios and their intervals."""
+
+    days: list[dict[str, float]] = field(default_factory=list)
+
+    def add(self, tickets: list[TicketRecord]) -> None:
+        d = {"n": 0.0, "wait": 0.0}
+        for t in tickets:
+            if t.wait_min is None:
+                continue
+            d["n"] += 1
+            d["wait"] += t.wait_min
+            for name, v in (("est", t.est_min), ("a", t.baseline_min), ("b", t.oracle_min)):
+                d[name] = d.get(name, 0.0) + (v - t.wait_min)
+                d[name + "|"] = d.get(name + "|", 0.0) + abs(v - t.wait_min)
+        if d["n"]:
+            self.days.append(d)
+
+    @property
+    def n(self) -> int:
+        return int(sum(d["n"] for d in self.days))
+
+    def ratio(self, top: str, bottom: str) -> tuple[float, float]:
+        """Σ top ÷ Σ bottom over the days, with its 95 % half-width (batch means, delta
+        method for a ratio of sums: the days are independent, the tickets of a day are not)."""
+        k = len(self.days)
+        xs, ys = [d.get(top, 0.0) for d in self.days], [d.get(bottom, 0.0) for d in self.days]
+        r = sum(xs) / sum(ys) if sum(ys) else math.nan
+        if k < 2 or not sum(ys):
+            return r, math.nan
+        ybar = sum(ys) / k
+        var = sum((x - r * y) ** 2 for x, y in zip(xs, ys, strict=True)) / (k * (k - 1))
+        return r, 1.96 * math.sqrt(var) / ybar
+
+
+def mmc(tickets_each: int, day_hours: float) -> list[bool]:
+    print(
+        f"\nM/M/c, exponential service, mean {MEAN_MIN} min; ≥ {tickets_each:,} tickets a row in "
+        f"days of {day_hours:g} h of arrivals (each starts empty; one day = one batch for the "
+        "95 % intervals); bias and MAE as % of the mean wait"
+    )
+    print(
+        f"{'scenario':<15}{'tickets':>8}{'days':>6}{'wait':>8}"
+        f"{'bias% ± 95%':>15}{'b bias% ± 95%':>17}"
+        f"{'MAE%':>7}{'b MAE%':>8}{'÷ b ± 95%':>13}{'a MAE%':>8}  floors: bias, ÷ b"
+    )
+    verdicts = []
+    end_h = 9 + day_hours
+    end = clock(int(end_h), round((end_h % 1) * 60))
     for c in (1, 4, 12):
         for rho in (0.5, 0.8, 0.9, 0.95):
-            per_hour = rho * c * 60 / MEAN_MIN
-            hours = max(1.0, tickets_each / per_hour)
-            tickets: list[TicketRecord] = []
             config = mmc_hall(c, MEAN_MIN)
             # a hall in service has history: a two-hour day first, not scored
             warm_up = HallDay(config, mmc_scenario(rho, c, MEAN_MIN, end=clock(2, 30), seed=99))
             warm_up.run()
+            batches = Batches()
             seed = 1
-            while len(tickets) < tickets_each:
-                end_h = 0.5 + min(hours, 20.0)
-                end = clock(int(end_h), int((end_h % 1) * 60))
-                sc = mmc_scenario(rho, c, MEAN_MIN, end=end, seed=seed)
+            while batches.n < tickets_each:
+                sc = mmc_scenario(rho, c, MEAN_MIN, start=clock(9, 0), end=end, seed=seed)
                 when = date.fromisoformat(sc.date) + timedelta(days=seed)
-                tickets += HallDay(config, sc, hall=warm_up.hall, day=when).run().tickets
+                batches.add(HallDay(config, sc, hall=warm_up.hall, day=when).run().tickets)
                 seed += 1
-            row(f"M/M/{c} ρ={rho}", tickets)
+            bias, bias_ci = batches.ratio("est", "wait")
+            obias, obias_ci = batches.ratio("b", "wait")
+            mae = batches.ratio("est|", "wait")[0]
+            omae = batches.ratio("b|", "wait")[0]
+            amae = batches.ratio("a|", "wait")[0]
+            vs_b, vs_b_ci = batches.ratio("est|", "b|")
+            wait = sum(d["wait"] for d in batches.days) / batches.n
+            bias_ok, mae_ok = abs(bias) <= 0.03, vs_b <= 1.1
+            sure = (
+                "sure"
+                if abs(bias) + bias_ci <= 0.03 and vs_b + vs_b_ci <= 1.1
+                else "within noise"
+                if bias_ok and mae_ok
+                else ""
+            )
+            verdicts.append(bias_ok and mae_ok)
+            print(
+                f"M/M/{c} ρ={rho:<6}{batches.n:>8,}{len(batches.days):>6}"
+                f"{_wait(wait):>8}{_pm(bias, bias_ci):>15}{_pm(obias, obias_ci):>17}"
+                f"{100 * mae:>7.1f}{100 * omae:>8.1f}{vs_b:>7.2f} ±{vs_b_ci:4.2f}{100 * amae:>8.1f}"
+                f"  {'pass' if bias_ok else 'FAIL'}, {'pass' if mae_ok else 'FAIL'} {sure}",
+                flush=True,
+            )
+    return verdicts
+
+
+def _wait(minutes: float) -> str:
+    return f"{minutes:.1f}m" if minutes >= 1 else f"{minutes * 60:.1f}s"
+
+
+def _pm(x: float, half: float) -> str:
+    return f"{100 * x:+.1f} ±{100 * half:.1f}"
 
 
 FRESH = 100  # fresh seeds: 101, 102, …, never looked at while the estimator was built
@@ -162,14 +237,15 @@ def erlang(total: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", choices=["mmc", "days", "erlang"])
-    ap.add_argument("--tickets", type=int, default=1500, help="per M/M/c scenario")
+    ap.add_argument("--tickets", type=int, default=20_000, help="per M/M/c scenario")
+    ap.add_argument("--day-hours", type=float, default=8.0, help="M/M/c: hours of arrivals a day")
     ap.add_argument("--seeds", type=int, default=4, help="per realistic day and seed group")
     ap.add_argument("--weeks", type=int, default=4, help="weeks of history before a scored day")
     ap.add_argument("--erlang-tickets", type=int, default=60_000)
     args = ap.parse_args()
     t0 = time.perf_counter()
     if args.only in (None, "mmc"):
-        mmc(args.tickets)
+        mmc(args.tickets, args.day_hours)
     if args.only in (None, "days"):
         days(args.seeds, args.weeks)
     if args.only in (None, "erlang"):
