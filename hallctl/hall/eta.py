@@ -33,6 +33,7 @@ from hallctl.hall.policy import choose
 from hallctl.hall.queue import Item, OrderedQueue
 from hallctl.hall.service_times import (
     ServiceTime,
+    first_finish,
     pause_left,
     server_key,
     staff_factor,
@@ -362,7 +363,7 @@ class _Run:
             self.add(service, channel, at, ghost=True)
         # windows that can serve, and when each is free
         self.heap: list[tuple[float, int]] = []
-        busy: list[tuple[float, int, ServiceTime, float]] = []
+        busy: list[tuple[float, int, ServiceTime, float, str]] = []
         for n, services in hall._window_services.items():
             w = real.window(n)
             if w.status == "closed" or not services:
@@ -375,21 +376,43 @@ class _Run:
             if t is not None and t.state in (CALLED, SERVING) and t.called_at is not None:
                 st = self._time(t.service, n)
                 elapsed = at - t.called_at
-                busy.append((st.remaining(elapsed), n, st, elapsed))
+                busy.append((st.remaining(elapsed), n, st, elapsed, t.service))
             heapq.heappush(self.heap, (free, n))
-        # Busy windows do not all finish at their mean: one of several finishes early. The k-th
-        # likeliest to finish first gets the mean of the k-th slice of its own remaining-time
-        # distribution, so the run's first calls come as often as they do in the hall.
-        # After that first finish every window is played with mean service times; with several
-        # windows their finishes interleave, and a window then serves on average cv²/2 of a
-        # service more by any time than a mean-time run says: that much comes off its next one.
+        # Busy windows do not all finish at their mean: one of several finishes early.
+        # - The first finish is expected at ∫ P(every busy window still busy at t) dt, from each
+        #   one's own distribution of the time left (service_times.first_finish).
+        # - The k-th likeliest to finish first otherwise gets the mean of the k-th slice of its
+        #   own remaining-time distribution, so the run's first calls come as often as they do.
+        # - Interchangeable windows (the same skills, the same service now) whose service
+        #   times vary as much as an exponential's (cv² = 1) finish as a steady stream, one
+        #   every mean ÷ their number, after the first: for cv² < 1 a blend by cv².
+        # After that every window is played with mean service times; with several windows their
+        # finishes interleave, and a window then serves on average cv²/2 of a service more by
+        # any time than a mean-time run says: that much comes off its next one (less the part
+        # the steady stream already accounts for).
         busy.sort()
         frees = dict((n, f) for f, n in self.heap)
         spread = (len(busy) - 1) / len(busy) if busy else 0.0
         self.credit: dict[int, float] = {}
-        for k, (_, n, st, elapsed) in enumerate(busy):
-            frees[n] = max(frees[n], at + st.remaining_slice(elapsed, k, len(busy)))
-            self.credit[n] = spread * min(st.cv2, 1.0) * st.mean_s / 2
+        first = first_finish([b[2].residual(b[3]) for b in busy]) if busy else 0.0
+        groups: dict[tuple[object, str], list[int]] = {}  # interchangeable busy windows
+        for k, b in enumerate(busy):
+            groups.setdefault((tuple(hall._window_services[b[1]]), b[4]), []).append(k)
+        stagger: dict[int, float] = {}
+        for ks in groups.values():
+            if len(ks) < 2:
+                continue
+            members = [busy[k] for k in ks]
+            g_first = first_finish([b[2].residual(b[3]) for b in members])
+            gap = 1.0 / sum(1.0 / b[2].mean_s for b in members)
+            for j, k in enumerate(ks):
+                stagger[k] = g_first + j * gap
+        for k, (_, n, st, elapsed, _) in enumerate(busy):
+            sliced = first if k == 0 else st.remaining_slice(elapsed, k, len(busy))
+            share = min(st.cv2, 1.0) if k in stagger else 0.0
+            left = (1 - share) * sliced + share * stagger.get(k, 0.0)
+            frees[n] = max(frees[n], at + left)
+            self.credit[n] = (1 - share) * spread * min(st.cv2, 1.0) * st.mean_s / 2
         self.heap = sorted((f, n) for n, f in frees.items())
         self.serves = {n: {code for code, _, _ in hall._window_services[n]} for n in shadow.windows}
         self.streams: list[_Stream] = []

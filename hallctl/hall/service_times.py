@@ -21,6 +21,7 @@ yesterday afternoon's pace and the estimate follows the time of day.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -149,6 +150,18 @@ class ServiceTime:
         part = xs[lo:hi]
         return f * (sum(part) / len(part) - e) * (m / self.raw_mean)
 
+    def residual(self, elapsed_s: float) -> Residual:
+        """The time left for a citizen at the window for ``elapsed_s``, as a distribution."""
+        f = self.factor
+        e = elapsed_s / f
+        xs = self.sorted_samples
+        i = bisect_right(xs, e)
+        left = self.remaining(elapsed_s)
+        if not self.has_history or len(xs) - i < TAIL_MIN:
+            return Residual(left, (left,), 0, 0.0, 1.0)  # as if the time left were certain
+        # the samples longer than e, less e, in this window's seconds
+        return Residual(left, xs, i, e, self.mean_s / self.raw_mean)
+
     def _remaining(self, e: float, m: float) -> float:
         """Unscaled: ``e`` elapsed, ``m`` the (prior-blended) mean, both at the history's pace."""
         if e <= 0:
@@ -186,3 +199,67 @@ def staff_factor(stats: tuple[int, float, float] | None, base: float) -> float:
     if stats is None:
         return 1.0
     return shrink(stats, base) / base
+
+
+FIRST_GRID = 48  # points of the integral in first_finish
+
+
+@dataclass(frozen=True, slots=True)
+class Residual:
+    """Time left at a busy window: equally likely values ``(xs[k] - e) * scale``, k ≥ i."""
+
+    mean: float
+    xs: tuple[float, ...]
+    i: int
+    e: float
+    scale: float
+
+    def alive(self, t: float) -> float:
+        """P(still busy ``t`` seconds from now)."""
+        xs = self.xs
+        return (len(xs) - bisect_right(xs, self.e + t / self.scale)) / (len(xs) - self.i)
+
+    def quantile(self, q: float) -> float:
+        n = len(self.xs) - self.i
+        return (self.xs[self.i + min(n - 1, int(q * n))] - self.e) * self.scale
+
+
+def first_finish(busy: Sequence[Residual]) -> float:
+    """Expected time until the first of several busy windows finishes: ∫ P(all still busy at
+    t) dt, on a grid of the quantiles of the window with history likeliest to finish first,
+    and the times left of those without (taken as certain). With one window, its mean."""
+    if len(busy) == 1:
+        return busy[0].mean
+    spread = [r for r in busy if len(r.xs) - r.i > 1]
+    certain = [r.mean for r in busy if len(r.xs) - r.i <= 1]
+    if not spread:
+        return min(certain)
+    first = min(spread, key=lambda r: r.mean)
+    end = min([*certain, first.quantile(1.0)])  # all finished by then
+    grid = sorted(
+        {t for t in (first.quantile(g / FIRST_GRID) for g in range(1, FIRST_GRID)) if t < end}
+        | {t for t in certain if t <= end}
+        | {end}
+    )
+    total, prev_t, prev_p = 0.0, 0.0, 1.0
+    for t in grid:
+        p = 1.0
+        for r in busy:
+            p *= r.alive(t)
+            if p == 0.0:
+                break
+        total += _segment(t - prev_t, prev_p, p)
+        prev_t, prev_p = t, p
+        if p == 0.0:
+            break
+    return total
+
+
+def _segment(width: float, p0: float, p1: float) -> float:
+    """∫ of a falling probability over one step of the grid: exponential between its ends
+    (exact for exponential services, where the product falls fastest), a step where it ends."""
+    if p1 <= 0.0:
+        return width * p0
+    if p0 - p1 < 1e-9:
+        return width * p0
+    return width * (p0 - p1) / math.log(p0 / p1)
