@@ -96,7 +96,7 @@ class Batches:
         return r, 1.96 * math.sqrt(var) / ybar
 
 
-def mmc(tickets_each: int, day_hours: float) -> list[bool]:
+def mmc(tickets_each: int, day_hours: float) -> list[tuple[bool, bool]]:
     print(
         f"\nM/M/c, exponential service, mean {MEAN_MIN} min; ≥ {tickets_each:,} tickets a row in "
         f"days of {day_hours:g} h of arrivals (each starts empty; one day = one batch for the "
@@ -138,7 +138,7 @@ def mmc(tickets_each: int, day_hours: float) -> list[bool]:
                 if bias_ok and mae_ok
                 else ""
             )
-            verdicts.append(bias_ok and mae_ok)
+            verdicts.append((bias_ok and mae_ok, sure == "sure"))
             print(
                 f"M/M/{c} ρ={rho:<6}{batches.n:>8,}{len(batches.days):>6}"
                 f"{_wait(wait):>8}{_pm(bias, bias_ci):>15}{_pm(obias, obias_ci):>17}"
@@ -146,6 +146,11 @@ def mmc(tickets_each: int, day_hours: float) -> list[bool]:
                 f"  {'pass' if bias_ok else 'FAIL'}, {'pass' if mae_ok else 'FAIL'} {sure}",
                 flush=True,
             )
+    print(
+        f"floors (bias within ±3 %, MAE ≤ 1.1 × the oracle's): {sum(v for v, _ in verdicts)} of "
+        f"{len(verdicts)} rows pass, {sum(sure for _, sure in verdicts)} of them with the whole "
+        "95 % interval inside"
+    )
     return verdicts
 
 
