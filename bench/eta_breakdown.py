@@ -7,7 +7,8 @@ place in the line; and what knowing the arrivals would buy (issue 13, docs/eta.m
     .venv/bin/python bench/eta_breakdown.py city --arrivals none --cells
 
 ``--arrivals``: ``learned`` (what the hall does: the weekday's profile from its history, else
-the last half hour's rate), ``none`` (nobody still to come) or ``true`` (the scenario's own
+the last half hour's rate), ``recent`` (the last half hour's rate always: the estimator before
+the profile), ``none`` (nobody still to come) or ``true`` (the scenario's own
 rates: what a perfect arrival forecast would give). Each seed runs ``--weeks`` weeks of the
 same weekday first (history) and scores the last, as bench/eta_accuracy.py does.
 """
@@ -15,6 +16,7 @@ same weekday first (history) and scores the last, as bench/eta_accuracy.py does.
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 from collections import defaultdict
@@ -28,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from hallctl.config import load_config  # noqa: E402
 from hallctl.config.models import HallConfig  # noqa: E402
 from hallctl.hall.core import Hall  # noqa: E402
+from hallctl.hall.eta import arrival_rates  # noqa: E402
 from hallctl.sim.hallday import HallDay, TicketRecord  # noqa: E402
 from hallctl.sim.kpi import accuracy  # noqa: E402
 from hallctl.sim.scenario import Scenario, load_scenario  # noqa: E402
@@ -79,6 +82,13 @@ def scored_day(
         hall.eta.expected_arrivals = lambda at: {}  # type: ignore[method-assign]
     elif arrivals == "true":
         hall.eta.expected_arrivals = true_arrivals(config, sc)  # type: ignore[method-assign]
+    elif arrivals == "recent":
+        state = hall.state
+
+        def recent(at: float) -> Segments:
+            return {k: [(math.inf, r)] for k, r in arrival_rates(state, at).items() if r > 0}
+
+        hall.eta.expected_arrivals = recent  # type: ignore[method-assign]
     return HallDay(config, sc, seed=seed, hall=hall, day=scored).run().tickets
 
 
@@ -112,7 +122,7 @@ def main() -> None:
     ap.add_argument("hall", choices=["city", "district"])
     ap.add_argument("--seeds", default="1-8", help="a range, e.g. 1-8 or 101-108")
     ap.add_argument("--weeks", type=int, default=4, help="weeks of history before the day")
-    ap.add_argument("--arrivals", choices=["learned", "none", "true"], default="learned")
+    ap.add_argument("--arrivals", choices=["learned", "recent", "none", "true"], default="learned")
     ap.add_argument("--cells", action="store_true", help="per service × hour and × place")
     args = ap.parse_args()
     lo, _, hi = args.seeds.partition("-")
