@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import datetime, timedelta
 
 import pytest
 
 from hallctl.config import parse_config
 from hallctl.hall.arrival_profile import DAY_SLOTS, WEEK_SLOTS, ArrivalProfile
+from hallctl.hall.core import Hall
 from hallctl.hall.eta import LEVEL_PRIOR
 from tests.hall.conftest import TZ, Driver
 from tests.hall.test_eta import HALL
@@ -88,3 +90,12 @@ def test_the_profile_is_the_same_weekday_else_the_last_days_and_forgets_old_week
     p.note("2027-01-20", t0 + 63 * 86400, "X", "normal")  # nine weeks on: the old ones go
     assert set(p.days) == {"2027-01-20"}
     assert sum(p.counts[("X", "normal")].values()) == 1
+
+
+def test_the_profile_survives_a_snapshot(hall: Driver) -> None:
+    green_burst(hall, 15, 2)
+    at = hall.now.timestamp() + 60
+    copy = Hall(hall.hall.config, pickle.loads(pickle.dumps(hall.hall.state)))
+    assert copy.state.arrival_profile == hall.hall.state.arrival_profile
+    assert copy.eta.expected_arrivals(at) == hall.hall.eta.expected_arrivals(at)
+    assert copy.eta.services_min(at) == hall.hall.eta.services_min(at)
