@@ -10,8 +10,8 @@ with (a) people ahead × configured mean ÷ windows serving and (b) an oracle th
 mean service time: (n − c + 1) × S ÷ c when all c windows are busy (n = in service + ahead),
 else 0. MAE is the mean absolute error as % of the mean wait; bias is mean(estimate − actual).
 Each M/M/c line first runs a two-hour day that is not scored, and the realistic days run each
-hall twice in a row (a week apart) and score the second day, so the
-estimator has the history a hall in service has; the first day is not scored.
+hall on the same weekday of ``--weeks`` weeks before the scored day, so the estimator has the
+history a hall in service has (service times, the weekday's arrival profile).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import math
 import statistics
 import sys
 import time
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from datetime import time as clock
 from pathlib import Path
@@ -41,7 +42,7 @@ MEAN_MIN = 5.0
 def row(name: str, tickets: list[TicketRecord]) -> tuple[Accuracy, Accuracy, Accuracy]:
     est, base, oracle = (accuracy(tickets, a) for a in ("est_min", "baseline_min", "oracle_min"))
     print(
-        f"{name:<26}{est.n:>6}{est.mean_wait_min:>7.1f}"
+        f"{name:<38}{est.n:>6}{est.mean_wait_min:>7.1f}"
         f"{est.mae_pct:>7.1f}{est.bias_pct:>7.1f}{est.p90_abs_min:>6.1f}"
         f"{base.mae_pct:>7.1f}{base.bias_pct:>7.1f}"
         f"{oracle.mae_pct:>7.1f}{oracle.bias_pct:>7.1f}"
@@ -54,54 +55,173 @@ def row(name: str, tickets: list[TicketRecord]) -> tuple[Accuracy, Accuracy, Acc
 
 def header() -> None:
     print(
-        f"{'scenario':<26}{'n':>6}{'wait':>7}{'MAE%':>7}{'bias%':>7}{'p90':>6}"
+        f"{'scenario':<38}{'n':>6}{'wait':>7}{'MAE%':>7}{'bias%':>7}{'p90':>6}"
         f"{'a MAE':>7}{'a bias':>7}{'b MAE':>7}{'b bias':>7}{'÷ b':>8}{'< a by':>8}"
     )
 
 
-def mmc(tickets_each: int) -> None:
-    print(f"\nM/M/c, exponential service, mean {MEAN_MIN} min, ~{tickets_each} tickets each")
-    header()
+@dataclass
+class Batches:
+    """Per simulated day (one batch): sums that make each row's ratios and their intervals."""
+
+    days: list[dict[str, float]] = field(default_factory=list)
+
+    def add(self, tickets: list[TicketRecord]) -> None:
+        d = {"n": 0.0, "wait": 0.0}
+        for t in tickets:
+            if t.wait_min is None:
+                continue
+            d["n"] += 1
+            d["wait"] += t.wait_min
+            for name, v in (("est", t.est_min), ("a", t.baseline_min), ("b", t.oracle_min)):
+                d[name] = d.get(name, 0.0) + (v - t.wait_min)
+                d[name + "|"] = d.get(name + "|", 0.0) + abs(v - t.wait_min)
+        if d["n"]:
+            self.days.append(d)
+
+    @property
+    def n(self) -> int:
+        return int(sum(d["n"] for d in self.days))
+
+    def ratio(self, top: str, bottom: str) -> tuple[float, float]:
+        """Σ top ÷ Σ bottom over the days, with its 95 % half-width (batch means, delta
+        method for a ratio of sums: the days are independent, the tickets of a day are not)."""
+        k = len(self.days)
+        xs, ys = [d.get(top, 0.0) for d in self.days], [d.get(bottom, 0.0) for d in self.days]
+        r = sum(xs) / sum(ys) if sum(ys) else math.nan
+        if k < 2 or not sum(ys):
+            return r, math.nan
+        ybar = sum(ys) / k
+        var = sum((x - r * y) ** 2 for x, y in zip(xs, ys, strict=True)) / (k * (k - 1))
+        return r, 1.96 * math.sqrt(var) / ybar
+
+
+def mmc(tickets_each: int, day_hours: float) -> list[tuple[bool, bool]]:
+    print(
+        f"\nM/M/c, exponential service, mean {MEAN_MIN} min; ≥ {tickets_each:,} tickets a row in "
+        f"days of {day_hours:g} h of arrivals (each starts empty; one day = one batch for the "
+        "95 % intervals); bias and MAE as % of the mean wait"
+    )
+    print(
+        f"{'scenario':<15}{'tickets':>8}{'days':>6}{'wait':>8}"
+        f"{'bias% ± 95%':>15}{'b bias% ± 95%':>17}"
+        f"{'MAE%':>7}{'b MAE%':>8}{'÷ b ± 95%':>13}{'a MAE%':>8}  floors: bias, ÷ b"
+    )
+    verdicts = []
+    end_h = 9 + day_hours
+    end = clock(int(end_h), round((end_h % 1) * 60))
     for c in (1, 4, 12):
         for rho in (0.5, 0.8, 0.9, 0.95):
-            per_hour = rho * c * 60 / MEAN_MIN
-            hours = max(1.0, tickets_each / per_hour)
-            tickets: list[TicketRecord] = []
             config = mmc_hall(c, MEAN_MIN)
             # a hall in service has history: a two-hour day first, not scored
             warm_up = HallDay(config, mmc_scenario(rho, c, MEAN_MIN, end=clock(2, 30), seed=99))
             warm_up.run()
+            batches = Batches()
             seed = 1
-            while len(tickets) < tickets_each:
-                end_h = 0.5 + min(hours, 20.0)
-                end = clock(int(end_h), int((end_h % 1) * 60))
-                sc = mmc_scenario(rho, c, MEAN_MIN, end=end, seed=seed)
+            while batches.n < tickets_each:
+                sc = mmc_scenario(rho, c, MEAN_MIN, start=clock(9, 0), end=end, seed=seed)
                 when = date.fromisoformat(sc.date) + timedelta(days=seed)
-                tickets += HallDay(config, sc, hall=warm_up.hall, day=when).run().tickets
+                batches.add(HallDay(config, sc, hall=warm_up.hall, day=when).run().tickets)
                 seed += 1
-            row(f"M/M/{c} ρ={rho}", tickets)
+            bias, bias_ci = batches.ratio("est", "wait")
+            obias, obias_ci = batches.ratio("b", "wait")
+            mae = batches.ratio("est|", "wait")[0]
+            omae = batches.ratio("b|", "wait")[0]
+            amae = batches.ratio("a|", "wait")[0]
+            vs_b, vs_b_ci = batches.ratio("est|", "b|")
+            wait = sum(d["wait"] for d in batches.days) / batches.n
+            bias_ok, mae_ok = abs(bias) <= 0.03, vs_b <= 1.1
+            sure = (
+                "sure"
+                if abs(bias) + bias_ci <= 0.03 and vs_b + vs_b_ci <= 1.1
+                else "within noise"
+                if bias_ok and mae_ok
+                else ""
+            )
+            verdicts.append((bias_ok and mae_ok, sure == "sure"))
+            print(
+                f"M/M/{c} ρ={rho:<6}{batches.n:>8,}{len(batches.days):>6}"
+                f"{_wait(wait):>8}{_pm(bias, bias_ci):>15}{_pm(obias, obias_ci):>17}"
+                f"{100 * mae:>7.1f}{100 * omae:>8.1f}{vs_b:>7.2f} ±{vs_b_ci:4.2f}{100 * amae:>8.1f}"
+                f"  {'pass' if bias_ok else 'FAIL'}, {'pass' if mae_ok else 'FAIL'} {sure}",
+                flush=True,
+            )
+    print(
+        f"floors (bias within ±3 %, MAE ≤ 1.1 × the oracle's): {sum(v for v, _ in verdicts)} of "
+        f"{len(verdicts)} rows pass, {sum(sure for _, sure in verdicts)} of them with the whole "
+        "95 % interval inside"
+    )
+    return verdicts
 
 
-def days(seeds: int) -> None:
-    print(f"\nrealistic hall days (second of two days, {seeds} seeds)")
+def _wait(minutes: float) -> str:
+    return f"{minutes:.1f}m" if minutes >= 1 else f"{minutes * 60:.1f}s"
+
+
+def _pm(x: float, half: float) -> str:
+    return f"{100 * x:+.1f} ±{100 * half:.1f}"
+
+
+FRESH = 100  # fresh seeds: 101, 102, …, never looked at while the estimator was built
+
+
+def days(seeds: int, weeks: int, verbose: bool) -> None:
+    print(
+        f"\nrealistic hall days ({weeks} week(s) of history: the same weekday, scored on the "
+        f"last; bench seeds 1–{seeds}, fresh seeds {FRESH + 1}–{FRESH + seeds}, pooled)"
+    )
     header()
     for name in ("city", "district"):
         config = load_config(DAYS / f"{name}_hall.yaml")
         sc = load_scenario(DAYS / f"{name}_day.yaml")
-        all_tickets: list[TicketRecord] = []
-        for seed in range(1, seeds + 1):
-            first = HallDay(config, sc, seed=1000 + seed)
-            first.run()
-            second = HallDay(
-                config,
-                sc,
-                seed=seed,
-                hall=first.hall,
-                day=date.fromisoformat(sc.date) + timedelta(days=7),
-            ).run()
-            row(f"{sc.name} #{seed}", second.tickets)
-            all_tickets += second.tickets
-        row(f"{sc.name}, all", all_tickets)
+        groups = {
+            f"seeds 1-{seeds}": range(1, seeds + 1),
+            f"seeds {FRESH + 1}-{FRESH + seeds}": range(FRESH + 1, FRESH + seeds + 1),
+        }
+        results = {}
+        for group, seed_list in groups.items():
+            group_tickets: list[TicketRecord] = []
+            lowers: list[float] = []
+            batches = Batches()
+            for seed in seed_list:
+                hall = None
+                for week in range(weeks, 0, -1):  # the history: earlier weeks, not scored
+                    past = HallDay(
+                        config,
+                        sc,
+                        seed=1000 * week + seed,
+                        hall=hall,
+                        day=date.fromisoformat(sc.date) + timedelta(weeks=1 - week),
+                    )
+                    past.run()
+                    hall = past.hall
+                scored = HallDay(
+                    config,
+                    sc,
+                    seed=seed,
+                    hall=hall,
+                    day=date.fromisoformat(sc.date) + timedelta(weeks=1),
+                ).run()
+                if verbose:
+                    row(f"{sc.name} #{seed}", scored.tickets)
+                est, base = accuracy(scored.tickets), accuracy(scored.tickets, "baseline_min")
+                lowers.append(1 - est.mae_pct / base.mae_pct)
+                batches.add(scored.tickets)
+                group_tickets += scored.tickets
+            results[group] = row(f"{sc.name}, {group}", group_tickets)
+            vs_a, vs_a_ci = batches.ratio("est|", "a|")
+            bias, bias_ci = batches.ratio("est", "wait")
+            print(
+                f"  MAE {1 - vs_a:.0%} ± {vs_a_ci:.0%} lower than (a), bias {_pm(bias, bias_ci)} %"
+                f" (95 %, days as batches); per seed {min(lowers):.0%} to {max(lowers):.0%} lower"
+            )
+        for group, (est, base, _) in results.items():
+            lower = 1 - est.mae_pct / base.mae_pct
+            verdict = "pass" if lower >= 0.30 and abs(est.bias_pct) <= 10 else "FAIL"
+            print(
+                f"  floor ({group}): MAE {lower:.0%} lower than (a) (≥ 30 %), bias "
+                f"{est.bias_pct:+.1f} % (within ±10 %): {verdict}"
+            )
 
 
 def erlang(total: int) -> None:
@@ -137,15 +257,18 @@ def erlang(total: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", choices=["mmc", "days", "erlang"])
-    ap.add_argument("--tickets", type=int, default=1500, help="per M/M/c scenario")
-    ap.add_argument("--seeds", type=int, default=3, help="per realistic day")
+    ap.add_argument("--tickets", type=int, default=20_000, help="per M/M/c scenario")
+    ap.add_argument("--day-hours", type=float, default=8.0, help="M/M/c: hours of arrivals a day")
+    ap.add_argument("--seeds", type=int, default=16, help="per realistic day and seed group")
+    ap.add_argument("--verbose", action="store_true", help="a row for every seed's day")
+    ap.add_argument("--weeks", type=int, default=4, help="weeks of history before a scored day")
     ap.add_argument("--erlang-tickets", type=int, default=60_000)
     args = ap.parse_args()
     t0 = time.perf_counter()
     if args.only in (None, "mmc"):
-        mmc(args.tickets)
+        mmc(args.tickets, args.day_hours)
     if args.only in (None, "days"):
-        days(args.seeds)
+        days(args.seeds, args.weeks, args.verbose)
     if args.only in (None, "erlang"):
         erlang(args.erlang_tickets)
     print(f"\n{time.perf_counter() - t0:.0f} s")

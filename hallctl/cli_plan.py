@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from hallctl.cli_simulate import add_profile_options, scenario_from_args
 
@@ -33,6 +34,12 @@ def register(
     sp.add_argument("--rounds", type=int, default=3, help="simulator correction rounds")
     sp.add_argument("--seeds", type=int, default=3, help="simulated days per round")
     sp.add_argument("--json", action="store_true", help="the plan as JSON")
+    sp.add_argument(
+        "--chart",
+        type=Path,
+        metavar="FILE",
+        help="also draw the plan as a chart: a .png or .svg file (needs hallctl[reports])",
+    )
     sp.set_defaults(handler=run)
 
 
@@ -45,9 +52,17 @@ def run(args: argparse.Namespace) -> int:
         print("hallctl plan: --share must be between 0 and 1", file=sys.stderr)
         return 1
     try:
+        if args.chart is not None:
+            from hallctl.sim.plan_chart import check_path
+
+            check_path(args.chart)  # before the simulations, not after
         config = load_config(args.config or default_config())
         scenario = scenario_from_args(config, args)
         result = plan(config, scenario, share=args.share, rounds=args.rounds, seeds=args.seeds)
+        if args.chart is not None:
+            from hallctl.sim.plan_chart import write
+
+            write(result, config, args.share, args.chart)
     except (ConfigError, ValueError, OSError) as e:
         print(f"hallctl plan: {e}", file=sys.stderr)
         return 1

@@ -687,9 +687,7 @@ class Hall:
     def on_close_case(self, cmd: c.CloseCase, out: Outcome, now: datetime, at: float) -> None:
         cases.close(self, cmd, out, now, at)
 
-    def on_record_report(
-        self, cmd: c.RecordReport, out: Outcome, now: datetime, at: float
-    ) -> None:
+    def on_record_report(self, cmd: c.RecordReport, out: Outcome, now: datetime, at: float) -> None:
         data = {"day": cmd.day, "period": "day", **cmd.summary, "files": cmd.files}
         self._emit(out, "report.daily", data, at)
         out.result = data

@@ -23,19 +23,21 @@ Deterministic and pure: a function of the hall's state and the time, nothing els
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from hallctl.hall.arrival_profile import SLOT_S, ArrivalProfile, slot_of
 from hallctl.hall.policy import choose
 from hallctl.hall.queue import Item, OrderedQueue
 from hallctl.hall.service_times import (
-    PRIOR_WEIGHT,
     ServiceTime,
+    first_finish,
     pause_left,
-    robust_mean,
     server_key,
     staff_factor,
+    staff_stats,
 )
 from hallctl.hall.state import (
     CALLED,
@@ -55,6 +57,8 @@ MAX_CALLS = 100
 MAX_STEPS = 4 * MAX_CALLS
 ARRIVAL_SPAN_S = 1800.0  # future arrivals at the rate of the last half hour
 MIN_SPAN_S = 300.0
+HORIZON_SLOTS = 16  # half hours of expected arrivals a run looks ahead
+LEVEL_PRIOR = 10.0  # citizens' worth of "a usual day" in today's level against the profile
 GHOST = "~"
 
 
@@ -74,13 +78,32 @@ class Forecast:
 
 
 class _Stream:
-    """Citizens of one service and channel still to come, evenly spaced at the recent rate."""
+    """Citizens of one service and channel still to come, evenly spaced in expected arrivals:
+    the k-th comes when k citizens are expected, at a rate that may change over time
+    (``segments``: (until, citizens per second), ascending; after the last, none)."""
 
-    __slots__ = ("channel", "gap", "next", "service")
+    __slots__ = ("channel", "next", "segments", "service")
 
-    def __init__(self, service: str, channel: str, start: float, gap: float) -> None:
-        self.service, self.channel, self.gap = service, channel, gap
-        self.next = start + gap
+    def __init__(
+        self, service: str, channel: str, start: float, segments: list[tuple[float, float]]
+    ) -> None:
+        self.service, self.channel, self.segments = service, channel, segments
+        self.next = start
+        self.advance()
+
+    def advance(self) -> None:
+        """Move ``next`` on by one expected citizen (to infinity when none are expected)."""
+        t, need = self.next, 1.0
+        for until, rate in self.segments:
+            if until <= t:
+                continue
+            if rate > 0:
+                if t + need / rate <= until:
+                    self.next = t + need / rate
+                    return
+                need -= rate * (until - t)
+            t = until
+        self.next = math.inf
 
 
 class _ShadowQueue(OrderedQueue):
@@ -108,7 +131,7 @@ class _ShadowQueue(OrderedQueue):
         s = self.stream
         if s is not None and s.next <= self.run.now:
             self.run.add(s.service, s.channel, s.next, ghost=False)
-            s.next += s.gap
+            s.advance()
             return True
         return False
 
@@ -158,6 +181,20 @@ def arrival_rates(state: HallState, at: float) -> dict[tuple[str, str], float]:
     return rates
 
 
+_View = tuple[float, int, list[float]]
+
+
+def _profile_view(
+    prof: ArrivalProfile, key: tuple[str, str], shifts: list[int], first: int, now: int
+) -> _View:
+    """Expected and seen today before this half hour, and expected from it on, per half hour."""
+    mine = prof.counts.get(key, {})
+    usual = sum(prof.expected(key, slot, shifts) for slot in range(first, now))
+    seen = sum(mine.get(slot, 0) for slot in range(first, now))
+    ahead = [prof.expected(key, slot, shifts) for slot in range(now, now + HORIZON_SLOTS)]
+    return usual, seen, ahead
+
+
 class Estimator:
     """Forecasts for one hall; caches the last run, keyed by (state version, time)."""
 
@@ -168,6 +205,9 @@ class Estimator:
         self.enabled = True
         self._times: dict[tuple[str, str | None, int | None], tuple[int, ServiceTime]] = {}
         self._bases: dict[str, tuple[int, ServiceTime, float]] = {}
+        # the arrival profile's view from the current half hour: (day, half hour) → per key
+        self._profile: tuple[tuple[str, int], dict[tuple[str, str], _View]] = (("", 0), {})
+        self._staff: dict[str, tuple[tuple[int, float], tuple[int, float, float] | None]] = {}
 
     # ---- what callers ask ---------------------------------------------------------------
 
@@ -193,6 +233,52 @@ class Estimator:
         f = self._cache[1]
         return {s.code: f.wait_min(ghost_key(s.code, "normal")) for s in self.hall.config.services}
 
+    # ---- citizens still to come ---------------------------------------------------------
+
+    def expected_arrivals(self, at: float) -> dict[tuple[str, str], list[tuple[float, float]]]:
+        """Per (service, channel): the expected rate from now on, as (until, per second).
+
+        With history, the profile of this weekday (hall/arrival_profile.py) half hour by half
+        hour, scaled by how busy today has been against it so far; without, or for a service
+        the profile did not expect today, the last half hour's rate from now on."""
+        s = self.hall.state
+        recent = arrival_rates(s, at)
+        prof = s.arrival_profile
+        shifts = prof.shifts(s.day) if s.day else []
+        first = prof.days.get(s.day)
+        now = slot_of(at)
+        out: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        by_service: dict[str, list[tuple[str, str]]] = {}
+        for key in (*prof.counts, *recent):
+            keys = by_service.setdefault(key[0], [])
+            if key not in keys:
+                keys.append(key)
+        if self._profile[0] != (s.day, now):
+            self._profile = ((s.day, now), {})
+        cache = self._profile[1]
+        part = (at - now * SLOT_S) / SLOT_S  # of the current half hour, gone
+        for keys in by_service.values():
+            usual = seen = 0.0
+            if shifts and first is not None:
+                for key in keys:
+                    got = cache.get(key)
+                    if got is None:
+                        got = cache[key] = _profile_view(prof, key, shifts, first, now)
+                    usual += got[0] + got[2][0] * part
+                    seen += got[1] + prof.counts.get(key, {}).get(now, 0)
+            if usual <= 0:
+                out.update((k, [(math.inf, r)]) for k in keys if (r := recent.get(k, 0.0)) > 0)
+                continue
+            level = (seen + LEVEL_PRIOR) / (usual + LEVEL_PRIOR)
+            for key in keys:
+                ahead = cache[key][2]
+                if any(ahead):
+                    out[key] = [
+                        (float((now + i + 1) * SLOT_S), level * n / SLOT_S)
+                        for i, n in enumerate(ahead)
+                    ]
+        return out
+
     # ---- service times ------------------------------------------------------------------
 
     def service_time(
@@ -207,22 +293,32 @@ class Estimator:
         base, long_run = self._base(service)
         st = base
         if staff or window is not None:
-            own = s.staff_samples.get(server_key(staff, window or 0, service), ())
-            factor = staff_factor(list(own), long_run)
+            factor = staff_factor(
+                self._staff_stats(server_key(staff, window or 0, service)), long_run
+            )
             if factor != 1.0:
                 st = base.scaled(factor)
         self._times[key] = (s.samples_seen, st)
         return st
+
+    def _staff_stats(self, key: str) -> tuple[int, float, float] | None:
+        """A person's samples change only with their own finish: their (count, sum) says when."""
+        own = self.hall.state.staff_samples.get(key, ())
+        version = (len(own), sum(own))
+        cached = self._staff.get(key)
+        if cached is None or cached[0] != version:
+            cached = self._staff[key] = (version, staff_stats(list(own)))
+        return cached[1]
 
     def _base(self, service: str) -> tuple[ServiceTime, float]:
         s = self.hall.state
         cached = self._bases.get(service)
         if cached is not None and cached[0] == s.samples_seen:
             return cached[1], cached[2]
-        samples = list(s.service_samples.get(service, ()))
+        samples = s.service_samples.get(service, ())
         prior = self.hall.config.service(service).avg_service_min * 60.0
         base = ServiceTime.of(samples, prior)
-        long_run = robust_mean(samples, prior, PRIOR_WEIGHT)
+        long_run = base.long_run
         self._bases[service] = (s.samples_seen, base, long_run)
         return base, long_run
 
@@ -267,7 +363,7 @@ class _Run:
             self.add(service, channel, at, ghost=True)
         # windows that can serve, and when each is free
         self.heap: list[tuple[float, int]] = []
-        busy: list[tuple[float, int, ServiceTime, float]] = []
+        busy: list[tuple[float, int, ServiceTime, float, str]] = []
         for n, services in hall._window_services.items():
             w = real.window(n)
             if w.status == "closed" or not services:
@@ -280,27 +376,49 @@ class _Run:
             if t is not None and t.state in (CALLED, SERVING) and t.called_at is not None:
                 st = self._time(t.service, n)
                 elapsed = at - t.called_at
-                busy.append((st.remaining(elapsed), n, st, elapsed))
+                busy.append((st.remaining(elapsed), n, st, elapsed, t.service))
             heapq.heappush(self.heap, (free, n))
-        # Busy windows do not all finish at their mean: one of several finishes early. The k-th
-        # likeliest to finish first gets the mean of the k-th slice of its own remaining-time
-        # distribution, so the run's first calls come as often as they do in the hall.
-        # After that first finish every window is played with mean service times; with several
-        # windows their finishes interleave, and a window then serves on average cv²/2 of a
-        # service more by any time than a mean-time run says: that much comes off its next one.
+        # Busy windows do not all finish at their mean: one of several finishes early.
+        # - The first finish is expected at ∫ P(every busy window still busy at t) dt, from each
+        #   one's own distribution of the time left (service_times.first_finish).
+        # - The k-th likeliest to finish first otherwise gets the mean of the k-th slice of its
+        #   own remaining-time distribution, so the run's first calls come as often as they do.
+        # - Interchangeable windows (the same skills, the same service now) whose service
+        #   times vary as much as an exponential's (cv² = 1) finish as a steady stream, one
+        #   every mean ÷ their number, after the first: for cv² < 1 a blend by cv².
+        # After that every window is played with mean service times; with several windows their
+        # finishes interleave, and a window then serves on average cv²/2 of a service more by
+        # any time than a mean-time run says: that much comes off its next one (less the part
+        # the steady stream already accounts for).
         busy.sort()
         frees = dict((n, f) for f, n in self.heap)
         spread = (len(busy) - 1) / len(busy) if busy else 0.0
         self.credit: dict[int, float] = {}
-        for k, (_, n, st, elapsed) in enumerate(busy):
-            frees[n] = max(frees[n], at + st.remaining_slice(elapsed, k, len(busy)))
-            self.credit[n] = spread * min(st.cv2, 1.0) * st.mean_s / 2
+        first = first_finish([b[2].residual(b[3]) for b in busy]) if busy else 0.0
+        groups: dict[tuple[object, str], list[int]] = {}  # interchangeable busy windows
+        for k, b in enumerate(busy):
+            groups.setdefault((tuple(hall._window_services[b[1]]), b[4]), []).append(k)
+        stagger: dict[int, float] = {}
+        for ks in groups.values():
+            if len(ks) < 2:
+                continue
+            members = [busy[k] for k in ks]
+            g_first = first_finish([b[2].residual(b[3]) for b in members])
+            gap = 1.0 / sum(1.0 / b[2].mean_s for b in members)
+            for j, k in enumerate(ks):
+                stagger[k] = g_first + j * gap
+        for k, (_, n, st, elapsed, _) in enumerate(busy):
+            sliced = first if k == 0 else st.remaining_slice(elapsed, k, len(busy))
+            share = min(st.cv2, 1.0) if k in stagger else 0.0
+            left = (1 - share) * sliced + share * stagger.get(k, 0.0)
+            frees[n] = max(frees[n], at + left)
+            self.credit[n] = (1 - share) * spread * min(st.cv2, 1.0) * st.mean_s / 2
         self.heap = sorted((f, n) for n, f in frees.items())
         self.serves = {n: {code for code, _, _ in hall._window_services[n]} for n in shadow.windows}
         self.streams: list[_Stream] = []
-        for (code, channel), rate in sorted(arrival_rates(real, at).items()):
-            if code in hall._services and rate > 0:
-                stream = _Stream(code, channel, at, 1.0 / rate)
+        for (code, channel), segments in sorted(est.expected_arrivals(at).items()):
+            if code in hall._services and segments:
+                stream = _Stream(code, channel, at, segments)
                 self.queues[(code, CHANNEL_CLASS[channel])].stream = stream
                 self.streams.append(stream)
 
@@ -340,7 +458,7 @@ class _Run:
             number = choose(shadow, n, hall._window_services[n], hall._rules[n])
             if number is None:
                 mine = [s.next for s in self.streams if s.service in self.serves[n]]
-                if mine:  # idle until someone it serves comes (all due ones were just made)
+                if mine and min(mine) < math.inf:  # idle until someone it serves comes
                     heapq.heappush(self.heap, (max(now, min(mine)), n))
                 continue
             t = shadow.tickets[number]

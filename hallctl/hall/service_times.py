@@ -21,7 +21,8 @@ yesterday afternoon's pace and the estimate follows the time of day.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+import math
+from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -60,11 +61,22 @@ def shrunk(own: Sequence[float], base: float) -> float:
     """The mean of ``own``, shrunk towards ``base`` unless it differs by more than its noise
     explains (positive-part James-Stein with a 2σ threshold): a real change of pace shows
     through, the noise of a few dozen samples does not."""
+    return shrink(mean_se2(own), base)
+
+
+def mean_se2(own: Sequence[float]) -> tuple[int, float, float]:
+    """(n, mean, squared standard error of the mean)."""
     n = len(own)
     if n < 2:
-        return base
+        return n, 0.0, 0.0
     m = sum(own) / n
-    se2 = sum((x - m) ** 2 for x in own) / (n - 1) / n
+    return n, m, sum((x - m) ** 2 for x in own) / (n - 1) / n
+
+
+def shrink(stats: tuple[int, float, float], base: float) -> float:
+    n, m, se2 = stats
+    if n < 2:
+        return base
     d2 = (m - base) ** 2
     if d2 <= 0:
         return base
@@ -85,18 +97,31 @@ class ServiceTime:
     cv2: float = 0.0  # squared coefficient of variation of the history (1 for exponential)
     raw_mean: float = 0.0  # the samples' own mean
     factor: float = 1.0  # a person's pace against the samples'
+    long_run: float = 0.0  # the mean without the recent pace (a person's pace is against it)
 
     @classmethod
     def of(cls, samples: Sequence[float], prior_s: float) -> ServiceTime:
-        xs = clipped(samples)
-        mean = (PRIOR_WEIGHT * prior_s + sum(xs)) / (PRIOR_WEIGHT + len(xs))
-        if len(xs) > 2 * RECENT:
+        xs = [x for x in samples if x > 0]
+        ordered = sorted(xs)  # one sort: the median, the clip, the remaining times
+        n = len(ordered)
+        cv2 = raw = total = lo = hi = 0.0
+        if n:
+            m = ordered[(n - 1) // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+            lo, hi = m / CLIP, m * CLIP
+            i, j = bisect_left(ordered, lo), bisect_right(ordered, hi)
+            ordered[:i] = [lo] * i  # clipping keeps the order
+            ordered[j:] = [hi] * (n - j)
+            total = sum(ordered)
+            raw = total / n
+            if n >= HISTORY_MIN:
+                cv2 = sum((x - raw) ** 2 for x in ordered) / (n - 1) / (raw * raw)
+        long_run = (PRIOR_WEIGHT * prior_s + total) / (PRIOR_WEIGHT + n)
+        mean = long_run
+        if n > 2 * RECENT:
             # the recent pace where it differs from the long run by more than its noise
-            mean = shrunk(xs[-RECENT:], mean)
-        cv2, raw = 0.0, (sum(xs) / len(xs) if xs else 0.0)
-        if len(xs) >= HISTORY_MIN:
-            cv2 = sum((x - raw) ** 2 for x in xs) / (len(xs) - 1) / (raw * raw)
-        return cls(mean, tuple(sorted(xs)), cv2, raw)
+            recent = [min(max(x, lo), hi) for x in xs[-RECENT:]]
+            mean = shrunk(recent, long_run)
+        return cls(mean, tuple(ordered), cv2, raw, long_run=long_run)
 
     @property
     def has_history(self) -> bool:
@@ -125,6 +150,18 @@ class ServiceTime:
         part = xs[lo:hi]
         return f * (sum(part) / len(part) - e) * (m / self.raw_mean)
 
+    def residual(self, elapsed_s: float) -> Residual:
+        """The time left for a citizen at the window for ``elapsed_s``, as a distribution."""
+        f = self.factor
+        e = elapsed_s / f
+        xs = self.sorted_samples
+        i = bisect_right(xs, e)
+        left = self.remaining(elapsed_s)
+        if not self.has_history or len(xs) - i < TAIL_MIN:
+            return Residual(left, (left,), 0, 0.0, 1.0)  # as if the time left were certain
+        # the samples longer than e, less e, in this window's seconds
+        return Residual(left, xs, i, e, self.mean_s / self.raw_mean)
+
     def _remaining(self, e: float, m: float) -> float:
         """Unscaled: ``e`` elapsed, ``m`` the (prior-blended) mean, both at the history's pace."""
         if e <= 0:
@@ -150,8 +187,79 @@ def server_key(staff: str | None, window: int, service: str) -> str:
     return f"{staff or f'#{window}'}/{service}"
 
 
-def staff_factor(staff: Sequence[float], base: float) -> float:
-    """How much slower (> 1) or faster (< 1) one person is than the service's long-run mean."""
+def staff_stats(staff: Sequence[float]) -> tuple[int, float, float] | None:
+    """What a person's pace is judged by (None: too few services yet)."""
     if len(staff) < STAFF_MIN:
+        return None
+    return mean_se2(clipped(staff))
+
+
+def staff_factor(stats: tuple[int, float, float] | None, base: float) -> float:
+    """How much slower (> 1) or faster (< 1) one person is than the service's long-run mean."""
+    if stats is None:
         return 1.0
-    return shrunk(clipped(staff), base) / base
+    return shrink(stats, base) / base
+
+
+FIRST_GRID = 48  # points of the integral in first_finish
+
+
+@dataclass(frozen=True, slots=True)
+class Residual:
+    """Time left at a busy window: equally likely values ``(xs[k] - e) * scale``, k ≥ i."""
+
+    mean: float
+    xs: tuple[float, ...]
+    i: int
+    e: float
+    scale: float
+
+    def alive(self, t: float) -> float:
+        """P(still busy ``t`` seconds from now)."""
+        xs = self.xs
+        return (len(xs) - bisect_right(xs, self.e + t / self.scale)) / (len(xs) - self.i)
+
+    def quantile(self, q: float) -> float:
+        n = len(self.xs) - self.i
+        return (self.xs[self.i + min(n - 1, int(q * n))] - self.e) * self.scale
+
+
+def first_finish(busy: Sequence[Residual]) -> float:
+    """Expected time until the first of several busy windows finishes: ∫ P(all still busy at
+    t) dt, on a grid of the quantiles of the window with history likeliest to finish first,
+    and the times left of those without (taken as certain). With one window, its mean."""
+    if len(busy) == 1:
+        return busy[0].mean
+    spread = [r for r in busy if len(r.xs) - r.i > 1]
+    certain = [r.mean for r in busy if len(r.xs) - r.i <= 1]
+    if not spread:
+        return min(certain)
+    first = min(spread, key=lambda r: r.mean)
+    end = min([*certain, first.quantile(1.0)])  # all finished by then
+    grid = sorted(
+        {t for t in (first.quantile(g / FIRST_GRID) for g in range(1, FIRST_GRID)) if t < end}
+        | {t for t in certain if t <= end}
+        | {end}
+    )
+    total, prev_t, prev_p = 0.0, 0.0, 1.0
+    for t in grid:
+        p = 1.0
+        for r in busy:
+            p *= r.alive(t)
+            if p == 0.0:
+                break
+        total += _segment(t - prev_t, prev_p, p)
+        prev_t, prev_p = t, p
+        if p == 0.0:
+            break
+    return total
+
+
+def _segment(width: float, p0: float, p1: float) -> float:
+    """∫ of a falling probability over one step of the grid: exponential between its ends
+    (exact for exponential services, where the product falls fastest), a step where it ends."""
+    if p1 <= 0.0:
+        return width * p0
+    if p0 - p1 < 1e-9:
+        return width * p0
+    return width * (p0 - p1) / math.log(p0 / p1)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hallctl.hall import supervision_state
+from hallctl.hall.arrival_profile import ArrivalProfile
 from hallctl.hall.queue import OrderedQueue
 from hallctl.hall.service_times import PAUSE_SAMPLES, STAFF_SAMPLES, new_samples, server_key
 
@@ -123,6 +124,7 @@ class HallState:
     staff_samples: dict[str, deque[float]] = field(default_factory=dict)
     pause_samples: deque[float] = field(default_factory=lambda: new_samples(PAUSE_SAMPLES))
     arrival_log: dict[str, deque[tuple[float, str]]] = field(default_factory=dict)
+    arrival_profile: ArrivalProfile = field(default_factory=ArrivalProfile)  # across days
     samples_seen: int = 0  # service-time samples taken so far (a version for their caches)
     changes: int = 0  # events folded so far: a version for caches of derived views
     clock: float = 0.0  # the time of the latest event folded
@@ -223,6 +225,7 @@ def _ticket_issued(s: HallState, d: dict[str, Any], at: float) -> None:
     if log is None:
         log = s.arrival_log[t.service] = deque(maxlen=ARRIVAL_LOG)
     log.append((at, t.channel))
+    s.arrival_profile.note(s.day, at, t.service, t.channel)
 
 
 def _occupancy(s: HallState, t: Ticket, at: float) -> None:
