@@ -35,9 +35,9 @@ from typing import Any
 
 import aiomqtt
 import structlog
+from hallctl.forward.mqtt import BATCHES_IN_FLIGHT, SINK, MqttForwarder
 
 from hallctl.broker import Mosquitto
-from hallctl.forward.mqtt import BATCHES_IN_FLIGHT, SINK, MqttForwarder
 from hallctl.journal import Journal, PendingEvent
 from hallctl.mqtt.link import MqttLink
 from hallctl.mqtt.settings import MqttSettings

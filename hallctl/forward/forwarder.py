@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from hallctl.disk_full import is_disk_full
 from hallctl.forward.config import SinkCommon
 from hallctl.forward.contract import Sink, SinkRejected, SinkUnavailable
 from hallctl.forward.health import SinkHealth
@@ -100,7 +101,9 @@ class SinkForwarder:
         return self.health.report(self._engine.last_seq(), self._engine.now())
 
     async def run(self) -> None:
-        cursor = await asyncio.to_thread(self._start_cursor)
+        cursor, new = await asyncio.to_thread(self._start_cursor)
+        if new:
+            await self._save_cursor(self._engine.journal, cursor)
         self.health.cursor = cursor
         log.info("sink.resume", sink=self.name, cursor=cursor)
         delay = self._config.retry_min_s
@@ -132,12 +135,13 @@ class SinkForwarder:
                 continue
             delay = self._config.retry_min_s
 
-    def _start_cursor(self) -> int:
-        """The sink's cursor; a new sink's is placed by `start` (now, today, a day, beginning)."""
+    def _start_cursor(self) -> tuple[int, bool]:
+        """The sink's cursor, and whether it is new: placed by `start` (now, today, a day,
+        beginning)."""
         journal = self._engine.journal
         name = self._config.cursor
         if journal.has_cursor(name):
-            return journal.cursor(name)
+            return journal.cursor(name), False
         start = self._config.start
         if start == "beginning":
             seq = 0
@@ -146,9 +150,8 @@ class SinkForwarder:
         else:
             day = self._engine.now().date().isoformat() if start == "today" else start
             seq = journal.seq_before_day(day)
-        journal.set_cursor(name, seq)
         log.info("sink.created", sink=self.name, start=start, cursor=seq)
-        return seq
+        return seq, True
 
     async def _forward(self) -> None:
         # TaskGroup failures arrive as a group; the retry logic wants the sink's own error.
@@ -189,12 +192,22 @@ class SinkForwarder:
                 if task is not None:
                     await task
                 # Only now: the back end holds every wanted record up to `last`.
-                await asyncio.to_thread(journal.set_cursor, self._config.cursor, last)
+                await self._save_cursor(journal, last)
                 self._delivered(last, count)
                 if window:
                     self.health.oldest_pending = window[0][2]
                 if self._alarm_raised:
                     await self._clear_alarm()
+
+    async def _save_cursor(self, journal: Journal, seq: int) -> None:
+        try:
+            await asyncio.to_thread(journal.set_cursor, self._config.cursor, seq)
+        except Exception as exc:
+            if not is_disk_full(exc, journal.path.parent):
+                raise
+            # Keep forwarding: the cursor is saved with a later batch once space is back (at
+            # worst these are sent again after a restart: at least once, de-duplicated by id).
+            log.warning("sink.cursor_not_saved", sink=self.name, seq=seq, reason="disk full")
 
     def _delivered(self, cursor: int, count: int) -> None:
         h = self.health

@@ -132,10 +132,10 @@ class MqttPublisher(asyncio.Protocol):
         keepalive: int = 30,
         window: int = 100,
         tls: ssl.SSLContext | None = None,
-        timeout: float = 10.0,
+        connect_timeout_s: float = 10.0,
     ) -> MqttPublisher:
         loop = asyncio.get_running_loop()
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(connect_timeout_s):
             _, proto = await loop.create_connection(
                 lambda: cls(window, keepalive), host, port, ssl=tls,
                 server_hostname=host if tls is not None else None,
