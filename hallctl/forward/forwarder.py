@@ -168,7 +168,7 @@ class SinkForwarder:
         depth = max(1, int(getattr(self._sink, "pipeline", 1)))
         read = self.health.cursor
         # (last seq, wanted count, first record's time, delivery or None when all filtered)
-        window: deque[tuple[int, int, datetime, asyncio.Task[None] | None]] = deque()
+        window: deque[tuple[int, int, datetime, asyncio.Task[Exception | None] | None]] = deque()
         async with asyncio.TaskGroup() as tg:
             while True:
                 if len(window) < depth:
@@ -180,7 +180,7 @@ class SinkForwarder:
                         if not window:
                             self.health.oldest_pending = first
                         wanted = self._filter(records)
-                        task = tg.create_task(self._sink.deliver(wanted)) if wanted else None
+                        task = tg.create_task(self._settled(wanted)) if wanted else None
                         window.append((records[-1].seq, len(wanted), first, task))
                         read = records[-1].seq
                         continue
@@ -189,8 +189,8 @@ class SinkForwarder:
                     await self._engine.wait_beyond(read)
                     continue
                 last, count, _, task = window.popleft()
-                if task is not None:
-                    await task
+                if task is not None and (error := await task) is not None:
+                    raise error
                 # Only now: the back end holds every wanted record up to `last`.
                 await self._save_cursor(journal, last)
                 self._delivered(last, count)
@@ -198,6 +198,15 @@ class SinkForwarder:
                     self.health.oldest_pending = window[0][2]
                 if self._alarm_raised:
                     await self._clear_alarm()
+
+    async def _settled(self, records: Sequence[Record]) -> Exception | None:
+        """A delivery's failure is raised when its batch's turn comes: the batches before it
+        that did get through still move the cursor."""
+        try:
+            await self._sink.deliver(records)
+        except Exception as exc:
+            return exc
+        return None
 
     async def _save_cursor(self, journal: Journal, seq: int) -> None:
         try:
