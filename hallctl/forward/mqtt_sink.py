@@ -89,17 +89,17 @@ class MqttSink:
         if client is None:
             raise SinkUnavailable("not connected")
         batch = Batch(len(records))
-        hall, topics = self._hall, self._topic_cache
+        hall, topics, publish = self._hall, self._topic_cache, client.publish
+        window = client.window
         try:
             async with self._sending:
                 for record in records:
-                    if client.outstanding >= client.window:
+                    if client.outstanding >= window:
                         await client.wait_for_room()
                     topic = topics.get(record.type)
                     if topic is None:
-                        name = self._topics.event(record.type)
-                        topic = topics[record.type] = (name, MqttPublisher.topic(name))
-                    client.publish(topic[0], topic[1], record.envelope_json(hall), batch)
+                        topic = topics[record.type] = self._topic(record.type)
+                    publish(topic[0], topic[1], record.envelope_json(hall), batch)
                 client.flush()
             # No timeout: a dead connection is noticed by the keepalive, which fails the wait.
             await batch.done
@@ -107,6 +107,10 @@ class MqttSink:
             raise (SinkUnavailable if exc.transient else SinkRejected)(str(exc)) from exc
         except WireError as exc:
             raise SinkUnavailable(str(exc)) from exc
+
+    def _topic(self, event_type: str) -> tuple[str, bytes]:
+        name = self._topics.event(event_type)
+        return name, MqttPublisher.topic(name)
 
     async def close(self) -> None:
         client, self._client = self._client, None
