@@ -136,8 +136,11 @@ def bare_paho_rate(broker: Mosquitto, payload: bytes, count: int) -> float:
     started = time.perf_counter()
     with lock:
         publish_more()
-    finished.wait(120)
+    if not finished.wait(60):  # seen once on the shared machine: paho stalled mid-run
+        print(f"    (bare paho stalled at {acked:,} of {count:,} PUBACKs: round counted "
+              "as that many in 60 s)")
     elapsed = time.perf_counter() - started
+    count = acked
     client.disconnect()
     client.loop_stop()
     return count / elapsed
