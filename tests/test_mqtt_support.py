@@ -31,7 +31,7 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from hallctl.forward.forwarder import SinkForwarder
+from hallctl.forward.forwarder import SinkEngine, SinkForwarder
 from hallctl.forward.sinks import mqtt_forwarder
 from hallctl.journal import Journal, PendingEvent, Record
 from hallctl.mqtt.link import MqttLink
@@ -162,7 +162,7 @@ async def running_link(engine: StandInEngine, settings: MqttSettings) -> AsyncIt
 
 @asynccontextmanager
 async def running_forwarder(
-    engine: StandInEngine, settings: MqttSettings
+    engine: SinkEngine, settings: MqttSettings
 ) -> AsyncIterator[SinkForwarder]:
     """The MQTT sink's forwarder alone (its own connection, cursor `mqtt`)."""
     forwarder = mqtt_forwarder(engine, settings)
