@@ -82,7 +82,8 @@ class SinkSelection(_Strict):
 
 
 class MqttForwarding(SinkSelection):
-    """`mqtt.forward`: what the link forwards to `<base>/events/<type>` (cursor `mqtt`)."""
+    """`mqtt.forward`: which records the MQTT sink publishes to `<base>/events/<type>`
+    (its own connection, cursor `mqtt`, health `state/sinks/mqtt`)."""
 
     start: str = Field(
         "beginning",
