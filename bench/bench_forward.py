@@ -1,16 +1,21 @@
 """MQTT forwarding throughput against a local Mosquitto (started here).
 
-(a) bare paho: QoS 1 publishes from paho's own network thread, at most max_inflight (100)
-    unacknowledged, the next publish sent from the PUBACK callback: the strongest baseline
-    (faster than (a') here, so the floor is measured against it);
-(a') bare aiomqtt: QoS 1 publishes, batches pipelined like the forwarder used to;
-(b) the forwarder draining N journal records (read, publish, PUBACK, save cursor);
-    target: ≥ 90 % of (a); rounds of (a), (a') and (b) alternate, medians reported;
-(c) a 100,000-record backlog journaled while the broker was down, drained by the full link
+Baselines, bare QoS 1 publish loops of the same envelopes, at most INFLIGHT (100)
+unacknowledged, the next publish sent when a PUBACK frees room:
+(a) paho alone, its network loop in its own thread, publishing from the PUBACK callback;
+(a') hallctl's publish-only client (`hallctl/forward/mqtt_wire.py`) on the asyncio loop;
+the strongest baseline is whichever of the two is faster in this run.
+(b) the forwarder (generic SinkForwarder + MqttSink) draining N journal records (read,
+    publish, PUBACK, save cursor); floor ≥ 90 % of the strongest baseline; rounds of (a),
+    (a') and (b) alternate, medians reported;
+(c) a 100,000-record backlog journaled while the broker was down, drained by the forwarder
     after the broker returns; target: ≤ 30 s.
-
 (d) the engine with its MQTT link and forwarder in one process (as in the daemon), 50
-    clients: durable commands/s, against the engine alone in the same run; floor 10,000/s.
+    clients: durable commands/s, against the engine alone, rounds alternated; floor 10,000/s.
+
+The broker announces Receive Maximum = INFLIGHT (`max_inflight_messages`), so every client
+may keep 100 in flight (mqtt_wire honours the broker's Receive Maximum; Mosquitto's default
+is 20).
 
     .venv/bin/python bench/bench_forward.py [--events 20000] [--backlog 100000] [--rounds 3]
 """
@@ -22,30 +27,30 @@ import asyncio
 import contextlib
 import json
 import logging
-import math
 import random
 import statistics
 import sys
 import tempfile
 import time
-from collections import deque
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import aiomqtt
 import structlog
 
 from hallctl.broker import Mosquitto
-from hallctl.forward.mqtt import BATCHES_IN_FLIGHT, SINK, MqttForwarder
+from hallctl.forward.forwarder import SinkForwarder
+from hallctl.forward.mqtt_sink import CURSOR, MqttSink
+from hallctl.forward.mqtt_wire import Batch, MqttPublisher
+from hallctl.forward.sinks import mqtt_forwarder
 from hallctl.journal import Journal, PendingEvent
 from hallctl.mqtt.link import MqttLink
 from hallctl.mqtt.settings import MqttSettings
-from hallctl.mqtt.topics import Topics
 
 BENCH_DIR = str(Path(__file__).resolve().parent)  # bench_engine: the hall and the mix
 BATCH = 500
 INFLIGHT = 100
+TOPIC = "bench/events/ticket.issued"
 
 
 class BenchEngine:
@@ -59,6 +64,9 @@ class BenchEngine:
 
     def last_seq(self) -> int:
         return self._last
+
+    def now(self) -> datetime:
+        return datetime.now().astimezone()
 
     async def wait_beyond(self, seq: int) -> int:
         async with self._changed:
@@ -87,106 +95,126 @@ def fill(journal: Journal, count: int) -> None:
         ])
 
 
-async def bare_publish_rate(broker: Mosquitto, payload: bytes, count: int) -> float:
-    async with aiomqtt.Client(broker.host, broker.port, protocol=aiomqtt.ProtocolVersion.V5,
-                              max_inflight_messages=INFLIGHT) as client:
-        client.pending_calls_threshold = BATCH * 2
-        async def batch(size: int) -> None:
-            async with asyncio.TaskGroup() as tg:
-                for _ in range(size):
-                    tg.create_task(client.publish("bench/events/ticket.issued", payload,
-                                                  qos=1, timeout=math.inf))
-
-        started = time.perf_counter()
-        window: deque[asyncio.Task[None]] = deque()  # two batches overlap, as in the forwarder
-        for first in range(0, count, BATCH):
-            window.append(asyncio.create_task(batch(min(BATCH, count - first))))
-            if len(window) >= BATCHES_IN_FLIGHT:
-                await window.popleft()
-        for task in window:
-            await task
-        return count / (time.perf_counter() - started)
+def settings_for(broker: Mosquitto, **overrides: Any) -> MqttSettings:
+    return MqttSettings(url=broker.url, forward_batch=BATCH, max_inflight=INFLIGHT,
+                        **overrides)
 
 
 def bare_paho_rate(broker: Mosquitto, payload: bytes, count: int) -> float:
-    """The strongest baseline: paho alone, its network loop in its own thread, QoS 1, at most
-    INFLIGHT unacknowledged (the next publish goes out from the PUBACK callback)."""
+    """paho alone, its network loop in its own thread, QoS 1, at most INFLIGHT unacknowledged.
+
+    Every publish is made on paho's network thread (the first window from `on_connect`, the
+    rest from `on_publish`): publishing from another thread while holding a lock that the
+    callback also takes can deadlock against paho's own callback mutex (seen here)."""
     import threading
 
     import paho.mqtt.client as paho
 
     client = paho.Client(paho.CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
     client.max_inflight_messages_set(INFLIGHT)
-    lock = threading.Lock()
     sent = acked = 0
+    started = 0.0
     finished = threading.Event()
 
     def publish_more() -> None:
         nonlocal sent
         while sent < count and sent - acked < INFLIGHT:
             sent += 1
-            client.publish("bench/events/ticket.issued", payload, qos=1)
+            client.publish(TOPIC, payload, qos=1)
+
+    def on_connect(*_: object) -> None:
+        nonlocal started
+        started = time.perf_counter()
+        publish_more()
 
     def on_publish(*_: object) -> None:
         nonlocal acked
-        with lock:
-            acked += 1
-            if acked == count:
-                finished.set()
-            publish_more()
+        acked += 1
+        if acked == count:
+            finished.set()
+        publish_more()
 
-    connected = threading.Event()
-    client.on_connect = lambda *_: connected.set()
+    client.on_connect = on_connect
     client.on_publish = on_publish
     client.connect(broker.host, broker.port)
     client.loop_start()
-    connected.wait(10)
-    started = time.perf_counter()
-    with lock:
-        publish_more()
-    finished.wait(120)
+    if not finished.wait(60):
+        print(f"    (bare paho: {acked:,} of {count:,} PUBACKs in 60 s)")
     elapsed = time.perf_counter() - started
     client.disconnect()
     client.loop_stop()
+    return acked / elapsed
+
+
+async def bare_wire_rate(broker: Mosquitto, payload: bytes, count: int) -> float:
+    """hallctl's publish-only client alone: the same loop without journal or forwarder."""
+    client = await MqttPublisher.connect(broker.host, broker.port, client_id="bench-bare",
+                                         window=INFLIGHT)
+    topic = MqttPublisher.topic(TOPIC)
+    batch = Batch(count)
+    started = time.perf_counter()
+    for _ in range(count):
+        if client.outstanding >= client.window:
+            await client.wait_for_room()
+        client.publish(TOPIC, topic, payload, batch)
+    client.flush()
+    await batch.done
+    elapsed = time.perf_counter() - started
+    await client.close()
     return count / elapsed
+
+
+async def _until_cursor(forwarder: SinkForwarder, count: int) -> None:
+    while forwarder.health.cursor < count:  # noqa: ASYNC110 - a bench may poll
+        await asyncio.sleep(0.002)
 
 
 async def forwarder_rate(broker: Mosquitto, journal: Journal, count: int) -> float:
     engine = BenchEngine(journal)
-    forwarder = MqttForwarder(engine, Topics("bench"), batch=BATCH)
-    async with aiomqtt.Client(broker.host, broker.port, protocol=aiomqtt.ProtocolVersion.V5,
-                              max_inflight_messages=INFLIGHT) as client:
-        client.pending_calls_threshold = BATCH * 2
-        started = time.perf_counter()
-        task = asyncio.create_task(forwarder.run(client))
-        while forwarder.stats.cursor < count:  # noqa: ASYNC110 - a bench may poll
-            await asyncio.sleep(0.002)
-        elapsed = time.perf_counter() - started
-        task.cancel()
+    forwarder = mqtt_forwarder(engine, settings_for(broker))
+    sink = forwarder._sink
+    assert isinstance(sink, MqttSink)
+    await sink.open()  # connected beforehand, as the baselines are
+    opened = sink.open
+
+    async def already_open() -> None:
+        sink.open = opened  # type: ignore[method-assign]
+
+    sink.open = already_open  # type: ignore[method-assign]
+    started = time.perf_counter()
+    task = asyncio.create_task(forwarder.run())
+    await _until_cursor(forwarder, count)
+    elapsed = time.perf_counter() - started
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
     return count / elapsed
 
 
 async def backlog_drain_seconds(broker: Mosquitto, journal: Journal, count: int) -> float:
     engine = BenchEngine(journal)
-    settings = MqttSettings(url=broker.url, reconnect_min_s=0.05, reconnect_max_s=0.2,
-                            forward_batch=BATCH, max_inflight=INFLIGHT)
+    settings = settings_for(broker, reconnect_min_s=0.05, reconnect_max_s=0.2)
+    forwarder = mqtt_forwarder(engine, settings)
     await broker.astop()
-    async with MqttLink(engine, settings) as link:  # retrying while the broker is away
-        await asyncio.to_thread(fill, journal, count)
-        await asyncio.sleep(0.3)
-        assert link.forwarder.stats.cursor == 0 and not link.online
-        await broker.astart()
-        started = time.perf_counter()
-        while link.forwarder.stats.cursor < count:  # noqa: ASYNC110 - a bench may poll
-            await asyncio.sleep(0.01)
-        elapsed = time.perf_counter() - started
-    assert journal.cursor(SINK) == count
+    task = asyncio.create_task(forwarder.run())  # retrying while the broker is away
+    await asyncio.to_thread(fill, journal, count)
+    await asyncio.sleep(0.3)
+    assert forwarder.health.cursor == 0 and forwarder.health.state == "retrying"
+    await broker.astart()
+    started = time.perf_counter()
+    await _until_cursor(forwarder, count)
+    elapsed = time.perf_counter() - started
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert journal.cursor(CURSOR) == count
     return elapsed
 
 
 async def engine_rate(broker: Mosquitto | None, seconds: float, clients: int) -> float:
-    """Commands/s of the real engine, with the MQTT link (forwarder, retained state, request
-    receiver) on the same loop when ``broker`` is given, as `hallctl run` has it."""
+    """Commands/s of the real engine, with the MQTT link (retained state, request receiver)
+    and the MQTT sink's forwarder on the same loop when ``broker`` is given, as `hallctl run`
+    has them."""
     sys.path.insert(0, BENCH_DIR)
     from bench_engine import HALL, mix
 
@@ -200,11 +228,14 @@ async def engine_rate(broker: Mosquitto | None, seconds: float, clients: int) ->
         for n in range(1, 101):
             await engine.execute({"action": "open_window", "window": n})
         async with contextlib.AsyncExitStack() as stack:
-            link = None
+            forwarder = None
             if broker is not None:
-                settings = MqttSettings(url=broker.url, forward_batch=BATCH, max_inflight=INFLIGHT)
+                settings = settings_for(broker)
                 link = await stack.enter_async_context(MqttLink(engine, settings))
-                while not link.online:  # noqa: ASYNC110 - a bench may poll
+                forwarder = mqtt_forwarder(engine, settings)
+                forwarding = asyncio.create_task(forwarder.run())
+                stack.callback(forwarding.cancel)
+                while not link.online or forwarder.health.cursor < engine.last_seq():  # noqa: ASYNC110
                     await asyncio.sleep(0.01)
             done = 0
             stop_at = time.perf_counter() + seconds
@@ -219,11 +250,17 @@ async def engine_rate(broker: Mosquitto | None, seconds: float, clients: int) ->
             t0 = time.perf_counter()
             await asyncio.gather(*(client(i) for i in range(clients)))
             rate = done / (time.perf_counter() - t0)
-            if link is not None:
-                lag = engine.last_seq() - link.forwarder.stats.cursor
-                print(f"    (forwarder {lag:,} events behind the journal at the end)")
+            if forwarder is not None:
+                lag = engine.last_seq() - forwarder.health.cursor
+                events = engine.last_seq() / max(done, 1)
+                print(f"    (forwarder {lag:,} events behind the journal at the end; "
+                      f"{events:.2f} events per command)")
         writer.cancel()
         return rate
+
+
+def _rounds(rates: list[float]) -> str:
+    return ", ".join(f"{r:,.0f}" for r in rates)
 
 
 async def main() -> None:
@@ -232,46 +269,57 @@ async def main() -> None:
     parser.add_argument("--backlog", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5, help="per engine round")
+    parser.add_argument("--skip", default="", help="parts to leave out, e.g. cd")
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 
-    with tempfile.TemporaryDirectory() as tmp, Mosquitto() as broker:
+    broker_config = f"max_inflight_messages {INFLIGHT}"
+    with tempfile.TemporaryDirectory() as tmp, Mosquitto(extra_config=broker_config) as broker:
         with Journal(Path(tmp) / "a.db") as journal:
             await asyncio.to_thread(fill, journal, args.events)
             payload = journal.read_after(0, 1)[0].envelope_json("bench")
-            paho_rates, bare_rates, fwd_rates = [], [], []
+            paho_rates, wire_rates, fwd_rates = [], [], []
             for _ in range(args.rounds):  # alternated, because the machine is shared and noisy
                 paho_rates.append(await asyncio.to_thread(
                     bare_paho_rate, broker, payload, args.events))
-                bare_rates.append(await bare_publish_rate(broker, payload, args.events))
-                journal.set_cursor(SINK, 0)  # each round forwards the whole journal again
+                wire_rates.append(await bare_wire_rate(broker, payload, args.events))
+                journal.set_cursor(CURSOR, 0)  # each round forwards the whole journal again
                 fwd_rates.append(await forwarder_rate(broker, journal, args.events))
-            bare_paho = statistics.median(paho_rates)
-            bare = statistics.median(bare_rates)
-            forwarded = statistics.median(fwd_rates)
-        with Journal(Path(tmp) / "b.db") as journal:
-            drain = await backlog_drain_seconds(broker, journal, args.backlog)
+        drain = None
+        if "c" not in args.skip:
+            with Journal(Path(tmp) / "b.db") as journal:
+                drain = await backlog_drain_seconds(broker, journal, args.backlog)
         alone, linked = [], []
-        for _ in range(args.rounds):
-            alone.append(await engine_rate(None, args.seconds, 50))
-            linked.append(await engine_rate(broker, args.seconds, 50))
+        if "d" not in args.skip:
+            for _ in range(args.rounds):
+                alone.append(await engine_rate(None, args.seconds, 50))
+                linked.append(await engine_rate(broker, args.seconds, 50))
 
-    ratio = forwarded / bare_paho
-    print(f"envelope {len(payload)} bytes, batch {BATCH}, {BATCHES_IN_FLIGHT} batches overlap, "
+    bare_paho = statistics.median(paho_rates)
+    bare_wire = statistics.median(wire_rates)
+    forwarded = statistics.median(fwd_rates)
+    strongest, name = max((bare_paho, "bare paho"), (bare_wire, "bare mqtt_wire"))
+    ratio = forwarded / strongest
+    print(f"envelope {len(payload)} bytes, batch {BATCH}, 2 batches overlap, "
           f"max in flight {INFLIGHT}; medians of {args.rounds} alternated rounds")
-    print(f"(a) bare paho QoS 1, own thread  {bare_paho:10,.0f} msg/s   (rounds: "
-          f"{', '.join(f'{r:,.0f}' for r in paho_rates)})")
-    print(f"(a') bare aiomqtt QoS 1          {bare:10,.0f} msg/s   (rounds: "
-          f"{', '.join(f'{r:,.0f}' for r in bare_rates)})")
-    print(f"(b) forwarder from journal {forwarded:10,.0f} msg/s   "
-          f"= {ratio:.0%} of bare paho (floor ≥ 90%)  (rounds: "
-          f"{', '.join(f'{r:,.0f}' for r in fwd_rates)})")
-    print(f"(c) {args.backlog:,} backlog drained  {drain:10.1f} s       "
-          f"({args.backlog / drain:,.0f} msg/s, target ≤ 30 s) {'OK' if drain <= 30 else 'MISSED'}")
-    both, solo = statistics.median(linked), statistics.median(alone)
-    print(f"(d) engine + MQTT link + forwarder, 50 clients: {both:,.0f} durable commands/s "
-          f"(floor 10,000) = {both / solo:.0%} of the engine alone ({solo:,.0f}/s)  (rounds: "
-          f"{', '.join(f'{r:,.0f}' for r in linked)} / {', '.join(f'{r:,.0f}' for r in alone)})")
+    print(f"(a)  bare paho QoS 1, own thread        {bare_paho:10,.0f} msg/s   "
+          f"(rounds: {_rounds(paho_rates)})")
+    print(f"(a') bare mqtt_wire QoS 1, asyncio      {bare_wire:10,.0f} msg/s   "
+          f"(rounds: {_rounds(wire_rates)})")
+    print(f"(b)  forwarder from journal             {forwarded:10,.0f} msg/s   "
+          f"= {ratio:.0%} of {name}, the strongest (floor ≥ 90%) "
+          f"{'OK' if ratio >= 0.9 else 'MISSED'}  (rounds: {_rounds(fwd_rates)}); "
+          f"{forwarded / bare_paho:.0%} of bare paho")
+    if drain is not None:
+        print(f"(c)  {args.backlog:,} backlog drained  {drain:10.1f} s       "
+              f"({args.backlog / drain:,.0f} msg/s, target ≤ 30 s) "
+              f"{'OK' if drain <= 30 else 'MISSED'}")
+    if alone:
+        both, solo = statistics.median(linked), statistics.median(alone)
+        print(f"(d)  engine + MQTT link + forwarder, 50 clients: {both:,.0f} durable "
+              f"commands/s (floor 10,000) {'OK' if both >= 10_000 else 'MISSED'} = "
+              f"{both / solo:.0%} of the engine alone ({solo:,.0f}/s)  (rounds: "
+              f"{_rounds(linked)} / {_rounds(alone)})")
 
 
 if __name__ == "__main__":

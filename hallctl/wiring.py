@@ -205,7 +205,7 @@ class HttpFront:
 
 
 class MqttComponent:
-    """The one MQTT link: forwarding, retained state, requests, and components' topics."""
+    """The one MQTT link: retained state, requests, and components' topics."""
 
     name = "mqtt"
 
@@ -216,17 +216,14 @@ class MqttComponent:
         needs: Needs,
         retained: Callable[[], dict[str, dict[str, Any]]] | None = None,
     ) -> None:
-        from hallctl.forward.mqtt import SINK
-
         assert config.mqtt is not None
         self.settings = config.mqtt
         self.engine = engine
         self.extra = needs
-        self.cursor = SINK
         self.retained = retained  # components' retained topics besides the hall's (sink health)
 
     def needs(self) -> Needs:
-        return Needs(cursors=[self.cursor])
+        return Needs()  # events are forwarded by the sinks component (cursor `mqtt`)
 
     async def run(self) -> None:
         from hallctl.mqtt.link import MqttLink

@@ -12,6 +12,7 @@ Run as a script it starts a link and prints `ONLINE` once the link is online:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import itertools
 import json
@@ -30,6 +31,8 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from hallctl.forward.forwarder import SinkEngine, SinkForwarder
+from hallctl.forward.sinks import mqtt_forwarder
 from hallctl.journal import Journal, PendingEvent, Record
 from hallctl.mqtt.link import MqttLink
 from hallctl.mqtt.settings import MqttSettings
@@ -69,6 +72,9 @@ class StandInEngine:
 
     def last_seq(self) -> int:
         return self._last
+
+    def now(self) -> datetime:
+        return datetime.now().astimezone()
 
     async def wait_beyond(self, seq: int) -> int:
         async with self._changed:
@@ -148,9 +154,25 @@ def settings_for(url: str, **overrides: Any) -> MqttSettings:
 
 @asynccontextmanager
 async def running_link(engine: StandInEngine, settings: MqttSettings) -> AsyncIterator[MqttLink]:
-    async with MqttLink(engine, settings) as link:
+    """The link and the MQTT sink's forwarder, as the daemon runs them (events forwarded)."""
+    async with MqttLink(engine, settings) as link, running_forwarder(engine, settings):
         await asyncio.wait_for(link.wait_online(), 10)
         yield link
+
+
+@asynccontextmanager
+async def running_forwarder(
+    engine: SinkEngine, settings: MqttSettings
+) -> AsyncIterator[SinkForwarder]:
+    """The MQTT sink's forwarder alone (its own connection, cursor `mqtt`)."""
+    forwarder = mqtt_forwarder(engine, settings)
+    task = asyncio.create_task(forwarder.run())
+    try:
+        yield forwarder
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def client_for(url: str, **options: Any) -> aiomqtt.Client:

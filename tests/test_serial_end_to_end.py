@@ -14,6 +14,7 @@ from hallctl.mqtt.link import MqttLink
 from hallctl.mqtt.settings import MqttSettings
 from tests.drivers_support import rig
 from tests.serial_support import eventually
+from tests.test_mqtt_support import running_forwarder
 
 CALL = 0x0C
 
@@ -30,7 +31,9 @@ async def test_key_press_to_strip_keypad_and_mqtt_event(tmp_path: Path, mosquitt
                 seen.append(json.loads(message.payload))
 
         collector = asyncio.create_task(collect())
-        async with MqttLink(r.engine, MqttSettings(url=mosquitto.url)) as link:
+        settings = MqttSettings(url=mosquitto.url)
+        # the link, and the MQTT sink's forwarder that publishes the events (as the daemon)
+        async with MqttLink(r.engine, settings) as link, running_forwarder(r.engine, settings):
             await asyncio.wait_for(link.wait_online(), 10)
             await r.do("open_window", window=1, staff="S1")
             await r.do("take_ticket", service="BDC")

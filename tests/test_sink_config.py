@@ -50,6 +50,7 @@ def test_a_hall_file_lists_sinks_of_every_type(tmp_path: Path) -> None:
     ("entries", "message"),
     [
         ((HOOK % "a", HOOK % "a"), "sink names must be unique: a"),
+        ((HOOK % "mqtt",), "the sink name mqtt is the MQTT link's forwarder"),
         (("{name: a, type: webhook, url: 'http://x/'}",), "exactly one of secret_env"),
         (("{name: a, type: webhook, url: 'ftp://x/', secret_env: S}",), "http://"),
         ((HOOK.replace("}", ", start: yesterday}") % "a",), "start is now, today"),

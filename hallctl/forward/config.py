@@ -45,10 +45,9 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class SinkCommon(_Strict):
-    """What every sink has: its name, which records it gets, from where, and how it retries."""
+class SinkSelection(_Strict):
+    """Which journal records a back end gets, and where a new one starts."""
 
-    name: SinkName = Field(description="names its journal cursor `sink:<name>` and its health")
     events: list[str] = Field(
         default_factory=lambda: ["*"],
         description="event types to send (shell patterns, e.g. `ticket.*`); default all",
@@ -65,13 +64,6 @@ class SinkCommon(_Strict):
         description="where a new sink starts: now | today | beginning | YYYY-MM-DD "
         "(only read when the sink has no cursor yet)",
     )
-    batch: int = Field(200, ge=1, le=10_000, description="records per delivery at most")
-    retry_min_s: float = Field(1.0, gt=0, le=600, description="first retry delay")
-    retry_max_s: float = Field(60.0, gt=0, le=3600, description="retry delay cap (backoff)")
-    park_retry_s: float = Field(
-        600.0, gt=0, le=86_400,
-        description="a sink parked by a rejected batch tries that batch again this often",
-    )
 
     @field_validator("start")
     @classmethod
@@ -82,6 +74,40 @@ class SinkCommon(_Strict):
             raise ValueError("start is now, today, beginning or a day YYYY-MM-DD")
         date.fromisoformat(start)
         return start
+
+    def wants(self, event_type: str) -> bool:
+        return any(fnmatch.fnmatchcase(event_type, p) for p in self.events) and not any(
+            fnmatch.fnmatchcase(event_type, p) for p in self.exclude_events
+        )
+
+
+class MqttForwarding(SinkSelection):
+    """`mqtt.forward`: which records the MQTT sink publishes to `<base>/events/<type>`
+    (its own connection, cursor `mqtt`, health `state/sinks/mqtt`)."""
+
+    start: str = Field(
+        "beginning",
+        description="where forwarding starts when the journal has no `mqtt` cursor yet: "
+        "beginning | now | today | YYYY-MM-DD",
+    )
+    park_retry_s: float = Field(
+        600.0, gt=0, le=86_400,
+        description="after the broker refused a publish (PUBACK reason code, e.g. its ACL), "
+        "that batch is tried again this often",
+    )
+
+
+class SinkCommon(SinkSelection):
+    """What every sink has: its name, which records it gets, from where, and how it retries."""
+
+    name: SinkName = Field(description="names its journal cursor `sink:<name>` and its health")
+    batch: int = Field(200, ge=1, le=10_000, description="records per delivery at most")
+    retry_min_s: float = Field(1.0, gt=0, le=600, description="first retry delay")
+    retry_max_s: float = Field(60.0, gt=0, le=3600, description="retry delay cap (backoff)")
+    park_retry_s: float = Field(
+        600.0, gt=0, le=86_400,
+        description="a sink parked by a rejected batch tries that batch again this often",
+    )
 
     @model_validator(mode="after")
     def _retry(self) -> Self:
@@ -97,11 +123,6 @@ class SinkCommon(_Strict):
     def device(self) -> str:
         """A sink reports like a device of the hall under this id (alarm `rejected`)."""
         return f"sink:{self.name}"
-
-    def wants(self, event_type: str) -> bool:
-        return any(fnmatch.fnmatchcase(event_type, p) for p in self.events) and not any(
-            fnmatch.fnmatchcase(event_type, p) for p in self.exclude_events
-        )
 
 
 def _check_http_url(url: str) -> str:
@@ -227,6 +248,8 @@ SinkConfig = Annotated[
 
 def check_unique(sinks: list[SinkConfig]) -> list[SinkConfig]:
     names = [s.name for s in sinks]
+    if "mqtt" in names:
+        raise ValueError("the sink name mqtt is the MQTT link's forwarder (mqtt.forward)")
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise ValueError(f"sink names must be unique: {', '.join(twice)}")

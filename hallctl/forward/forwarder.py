@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from hallctl.disk_full import is_disk_full
 from hallctl.forward.config import SinkCommon
 from hallctl.forward.contract import Sink, SinkRejected, SinkUnavailable
 from hallctl.forward.health import SinkHealth
@@ -54,6 +55,12 @@ class RecordFilter:
         self._config = config
         self._drop = [tuple(path.split(".")) for path in config.drop_fields]
         self._wants: dict[str, bool] = {}
+
+    @property
+    def passes_all(self) -> bool:
+        """Every record, unchanged: the forwarder skips the per-record check (hot path)."""
+        c = self._config
+        return c.events == ["*"] and not c.exclude_events and not self._drop
 
     def __call__(self, records: Sequence[Record]) -> list[Record]:
         out = []
@@ -100,7 +107,9 @@ class SinkForwarder:
         return self.health.report(self._engine.last_seq(), self._engine.now())
 
     async def run(self) -> None:
-        cursor = await asyncio.to_thread(self._start_cursor)
+        cursor, new = await asyncio.to_thread(self._start_cursor)
+        if new:
+            await self._save_cursor(self._engine.journal, cursor)
         self.health.cursor = cursor
         log.info("sink.resume", sink=self.name, cursor=cursor)
         delay = self._config.retry_min_s
@@ -132,12 +141,13 @@ class SinkForwarder:
                 continue
             delay = self._config.retry_min_s
 
-    def _start_cursor(self) -> int:
-        """The sink's cursor; a new sink's is placed by `start` (now, today, a day, beginning)."""
+    def _start_cursor(self) -> tuple[int, bool]:
+        """The sink's cursor, and whether it is new: placed by `start` (now, today, a day,
+        beginning)."""
         journal = self._engine.journal
         name = self._config.cursor
         if journal.has_cursor(name):
-            return journal.cursor(name)
+            return journal.cursor(name), False
         start = self._config.start
         if start == "beginning":
             seq = 0
@@ -146,9 +156,8 @@ class SinkForwarder:
         else:
             day = self._engine.now().date().isoformat() if start == "today" else start
             seq = journal.seq_before_day(day)
-        journal.set_cursor(name, seq)
         log.info("sink.created", sink=self.name, start=start, cursor=seq)
-        return seq
+        return seq, True
 
     async def _forward(self) -> None:
         # TaskGroup failures arrive as a group; the retry logic wants the sink's own error.
@@ -163,9 +172,10 @@ class SinkForwarder:
         batches in order (MQTT, NATS). The cursor still advances batch by batch, in order."""
         journal = self._engine.journal
         depth = max(1, int(getattr(self._sink, "pipeline", 1)))
+        everything = self._filter.passes_all
         read = self.health.cursor
         # (last seq, wanted count, first record's time, delivery or None when all filtered)
-        window: deque[tuple[int, int, datetime, asyncio.Task[None] | None]] = deque()
+        window: deque[tuple[int, int, datetime, asyncio.Task[Exception | None] | None]] = deque()
         async with asyncio.TaskGroup() as tg:
             while True:
                 if len(window) < depth:
@@ -176,8 +186,8 @@ class SinkForwarder:
                         first = datetime.fromisoformat(records[0].ts)
                         if not window:
                             self.health.oldest_pending = first
-                        wanted = self._filter(records)
-                        task = tg.create_task(self._sink.deliver(wanted)) if wanted else None
+                        wanted = records if everything else self._filter(records)
+                        task = tg.create_task(self._settled(wanted)) if wanted else None
                         window.append((records[-1].seq, len(wanted), first, task))
                         read = records[-1].seq
                         continue
@@ -186,15 +196,34 @@ class SinkForwarder:
                     await self._engine.wait_beyond(read)
                     continue
                 last, count, _, task = window.popleft()
-                if task is not None:
-                    await task
+                if task is not None and (error := await task) is not None:
+                    raise error
                 # Only now: the back end holds every wanted record up to `last`.
-                await asyncio.to_thread(journal.set_cursor, self._config.cursor, last)
+                await self._save_cursor(journal, last)
                 self._delivered(last, count)
                 if window:
                     self.health.oldest_pending = window[0][2]
                 if self._alarm_raised:
                     await self._clear_alarm()
+
+    async def _settled(self, records: Sequence[Record]) -> Exception | None:
+        """A delivery's failure is raised when its batch's turn comes: the batches before it
+        that did get through still move the cursor."""
+        try:
+            await self._sink.deliver(records)
+        except Exception as exc:
+            return exc
+        return None
+
+    async def _save_cursor(self, journal: Journal, seq: int) -> None:
+        try:
+            await asyncio.to_thread(journal.set_cursor, self._config.cursor, seq)
+        except Exception as exc:
+            if not is_disk_full(exc, journal.path.parent):
+                raise
+            # Keep forwarding: the cursor is saved with a later batch once space is back (at
+            # worst these are sent again after a restart: at least once, de-duplicated by id).
+            log.warning("sink.cursor_not_saved", sink=self.name, seq=seq, reason="disk full")
 
     def _delivered(self, cursor: int, count: int) -> None:
         h = self.health

@@ -1,4 +1,5 @@
-"""The sinks component: one forwarder per entry of the hall file's `sinks:` list.
+"""The sinks component: one forwarder per entry of the hall file's `sinks:` list, and one for
+the MQTT broker when the hall has an `mqtt:` section (its events topics, cursor `mqtt`).
 
 Each forwarder runs on its own: a failure or a slow back end in one never touches the others.
 Back-end libraries (asyncpg, nats-py) are imported only when a sink of that type is listed.
@@ -22,6 +23,7 @@ from hallctl.forward.config import (
 )
 from hallctl.forward.contract import Sink
 from hallctl.forward.forwarder import SinkEngine, SinkForwarder
+from hallctl.mqtt.settings import MqttSettings
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +49,15 @@ def make_sink(config: SinkConfig, hall: HallConfig) -> Sink:
     raise TypeError(f"unknown sink type {type(config).__name__}")
 
 
+def mqtt_forwarder(engine: SinkEngine, settings: MqttSettings) -> SinkForwarder:
+    """The forwarder of the broker's `<base>/events/<type>` topics (cursor `mqtt`)."""
+    from hallctl.forward.mqtt_sink import MqttForwarderConfig, MqttSink
+
+    return SinkForwarder(
+        engine, MqttForwarderConfig.of(settings), MqttSink(settings, engine.hall_id), "mqtt"
+    )
+
+
 class SinksComponent:
     """Runs every configured sink's forwarder; reports their health."""
 
@@ -57,6 +68,8 @@ class SinksComponent:
             SinkForwarder(engine, sink, make_sink(sink, config), sink.type)
             for sink in config.sinks
         ]
+        if config.mqtt is not None:
+            self.forwarders.append(mqtt_forwarder(engine, config.mqtt))
 
     def needs(self) -> Needs:
         # retention never prunes past the slowest sink's cursor
@@ -93,4 +106,6 @@ async def _keep_running(forwarder: SinkForwarder) -> None:
 
 
 def build(config: HallConfig, engine: SinkEngine) -> SinksComponent | None:
-    return SinksComponent(config, engine) if config.sinks else None
+    if not config.sinks and config.mqtt is None:
+        return None
+    return SinksComponent(config, engine)

@@ -9,9 +9,11 @@ Each connection goes through the same steps, so a reconnect restores everything:
    restarted without persistence and lost them), clearing topics that no longer exist;
 4. publish `<base>/status` = `online` (retained): whoever sees `online` can send requests and
    finds current state;
-5. run, until the connection fails or `stop()`: the request receiver, the event forwarder
-   (from its durable cursor) and the retained state follower (changes only, at most every
-   `state_interval_ms`).
+5. run, until the connection fails or `stop()`: the request receiver and the retained state
+   follower (changes only, at most every `state_interval_ms`).
+
+Journal events are not forwarded here: the MQTT sink (forward/mqtt_sink.py) publishes them on
+a connection of its own, run by the generic sink forwarder with the other back ends.
 
 A failure at any step ends the connection and the loop retries with exponential backoff; the
 loop never ends on errors. `stop()` ends it gracefully: requests in hand are answered,
@@ -25,7 +27,6 @@ import contextlib
 import json
 import random
 import socket
-import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -36,9 +37,8 @@ import structlog
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from hallctl.forward.mqtt import ForwardEngine, MqttForwarder
 from hallctl.mqtt.requests import Reply, RequestEngine, RequestHandler
-from hallctl.mqtt.settings import MqttSettings, TlsSettings
+from hallctl.mqtt.settings import MqttSettings
 from hallctl.mqtt.topics import Topics
 
 MessageHandler = Callable[[str, bytes], Awaitable[None]]
@@ -56,9 +56,12 @@ UNJOURNALED_STATE_S = 2.0  # retained state is compared this often even without 
 EXTRA_REFRESH_S = 5.0  # extra retained state (sink health) is re-read at least this often
 
 
-class LinkEngine(ForwardEngine, RequestEngine, Protocol):
+class LinkEngine(RequestEngine, Protocol):
     """The part of `HallEngine` the link uses."""
 
+    @property
+    def hall_id(self) -> str: ...
+    async def wait_beyond(self, seq: int) -> int: ...
     def last_seq(self) -> int: ...
     def retained_state(self) -> dict[str, dict[str, Any]]: ...
 
@@ -162,9 +165,6 @@ class MqttLink:
         self._responders = list(responders)
         self.topics = Topics(settings.topic_base(engine.hall_id))
         self.client_id = settings.client_id_for(engine.hall_id)
-        self.forwarder = MqttForwarder(
-            engine, self.topics, batch=settings.forward_batch, inflight=settings.max_inflight
-        )
         self.requests = RequestHandler(
             engine,
             self.topics,
@@ -315,7 +315,6 @@ class MqttLink:
         try:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self._receive(client, tg))
-                tg.create_task(self.forwarder.run(client))
                 tg.create_task(self._state.follow(client, seq))
                 tg.create_task(self._until_stopped())
         except* _Stopping:
@@ -326,8 +325,7 @@ class MqttLink:
         raise _Stopping
 
     async def _receive(self, client: aiomqtt.Client, tg: asyncio.TaskGroup) -> None:
-        # Raises MqttError when the connection drops: that is what ends the session's tasks,
-        # including a forwarder waiting for PUBACKs that will never come.
+        # Raises MqttError when the connection drops: that is what ends the session's tasks.
         async for message in client.messages:
             responder = next(
                 (r for f, r in self._responders if message.topic.matches(f)), None
@@ -364,7 +362,7 @@ class MqttLink:
         s = self._settings
         # File reads (password file, certificates) off the event loop.
         password = await asyncio.to_thread(s.password)
-        tls_context = await asyncio.to_thread(_tls_context, s.tls) if s.use_tls else None
+        tls_context = await asyncio.to_thread(s.ssl_context)
         client = aiomqtt.Client(
             s.host,
             s.port,
@@ -375,19 +373,15 @@ class MqttLink:
             will=aiomqtt.Will(self.topics.status, b"offline", qos=1, retain=True),
             clean_start=True,
             keepalive=s.keepalive,
-            # paho defaults to 20 in flight; the forwarder pipelines up to this many.
-            max_inflight_messages=s.max_inflight,
             tls_context=tls_context,
             timeout=CONNECT_TIMEOUT_S,
             # Without it Nagle holds a small answer until the PUBACK it follows is ACKed:
             # +40 ms (delayed ACK) on every request/response round trip (bench_kiosk.py).
             socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
         )
-        # aiomqtt warns on every call beyond 10 awaiting the broker; a pipelined batch is
-        # hundreds by design, so warn only beyond what this link can legitimately have.
-        client.pending_calls_threshold = (
-            s.forward_batch + s.request_concurrency + s.request_backlog + 1000
-        )
+        # aiomqtt warns on every call beyond 10 awaiting the broker; answers in hand and a
+        # republish of every retained topic are more by design: warn only beyond those.
+        client.pending_calls_threshold = s.request_concurrency + s.request_backlog + 1000
         return client
 
 
@@ -397,16 +391,6 @@ async def _handle(handler: MessageHandler, topic: str, payload: bytes) -> None:
         await handler(topic, payload)
     except Exception:
         log.exception("mqtt.handler_failed", topic=topic)
-
-
-def _tls_context(tls: TlsSettings | None) -> ssl.SSLContext:
-    tls = tls or TlsSettings()
-    context = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
-    if tls.cert_file is not None and tls.key_file is not None:
-        context.load_cert_chain(str(tls.cert_file), str(tls.key_file))
-    if tls.insecure:
-        context.check_hostname = False  # the chain is still verified
-    return context
 
 
 def _describe(exc: BaseException) -> str:

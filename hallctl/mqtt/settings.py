@@ -8,11 +8,14 @@ an environment variable (`password_env`) or a file readable only by the daemon
 from __future__ import annotations
 
 import os
+import ssl
 from pathlib import Path
 from typing import Self
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, FilePath, field_validator, model_validator
+
+from hallctl.forward.config import MqttForwarding
 
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 
@@ -75,6 +78,11 @@ class MqttSettings(BaseModel):
         default=10.0, gt=0, le=3600,
         description="reconnect delay cap; a broker whose port answers again is retried at once",
     )
+    forward: MqttForwarding = Field(
+        default_factory=MqttForwarding,
+        description="which journal records go to `<base>/events/<type>` (filters, start); "
+        "forwarded on a connection of its own, client id `<client_id>-fwd`",
+    )
     forward_batch: int = Field(
         default=500, ge=1, le=10_000,
         description="journal records published before the cursor is saved; the cursor "
@@ -82,7 +90,8 @@ class MqttSettings(BaseModel):
     )
     max_inflight: int = Field(
         default=100, ge=1, le=65_535,
-        description="QoS 1 publishes awaiting their PUBACK at once (pipelining)",
+        description="QoS 1 forwarded events awaiting their PUBACK at once (pipelining); "
+        "capped by the broker's Receive Maximum (Mosquitto: max_inflight_messages, default 20)",
     )
     state_interval_ms: int = Field(
         default=500, ge=0, le=60_000,
@@ -177,6 +186,22 @@ class MqttSettings(BaseModel):
 
     def client_id_for(self, hall_id: str) -> str:
         return self.client_id or f"hallctl-{hall_id}"
+
+    def forward_client_id_for(self, hall_id: str) -> str:
+        """The forwarding connection's: its own, so a takeover of one leaves the other."""
+        return f"{self.client_id_for(hall_id)}-fwd"
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context for mqtts:// (reads the CA and certificate files), else None."""
+        if not self.use_tls:
+            return None
+        tls = self.tls or TlsSettings()
+        context = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
+        if tls.cert_file is not None and tls.key_file is not None:
+            context.load_cert_chain(str(tls.cert_file), str(tls.key_file))
+        if tls.insecure:
+            context.check_hostname = False  # the chain is still verified
+        return context
 
     def password(self) -> str | None:
         """Read the password now (at connect time, so a rotated secret is picked up).
