@@ -57,7 +57,9 @@ def test_a_record_refuses_a_naive_time() -> None:
         )
 
 
-@given(st.datetimes(timezones=st.sampled_from([SHANGHAI, ZoneInfo("UTC")])))
+# A clock's own time: years in which a zone's offset cannot push the instant out of range.
+@given(st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1),
+                    timezones=st.sampled_from([SHANGHAI, ZoneInfo("UTC")])))
 def test_record_key_is_the_same_instant_in_any_zone(when: datetime) -> None:
     assert record_key("0105", when) == record_key("0105", when.astimezone(ZoneInfo("UTC")))
 
