@@ -135,7 +135,8 @@ def _check_http_url(url: str) -> str:
 
 
 class WebhookSink(SinkCommon):
-    """POST batches as JSON, signed with HMAC-SHA256 over the body."""
+    """POST batches as JSON, signed with HMAC-SHA256 over a timestamp and the body
+    (`X-Hallctl-Signature: t=<unix>,v1=<hex>`; docs/backends.md has the receiver's check)."""
 
     type: Literal["webhook"]
     url: str = Field(description="receiver; 2xx = accepted, 5xx = retried, 4xx parks the sink")
