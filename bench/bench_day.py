@@ -153,7 +153,8 @@ async def run(args: argparse.Namespace) -> None:
     base = before
     print(f"baseline, idle loop {args.idle:.0f} s (half before, half after): {base.summary()}")
     print(f"{args.tickets:,}-ticket day in {secs:.0f} s ({args.day_hours:g} h of hall time; "
-          f"{snaps.count} snapshots, fork {max(snaps.fork_ms, default=0):.1f} ms at most): "
+          f"{snaps.count} snapshots, fork median {statistics.median(snaps.fork_ms or [0]):.1f} ms, "
+          f"at most {max(snaps.fork_ms, default=0):.1f} ms): "
           f"{probe.summary()}")
     print(f"longest stall {probe.longest_ms():.1f} ms (floor ≤ 5 ms; idle baseline "
           f"{base.longest_ms():.1f} ms); longest stall of the loop's own making "

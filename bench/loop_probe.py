@@ -1,11 +1,12 @@
 """A loop-lag probe: how late a 1 ms sleep wakes, over and over, and why.
 
 For every wake it also records what the loop's thread did in that time: its own CPU
-(``time.thread_time``) and its minor page faults (``getrusage(RUSAGE_THREAD)``, copy-on-write
-copies after a fork land here), and whether a snapshot child was alive. Lateness with as much
-CPU is this process's own work holding the loop; lateness without CPU is the loop waiting:
-for a core (the machine took it: other processes, a forked child) or for the GIL (another
-thread of this process).
+(``time.thread_time``), its time runnable but waiting for a core (the kernel's run-queue
+wait, ``/proc/thread-self/schedstat``), its minor page faults (``getrusage(RUSAGE_THREAD)``:
+copy-on-write copies after a fork land here), and whether a snapshot child was alive.
+Lateness is then split three ways: the loop's own CPU (this process's work holding the loop),
+waiting for a core (the machine took it: other processes, a forked child), and the rest, which
+for a thread that has a timer due is waiting for the GIL (another thread of this process).
 """
 
 from __future__ import annotations
@@ -24,10 +25,17 @@ def _thread_faults() -> int:
     return resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
 
 
+def _run_queue_ns() -> int:
+    """Nanoseconds this thread has been runnable but not running (Linux schedstat)."""
+    with open("/proc/thread-self/schedstat", "rb") as f:
+        return int(f.read().split()[1])
+
+
 @dataclass
 class Wake:
     late_ms: float
     cpu_ms: float  # the loop thread's CPU between going to sleep and waking
+    queued_ms: float  # runnable, waiting for a core
     faults: int
     child: bool  # a snapshot child was alive at the wake
 
@@ -35,6 +43,11 @@ class Wake:
     def without_cpu(self) -> bool:
         """Most of the lateness was not this thread running: it waited for a core or the GIL."""
         return self.late_ms - self.cpu_ms > self.late_ms / 2
+
+    @property
+    def gil_ms(self) -> float:
+        """Neither running nor queued for a core: blocked, i.e. waiting for the GIL."""
+        return max(0.0, self.late_ms - self.cpu_ms - self.queued_ms)
 
 
 @dataclass
@@ -44,11 +57,12 @@ class LagProbe:
 
     async def run(self) -> None:
         while True:
-            t, c, f = time.perf_counter(), time.thread_time(), _thread_faults()
+            t, c, f, q = time.perf_counter(), time.thread_time(), _thread_faults(), _run_queue_ns()
             await asyncio.sleep(PROBE_S)
             late = (time.perf_counter() - t - PROBE_S) * 1000
             self.wakes.append(Wake(late, (time.thread_time() - c) * 1000,
-                                   _thread_faults() - f, self.child_alive()))
+                                   (_run_queue_ns() - q) / 1e6, _thread_faults() - f,
+                                   self.child_alive()))
 
     def pct(self, p: float) -> float:
         ms = sorted(w.late_ms for w in self.wakes)
@@ -69,12 +83,16 @@ class LagProbe:
         worst = max(self.wakes, key=lambda w: w.late_ms)
         return (
             f"longest {self.longest_ms():.1f} ms (loop's own CPU in it {worst.cpu_ms:.1f} ms, "
+            f"waiting for a core {worst.queued_ms:.1f} ms, for the GIL {worst.gil_ms:.1f} ms, "
             f"{worst.faults} page faults, child {'alive' if worst.child else 'none'}), "
             f"p99.9 {self.pct(99.9):.2f} ms, p99 {self.pct(99):.2f} ms; "
             f"{len(late)} of {len(self.wakes)} wakes > {LATE_MS:.0f} ms late "
-            f"({sum(w.without_cpu for w in late)} without the loop's CPU: the machine took the "
-            f"core; {sum(w.child for w in late)} with a snapshot child alive); "
-            f"loop's own CPU within one sleep at most {self.longest_cpu_ms():.1f} ms"
+            f"({sum(w.without_cpu for w in late)} without the loop's CPU: it waited for a "
+            f"core or the GIL; {sum(w.child for w in late)} with a snapshot child alive); "
+            f"at most within one sleep: loop's own CPU {self.longest_cpu_ms():.1f} ms, waiting "
+            f"for a core {max(w.queued_ms for w in self.wakes):.1f} ms, for the GIL "
+            f"{max(w.gil_ms for w in self.wakes):.1f} ms, "
+            f"{max(w.faults for w in self.wakes)} page faults"
         )
 
     def own_stall_ms(self) -> float:
