@@ -1,6 +1,6 @@
 """A 20,000-ticket day through the engine: the event loop's longest stall, snapshots included.
 
-    .venv/bin/python bench/bench_day.py                  # about 1-2 minutes
+    .venv/bin/python bench/bench_day.py                  # about 4-6 minutes on a shared machine
     .venv/bin/python bench/bench_day.py --tickets 5000   # quicker
 
 Hall file: bench_engine.HALL (10 services with 5-digit numbers and no daily cap, 100 windows),
@@ -168,7 +168,8 @@ async def run(args: argparse.Namespace) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tickets", type=int, default=20_000)
-    ap.add_argument("--rate", type=float, default=500, help="tickets issued per second")
+    ap.add_argument("--rate", type=float, default=100, help="tickets issued per second "
+                    "(every take_ticket runs a 2 ms forecast: 500/s saturates the loop)")
     ap.add_argument("--day-hours", type=float, default=8,
                     help="hall time the whole day spans (its clock runs that much faster)")
     ap.add_argument("--idle", type=float, default=10, help="seconds of idle-loop baseline")
