@@ -277,12 +277,19 @@ def main() -> None:
                         help="of those, how many are still waiting (the rest were served)")
     parser.add_argument("--child-at-daemon-priority", action="store_true",
                         help="leave the snapshot child at the daemon's priority (comparison)")
+    parser.add_argument("--rounds", type=int, default=0,
+                        help="alternate the child at idle and at the daemon's priority this many "
+                        "rounds each (one process a run) and print medians and their ratio")
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--idle", type=float, default=5,
                         help="seconds of idle-loop baseline before the presses")
     parser.add_argument("--snapshot-every", type=int, default=None,
                         help="events between snapshots (default: the engine's); e.g. 300 to "
                         "have several snapshots under the presses")
     args = parser.parse_args()
+    if args.rounds:
+        rounds(args)
+        return
     per_line = args.windows // args.lines
     wires = []
     ports: list[tuple[str, str]] = []  # host side: (keypad line, strip line)
@@ -331,6 +338,38 @@ def main() -> None:
     print(f"loop-lag probe during the presses: {probe.summary()}")
     print(f"load average (1 min) {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print("reproduce: .venv/bin/python bench/bench_keypress.py " + " ".join(sys.argv[1:]))
+    if args.json:
+        print(json.dumps({"p50": pct(own, 50), "p99": pct(own, 99),
+                          "loop_longest": probe.longest_ms(), "loop_cpu": probe.longest_cpu_ms(),
+                          "idle_longest": idle_probe.longest_ms(),
+                          "load": os.getloadavg()[0]}))
+
+
+def rounds(args: argparse.Namespace) -> None:
+    """Child at idle priority against the child at the daemon's, alternating, one process each."""
+    i = sys.argv.index("--rounds")
+    argv = sys.argv[1:i] + sys.argv[i + 2:]
+    results: dict[str, list[dict[str, float]]] = {"idle priority": [], "daemon priority": []}
+    for r in range(args.rounds):
+        for name, extra in (("idle priority", []),
+                            ("daemon priority", ["--child-at-daemon-priority"])):
+            out = subprocess.run([sys.executable, __file__, *argv, *extra, "--json"],
+                                 capture_output=True, text=True, check=True, cwd=ROOT).stdout
+            res = json.loads(out.strip().splitlines()[-1])
+            results[name].append(res)
+            print(f"round {r + 1}, child at {name}: share p50 {res['p50']:.1f} ms, "
+                  f"p99 {res['p99']:.1f} ms; loop longest {res['loop_longest']:.1f} ms, own CPU "
+                  f"{res['loop_cpu']:.1f} ms; idle baseline {res['idle_longest']:.1f} ms; "
+                  f"load {res['load']:.1f}", flush=True)
+    med = {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+           for name, rs in results.items()}
+    for name, m in med.items():
+        print(f"median, child at {name}: share p50 {m['p50']:.1f} ms, p99 {m['p99']:.1f} ms; "
+              f"loop longest {m['loop_longest']:.1f} ms, own CPU {m['loop_cpu']:.1f} ms; "
+              f"idle baseline {m['idle_longest']:.1f} ms")
+    a, b = med["idle priority"], med["daemon priority"]
+    print(f"ratio idle/daemon priority: share p99 {a['p99'] / b['p99']:.2f}, "
+          f"loop longest {a['loop_longest'] / b['loop_longest']:.2f}")
 
 
 if __name__ == "__main__":

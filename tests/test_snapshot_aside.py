@@ -95,4 +95,4 @@ async def test_a_snapshot_taken_under_load_is_the_journal_folded_up_to_its_seq(
 async def test_the_child_runs_at_idle_priority_so_the_loop_never_waits_for_a_core() -> None:
     policy = await forked.fork(lambda: str(os.sched_getscheduler(0)).encode()).result()
     assert int(policy) == os.SCHED_IDLE
-    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the daemon itself keeps its own
+    assert os.sched_getscheduler(0) != os.SCHED_IDLE  # the daemon itself keeps its own
