@@ -1,10 +1,12 @@
 """Bytes made in a forked child, so the event loop keeps running while they are made.
 
-A snapshot pickles the whole hall state: megabytes on a busy day, 66-400 ms of CPU here. A
+A snapshot pickles the whole hall state: megabytes on a busy day, 70-400 ms of CPU here. A
 thread does not help, because the C pickler holds the GIL from start to end. ``fork()`` costs
-about a millisecond: the child gets a copy-on-write image of the state exactly as it was at
-the fork, computes there, and streams the bytes back through a pipe while the parent serves.
-This is how Redis writes its snapshots.
+about 2 ms with a busy day's 62 MB (more on a loaded VM: docs/performance.md): the child gets
+a copy-on-write image of the state exactly as it was at the fork, computes there, and streams
+the bytes back through a pipe while the parent serves. This is how Redis writes its snapshots.
+The parent pays for each page it writes while the child lives (a copy per page), so the
+shorter the child's work, the fewer copies.
 
 The child only runs ``make`` and writes to the pipe: it touches no lock another thread may have
 held at the fork (no logging, no SQLite, no asyncio), and leaves with ``os._exit`` (no atexit
