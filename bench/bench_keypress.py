@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing as mp
 import os
 import random
@@ -27,12 +28,16 @@ import tempfile
 import time
 import tty
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from loop_probe import LagProbe, idle  # noqa: E402
 
 BITS_PER_CHAR = 11
 GAP_CHARS = 3.5
@@ -111,7 +116,8 @@ def devices_main(lines: list[tuple[str, str, list[int]]], seconds: float, conn: 
 # ---- the daemon side (this process) ----------------------------------------------------------
 
 
-def hall_yaml(windows: int) -> str:
+def hall_yaml(windows: int, serial: dict[str, Any]) -> str:
+    """The bench's hall, its serial lines and devices declared in it (as a hall file does)."""
     services = [("BDC", "不动产登记", "A"), ("SB", "社保", "B"), ("GJJ", "公积金", "C"),
                 ("ZH", "综合受理", "D")]
     lines = ["version: 1", "hall: {id: bench, name: 基准大厅, timezone: Asia/Shanghai}",
@@ -119,34 +125,11 @@ def hall_yaml(windows: int) -> str:
     lines += [f"  - {{code: {c}, name: {n}, prefix: {p}, digits: 5}}" for c, n, p in services]
     lines.append("windows:")
     lines += [f"  - {{number: {w}, services: [BDC, SB, GJJ, ZH]}}" for w in range(1, windows + 1)]
+    lines.append(f"serial: {json.dumps(serial)}")  # YAML reads JSON
     return "\n".join(lines) + "\n"
 
 
-async def daemon(args: argparse.Namespace, ports: list[tuple[str, str]], conn: Connection,
-                 tmp: Path) -> list[tuple[float, int, int]]:
-    from hallctl.config import parse_config
-    from hallctl.drivers.serial_config import SerialSection
-    from hallctl.drivers.serial_devices import SerialDevices
-    from hallctl.engine import HallEngine
-    from hallctl.journal import Journal
-    from hallctl.logging import configure_logging
-
-    configure_logging(level="warning")
-    config = parse_config(hall_yaml(args.windows))
-    journal = Journal(tmp / "journal.db")
-    kw = {} if args.snapshot_every is None else {"snapshot_every": args.snapshot_every}
-    engine = HallEngine(config, journal, secret=b"b" * 32, **kw)  # type: ignore[arg-type]
-    snapshots = 0
-    take_snapshot = engine.snapshot
-
-    async def counted() -> None:
-        nonlocal snapshots
-        snapshots += 1
-        await take_snapshot()
-
-    engine.snapshot = counted  # type: ignore[method-assign]
-    engine.recover()
-    writer = asyncio.create_task(engine.run())
+def serial_section(args: argparse.Namespace, ports: list[tuple[str, str]]) -> dict[str, Any]:
     per_line = args.windows // args.lines
     line_cfg = {"baudrate": args.baud, "gap_ms": GAP_CHARS * BITS_PER_CHAR / args.baud * 1000}
     section: dict[str, Any] = {"lines": [], "devices": []}
@@ -161,16 +144,94 @@ async def daemon(args: argparse.Namespace, ports: list[tuple[str, str]], conn: C
                 {"id": f"strip-{w}", "profile": "at-strip", "line": f"led{k}", "address": a,
                  "window": w},
             ]
-    devices = SerialDevices(SerialSection.model_validate(section), engine, config)
+    return section
+
+
+class DayClock:
+    """Wall time, or during the fill of a busy day's state, a morning that ends now.
+
+    The fill issues the day's tickets in seconds; with the wall clock they would all fall in
+    the last half hour, which no real day does (and what the hall reckons over time, arrival
+    rates and service times, would see a rush no hall has). So while filling, ticket i is
+    issued at now - hours + i * step (from just after midnight, if now is earlier in the hall's
+    day than that), and once filled the clock is the wall clock.
+    """
+
+    def __init__(self, tz: Any, hours: float, tickets: int) -> None:
+        self.tz = tz
+        now = datetime.now(tz)
+        # the same hall day: a fill that crossed midnight would start a new day half-way
+        self.start = max(now - timedelta(hours=hours), now.replace(hour=0, minute=1))
+        self.step = (now - self.start) / max(1, tickets)
+        self.filled: int | None = 0  # None: filled, wall time from now on
+
+    def __call__(self) -> datetime:
+        if self.filled is None:
+            return datetime.now(self.tz)
+        return self.start + self.filled * self.step
+
+
+async def fill_day(engine: Any, clock: DayClock, tickets: int, windows: int,
+                   waiting: int) -> None:
+    """A busy day's state: `tickets` issued over the morning, all but `waiting` served."""
+    codes = ["BDC", "SB", "GJJ", "ZH"]
+    engine.hall.eta.enabled = False  # the fill's own estimates are not what is measured
+    served = 0
+    for first in range(0, tickets, windows):
+        batch = range(first, min(first + windows, tickets))
+        await asyncio.gather(*(
+            engine.execute({"action": "take_ticket", "service": codes[i % 4]}) for i in batch
+        ))
+        clock.filled = batch[-1] + 1
+        due = max(0, clock.filled - waiting) - served
+        if due:
+            await asyncio.gather(*(serve(engine, w) for w in range(1, min(due, windows) + 1)))
+            served += min(due, windows)
+    engine.hall.eta.enabled = True
+    clock.filled = None
+
+
+async def serve(engine: Any, window: int) -> None:
+    for action in ("call_next", "start_service", "finish"):
+        await engine.execute({"action": action, "window": window})
+
+
+async def daemon(args: argparse.Namespace, ports: list[tuple[str, str]], conn: Connection,
+                 tmp: Path) -> tuple[list[tuple[float, int, int]], LagProbe, LagProbe]:
+    from hallctl.config import parse_config
+    from hallctl.drivers.serial_devices import SerialDevices
+    from hallctl.engine import HallEngine
+    from hallctl.journal import Journal
+    from hallctl.logging import configure_logging
+
+    configure_logging(level="warning")
+    if args.child_at_daemon_priority:  # the comparison: the snapshot child as before issue 15
+        from hallctl import forked
+        forked.lower_priority = lambda: None
+    config = parse_config(hall_yaml(args.windows, serial_section(args, ports)))
+    assert config.serial is not None
+    journal = Journal(tmp / "journal.db")
+    kw = {} if args.snapshot_every is None else {"snapshot_every": args.snapshot_every}
+    clock = DayClock(config.hall.tz, 8, args.day_tickets)
+    engine = HallEngine(config, journal, secret=b"b" * 32, clock=clock, **kw)  # type: ignore[arg-type]
+    snapshots = 0
+    take_snapshot = engine.snapshot
+
+    async def counted() -> None:
+        nonlocal snapshots
+        snapshots += 1
+        await take_snapshot()
+
+    engine.snapshot = counted  # type: ignore[method-assign]
+    engine.recover()
+    writer = asyncio.create_task(engine.run())
+    devices = SerialDevices(config.serial, engine, config)
     for w in range(1, args.windows + 1):
         await engine.execute({"action": "open_window", "window": w})
-    codes = ["BDC", "SB", "GJJ", "ZH"]
-    for first in range(0, args.day_tickets, 100):  # a busy day's state: what a snapshot pickles
-        await asyncio.gather(*(
-            engine.execute({"action": "take_ticket", "service": codes[i % 4]})
-            for i in range(first, min(first + 100, args.day_tickets))
-        ))
+    # a busy day's state: what a snapshot pickles and the hall reckons over
+    await fill_day(engine, clock, args.day_tickets, args.windows, args.waiting)
     before = snapshots
+    codes = ["BDC", "SB", "GJJ", "ZH"]
 
     async def load() -> None:
         i = 0
@@ -179,17 +240,22 @@ async def daemon(args: argparse.Namespace, ports: list[tuple[str, str]], conn: C
             i += 1
             await asyncio.sleep(1 / args.load)
 
+    idle_probe = await idle(args.idle)  # the same loop, nothing else running yet
     async with devices:
         await asyncio.sleep(1.5)  # lines connected, start-up redraws done
         loader = asyncio.create_task(load())
+        probe = LagProbe(child_alive=lambda: engine._snapshotting is not None)
+        probing = asyncio.create_task(probe.run())
         conn.send("go")
         samples: list[tuple[float, int, int]] = await asyncio.to_thread(conn.recv)
         loader.cancel()
+        probing.cancel()
+    waiting = sum(len(line) for line in engine.hall.state.lines.values())
     print(f"{snapshots - before} snapshots taken while presses were measured "
-          f"({args.day_tickets:,} tickets in the state)")
+          f"({len(engine.hall.state.tickets):,} tickets in the state, {waiting} waiting)")
     writer.cancel()
     journal.close()
-    return samples
+    return samples, probe, idle_probe
 
 
 def pct(values: list[float], p: float) -> float:
@@ -207,10 +273,23 @@ def main() -> None:
     parser.add_argument("--load", type=float, default=20, help="background tickets per second")
     parser.add_argument("--day-tickets", type=int, default=600,
                         help="tickets issued before the presses (20000: a busy day's state)")
+    parser.add_argument("--waiting", type=int, default=200,
+                        help="of those, how many are still waiting (the rest were served)")
+    parser.add_argument("--child-at-daemon-priority", action="store_true",
+                        help="leave the snapshot child at the daemon's priority (comparison)")
+    parser.add_argument("--rounds", type=int, default=0,
+                        help="alternate the child at idle and at the daemon's priority this many "
+                        "rounds each (one process a run) and print medians and their ratio")
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--idle", type=float, default=5,
+                        help="seconds of idle-loop baseline before the presses")
     parser.add_argument("--snapshot-every", type=int, default=None,
                         help="events between snapshots (default: the engine's); e.g. 300 to "
                         "have several snapshots under the presses")
     args = parser.parse_args()
+    if args.rounds:
+        rounds(args)
+        return
     per_line = args.windows // args.lines
     wires = []
     ports: list[tuple[str, str]] = []  # host side: (keypad line, strip line)
@@ -237,7 +316,7 @@ def main() -> None:
     assert ours.recv() == "ready"
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            samples = asyncio.run(daemon(args, ports, ours, Path(tmp)))
+            samples, probe, idle_probe = asyncio.run(daemon(args, ports, ours, Path(tmp)))
     finally:
         dev_proc.join(5)
         for proc in wires:
@@ -255,7 +334,42 @@ def main() -> None:
           f"max {max(lat):.1f} ms")
     print(f"daemon's own share:    p50 {pct(own, 50):.1f} ms  p99 {pct(own, 99):.1f} ms  "
           f"(target < 5 ms)")
+    print(f"loop-lag probe, idle loop {args.idle:g} s before the presses: {idle_probe.summary()}")
+    print(f"loop-lag probe during the presses: {probe.summary()}")
+    print(f"load average (1 min) {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print("reproduce: .venv/bin/python bench/bench_keypress.py " + " ".join(sys.argv[1:]))
+    if args.json:
+        print(json.dumps({"p50": pct(own, 50), "p99": pct(own, 99),
+                          "loop_longest": probe.longest_ms(), "loop_cpu": probe.longest_cpu_ms(),
+                          "idle_longest": idle_probe.longest_ms(),
+                          "load": os.getloadavg()[0]}))
+
+
+def rounds(args: argparse.Namespace) -> None:
+    """Child at idle priority against the child at the daemon's, alternating, one process each."""
+    i = sys.argv.index("--rounds")
+    argv = sys.argv[1:i] + sys.argv[i + 2:]
+    results: dict[str, list[dict[str, float]]] = {"idle priority": [], "daemon priority": []}
+    for r in range(args.rounds):
+        for name, extra in (("idle priority", []),
+                            ("daemon priority", ["--child-at-daemon-priority"])):
+            out = subprocess.run([sys.executable, __file__, *argv, *extra, "--json"],
+                                 capture_output=True, text=True, check=True, cwd=ROOT).stdout
+            res = json.loads(out.strip().splitlines()[-1])
+            results[name].append(res)
+            print(f"round {r + 1}, child at {name}: share p50 {res['p50']:.1f} ms, "
+                  f"p99 {res['p99']:.1f} ms; loop longest {res['loop_longest']:.1f} ms, own CPU "
+                  f"{res['loop_cpu']:.1f} ms; idle baseline {res['idle_longest']:.1f} ms; "
+                  f"load {res['load']:.1f}", flush=True)
+    med = {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+           for name, rs in results.items()}
+    for name, m in med.items():
+        print(f"median, child at {name}: share p50 {m['p50']:.1f} ms, p99 {m['p99']:.1f} ms; "
+              f"loop longest {m['loop_longest']:.1f} ms, own CPU {m['loop_cpu']:.1f} ms; "
+              f"idle baseline {m['idle_longest']:.1f} ms")
+    a, b = med["idle priority"], med["daemon priority"]
+    print(f"ratio idle/daemon priority: share p99 {a['p99'] / b['p99']:.2f}, "
+          f"loop longest {a['loop_longest'] / b['loop_longest']:.2f}")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import pickle
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime, timedelta
@@ -19,7 +18,7 @@ from typing import Any
 
 import structlog
 
-from hallctl import __version__, forked
+from hallctl import __version__, forked, snapshot
 from hallctl.commit_batch import Batch
 from hallctl.config.models import HallConfig
 from hallctl.disk_full import is_disk_full
@@ -37,7 +36,8 @@ log = structlog.get_logger("hallctl.engine")
 
 EVENT_VERSION = 1
 SNAPSHOT_EVERY = 20_000
-SNAPSHOT_FORMAT = f"hallstate/4/{__version__}"  # 4: the arrival profile (hall/eta.py)
+# 4: the arrival profile (hall/eta.py); 5: tickets as tuples (hallctl.snapshot)
+SNAPSHOT_FORMAT = f"hallstate/5/{__version__}"
 RECENT_REQUESTS = 20_000
 FREEZE_EVERY = 2_000  # events between gc.freeze() calls (see _freeze)
 MAX_REQUEST_ID = 128  # as the request models say; a longer one is refused, and not kept
@@ -47,7 +47,7 @@ Clock = Callable[[], datetime]
 
 def snapshot_blob(state: HallState) -> bytes:
     """A snapshot tagged with its format, so another version falls back to a full replay."""
-    return SNAPSHOT_FORMAT.encode() + b"\n" + pickle.dumps(state, protocol=5)
+    return SNAPSHOT_FORMAT.encode() + b"\n" + snapshot.dumps(state)
 
 
 def ok(result: dict[str, Any]) -> dict[str, Any]:
@@ -152,7 +152,7 @@ class HallEngine:
             try:
                 fmt, payload = blob.split(b"\n", 1)
                 if fmt.decode() == SNAPSHOT_FORMAT:
-                    state = pickle.loads(payload)  # our own file, written by this version
+                    state = snapshot.loads(payload)
                     after = seq
             except Exception as e:  # a snapshot is an optimisation: fall back to full replay
                 log.warning("engine.snapshot_unreadable", error=str(e))

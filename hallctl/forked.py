@@ -1,14 +1,21 @@
 """Bytes made in a forked child, so the event loop keeps running while they are made.
 
-A snapshot pickles the whole hall state: megabytes on a busy day, 66-400 ms of CPU here. A
+A snapshot pickles the whole hall state: megabytes on a busy day, 70-400 ms of CPU here. A
 thread does not help, because the C pickler holds the GIL from start to end. ``fork()`` costs
-about a millisecond: the child gets a copy-on-write image of the state exactly as it was at
-the fork, computes there, and streams the bytes back through a pipe while the parent serves.
-This is how Redis writes its snapshots.
+about 2 ms with a busy day's 62 MB (more on a loaded VM: docs/performance.md): the child gets
+a copy-on-write image of the state exactly as it was at the fork, computes there, and streams
+the bytes back through a pipe while the parent serves. This is how Redis writes its snapshots.
+The parent pays for each page it writes while the child lives (a copy per page), so the
+shorter the child's work, the fewer copies.
 
 The child only runs ``make`` and writes to the pipe: it touches no lock another thread may have
 held at the fork (no logging, no SQLite, no asyncio), and leaves with ``os._exit`` (no atexit
 handlers, no flushing of the parent's buffers).
+
+The child runs at idle priority (``SCHED_IDLE``): on a 2-core machine a pickling child at the
+daemon's own priority takes a core the event loop then waits for, and the scheduler lets a
+waking thread of normal priority preempt an idle one at once. Lowering one's own priority
+needs no privilege; where a sandbox refuses it (EPERM), the child runs at the daemon's.
 """
 
 from __future__ import annotations
@@ -71,12 +78,22 @@ def _child(make: Callable[[], bytes], read_fd: int, write_fd: int) -> None:
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 signal.signal(sig, signal.SIG_DFL)
             signal.set_wakeup_fd(-1)
+        lower_priority()
         view = memoryview(make())
         while view:
             view = view[os.write(write_fd, view) :]
         code = 0
     finally:
         os._exit(code)
+
+
+def lower_priority() -> None:
+    """Run this process only when a core is otherwise idle (``SCHED_IDLE``), else at nice 19."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, 0, 19)
 
 
 def _collect(pid: int, fd: int) -> tuple[bytes, int]:

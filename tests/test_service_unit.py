@@ -152,6 +152,34 @@ def _expand(groups: dict[str, list[str]], name: str) -> set[str]:
     return out
 
 
+def _allowed_calls(groups: dict[str, list[str]]) -> set[str]:
+    """The unit's SystemCallFilter= lines in order: the first is the allow list, then a `~`
+    line takes calls out of it and a plain line puts them back (as systemd reads them)."""
+
+    def calls(line: str) -> set[str]:
+        return set().union(*(
+            _expand(groups, g) if g.startswith("@") else {g} for g in line.split()
+        ))
+
+    first, *more = _directives("SystemCallFilter")
+    assert not first.startswith("~")
+    allowed = calls(first)
+    for line in more:
+        names = calls(line.removeprefix("~"))
+        allowed = allowed - names if line.startswith("~") else allowed | names
+    return allowed
+
+
+def test_the_unit_gives_back_only_the_snapshot_childs_priority_call() -> None:
+    """@resources stays denied but for sched_setscheduler, which forked.py uses to lower the
+    child's own priority (no privilege needed); setrlimit, setpriority & co. stay refused."""
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("needs systemd-analyze")
+    groups = _syscall_sets()
+    resources = _expand(groups, "@resources")
+    assert resources & _allowed_calls(groups) == {"sched_setscheduler"}
+
+
 @pytest.mark.skipif(
     shutil.which("strace") is None or shutil.which("systemd-analyze") is None,
     reason="needs strace and systemd-analyze",
@@ -159,10 +187,8 @@ def _expand(groups: dict[str, list[str]], name: str) -> set[str]:
 def test_the_daemon_makes_only_system_calls_the_unit_allows(tmp_path: Path) -> None:
     """The demo (serial ptys, Modbus TCP, MQTT, SQLite) under strace: every system call its
     process makes is in the unit's SystemCallFilter; none maps writable+executable memory."""
-    allow, deny = _directives("SystemCallFilter")
     groups = _syscall_sets()
-    allowed = set().union(*(_expand(groups, g) for g in allow.split()))
-    allowed -= set().union(*(_expand(groups, g) for g in deny.removeprefix("~").split()))
+    allowed = _allowed_calls(groups)
     trace = tmp_path / "trace"
     subprocess.run(
         ["strace", "-f", "-qq", "-o", str(trace), *HALLCTL, "demo", "--no-ui", "--duration", "5",

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from hallctl import forked
+from hallctl import forked, snapshot
 from hallctl.config import HallConfig, parse_config
-from hallctl.engine import SNAPSHOT_FORMAT
+from hallctl.engine import SNAPSHOT_FORMAT, snapshot_blob
+from hallctl.hall.commands import parse_command
 from hallctl.hall.core import Hall
 from hallctl.hall.views import retained_state
 from tests.hall.conftest import SMALL_HALL
@@ -90,3 +91,30 @@ async def test_a_snapshot_taken_under_load_is_the_journal_folded_up_to_its_seq(
         assert retained_state(from_snapshot) == retained_state(replayed)
         assert from_snapshot.state.tickets == replayed.state.tickets
 
+
+
+async def test_the_child_runs_at_idle_priority_so_the_loop_never_waits_for_a_core() -> None:
+    policy = await forked.fork(lambda: str(os.sched_getscheduler(0)).encode()).result()
+    assert int(policy) == os.SCHED_IDLE
+    assert os.sched_getscheduler(0) != os.SCHED_IDLE  # the daemon itself keeps its own
+
+
+def test_a_snapshot_keeps_every_ticket_and_writes_its_field_names_once() -> None:
+    config: HallConfig = parse_config(SMALL_HALL)
+    hall = Hall(config)
+    hall.eta.enabled = False
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=config.hall.tz)
+    for _ in range(50):
+        hall.execute(parse_command({"action": "take_ticket", "service": "BDC"}), now)
+    blob = snapshot_blob(hall.state)
+    fmt, payload = blob.split(b"\n", 1)
+    assert fmt.decode() == SNAPSHOT_FORMAT
+    back = snapshot.loads(payload)
+    assert back.tickets == hall.state.tickets and len(back.tickets) == 50
+    assert payload.count(b"waiting_since") == 0  # a ticket is its fields, not a dict of names
+    assert len(payload) < len(pickle.dumps(hall.state, protocol=5))
+
+
+def test_a_snapshot_that_is_not_a_hall_state_is_refused() -> None:
+    with pytest.raises(TypeError, match="HallState"):
+        snapshot.loads(pickle.dumps({"tickets": {}}))
