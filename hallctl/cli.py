@@ -205,6 +205,11 @@ def build_parser(all_commands: bool = True) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = next((a for a in argv if not a.startswith("-")), None)  # no global option takes
+    if command == "run":
+        # The daemon draws nothing with rich; structlog imports it (and pygments) only to pretty-
+        # print tracebacks when it is installed: 5 MB resident (docs/performance.md). Blocked
+        # before the parser is built: subcommand modules import structlog.
+        sys.modules.setdefault("rich", None)  # type: ignore[arg-type]
     args = build_parser(all_commands=command not in CLIENT_COMMANDS).parse_args(argv)
     try:
         code = _dispatch(args)
@@ -270,9 +275,6 @@ def cmd_check(path: str) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    # The daemon draws nothing with rich; structlog imports it (and pygments) only to pretty-
-    # print tracebacks when it is installed: 5 MB of the daemon's 60 MB (docs/performance.md).
-    sys.modules.setdefault("rich", None)  # type: ignore[arg-type]
     from hallctl.config import ConfigError, load_config
     from hallctl.daemon import DataDirLocked, run_daemon
     from hallctl.logging import configure_logging
