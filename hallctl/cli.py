@@ -51,6 +51,9 @@ CLIENT_COMMANDS = frozenset(
      *WINDOW_VERBS}
 )
 
+# installed for other commands (the demo's view, the page tests), imported by structlog if found
+DAEMON_UNUSED = ("rich", "greenlet")
+
 # what each window verb does, in words (the help and the answers never show action names)
 WINDOW_HELP = {
     "call": "call the next citizen to the window (叫号)",
@@ -206,10 +209,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = next((a for a in argv if not a.startswith("-")), None)  # no global option takes
     if command == "run":
-        # The daemon draws nothing with rich; structlog imports it (and pygments) only to pretty-
-        # print tracebacks when it is installed: 5 MB resident (docs/performance.md). Blocked
-        # before the parser is built: subcommand modules import structlog.
-        sys.modules.setdefault("rich", None)  # type: ignore[arg-type]
+        # structlog imports rich (and pygments) to pretty-print tracebacks and greenlet for its
+        # deprecated thread-locals whenever they are installed; the daemon uses neither: 6 MB
+        # resident (docs/performance.md). Blocked before the parser is built, as subcommand
+        # modules import structlog.
+        for unused in DAEMON_UNUSED:
+            sys.modules.setdefault(unused, None)  # type: ignore[arg-type]
     args = build_parser(all_commands=command not in CLIENT_COMMANDS).parse_args(argv)
     try:
         code = _dispatch(args)
