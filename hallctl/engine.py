@@ -36,7 +36,7 @@ log = structlog.get_logger("hallctl.engine")
 
 EVENT_VERSION = 1
 SNAPSHOT_EVERY = 20_000
-SNAPSHOT_FORMAT = f"hallstate/3/{__version__}"  # 3: cases and norms; estimates' samples
+SNAPSHOT_FORMAT = f"hallstate/4/{__version__}"  # 4: tickets without appointment, id_hash
 RECENT_REQUESTS = 20_000
 FREEZE_EVERY = 2_000  # events between gc.freeze() calls (see _freeze)
 MAX_REQUEST_ID = 128  # as the request models say; a longer one is refused, and not kept
