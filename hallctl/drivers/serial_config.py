@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from hallctl.codec.loader import ProfileError, ProfileLoader
 from hallctl.codec.profile import FrameProfile
 from hallctl.config.problem import Problem
-from hallctl.transports.serial import SerialLineConfig
+from hallctl.transports.serial_line_config import SerialLineConfig
 
 if TYPE_CHECKING:
     from hallctl.config.models import HallConfig
