@@ -25,7 +25,7 @@ REPORT_CODE = ("numpy", "openpyxl", "matplotlib", "hallctl.supervision.report",
 NOT_IN_THE_DAEMON = (
     "rich", "pygments", "greenlet",
     "aiohttp", "argon2", "itsdangerous", "segno", "hallctl.web.component", "hallctl.accounts.http",
-    "serial", "serial_asyncio_fast", "hallctl.transports.serial",  # a hall without serial lines
+    "serial", "serial_asyncio_fast", "hallctl.transports.serial", "hallctl.codec",  # no serial
     *REPORT_CODE,
 )  # fmt: skip
 
