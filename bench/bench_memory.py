@@ -12,7 +12,7 @@ day (a snapshot included).
 Baselines in the same run, alternated with the daemon round by round:
 - the interpreter with asyncio imported: the least any asyncio daemon costs here;
 - the same interpreter importing the third-party libraries `hallctl run` imports for this hall
-  (structlog, pydantic, ruamel.yaml, paho-mqtt, aiomqtt, pyserial, sqlite3): what is left over
+  (structlog, pydantic, ruamel.yaml, paho-mqtt, aiomqtt, sqlite3): what is left over
   them is hallctl's own code, its models of the hall file and the day's state.
 """
 
@@ -33,7 +33,7 @@ from bench_engine import daemon_rss_mb  # noqa: E402
 
 FLOOR_MB = 60.0
 LIBRARIES = ("asyncio", "sqlite3", "structlog", "pydantic", "ruamel.yaml", "paho.mqtt.client",
-             "aiomqtt", "serial", "serial_asyncio_fast")  # fmt: skip
+             "aiomqtt")  # no pyserial: tests/test_daemon_imports.py keeps it out
 PROBE = (
     "import sys\n"
     "for name in ('rich', 'greenlet'):\n"  # as `hallctl run` does (hallctl/cli.py)
