@@ -106,3 +106,9 @@ def test_the_daily_report_is_made_outside_the_daemon(tmp_path: Path) -> None:
     assert answer["files"] == [f"test-hall-day-2026-11-25.{x}" for x in ("csv", "xlsx", "html")]
     assert (tmp_path / "reports" / answer["files"][1]).read_bytes()[:2] == b"PK"  # a real .xlsx
     assert loaded(answer["modules"], REPORT_CODE) == []
+
+
+def test_the_unit_fixes_glibcs_mmap_threshold() -> None:
+    # what docs/performance.md says the unit sets against a busy day's freed buffers
+    unit = (ROOT / "systemd" / "hallctl.service").read_text(encoding="utf-8")
+    assert "\nEnvironment=MALLOC_MMAP_THRESHOLD_=131072\n" in unit
