@@ -35,6 +35,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -352,8 +353,9 @@ def busy_example_hall(text: str, data_dir: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def daemon_rss_mb(tickets: int) -> tuple[float, float]:
-    """Resident memory of `hallctl run` on the busy example hall: ready, and after ``tickets``."""
+def daemon_rss_mb(tickets: int, served: bool = False) -> tuple[float, float]:
+    """Resident memory of `hallctl run` on the busy example hall: ready, and after ``tickets``
+    (``served``: every window open, and every ticket then called, served and finished)."""
     with tempfile.TemporaryDirectory() as d:
         cfg = load_config(ROOT / "config" / "example.yaml")
         hall = Path(d) / "hall.yaml"
@@ -393,8 +395,22 @@ def daemon_rss_mb(tickets: int) -> tuple[float, float]:
                     )
                     assert r["ok"], r
 
+            def request(**fields: object) -> dict[str, Any]:
+                return control_request_sync(sock, fields, 30)
+
+            windows = [w.number for w in cfg.windows] if served else []
+            for w in windows:
+                assert request(action="open_window", window=w)["ok"]
             with ThreadPoolExecutor(8) as pool:  # 8 clients at once: group commit helps
                 list(pool.map(issue, range(8)))
+
+            def serve(window: int) -> None:
+                while request(action="call_next", window=window)["ok"]:
+                    assert request(action="start_service", window=window)["ok"]
+                    assert request(action="finish", window=window)["ok"]
+
+            with ThreadPoolExecutor(len(windows) or 1) as pool:
+                list(pool.map(serve, windows))
             time.sleep(1)  # a snapshot may be under way in a child
             return ready, rss()
         finally:

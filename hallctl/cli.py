@@ -51,6 +51,9 @@ CLIENT_COMMANDS = frozenset(
      *WINDOW_VERBS}
 )
 
+# installed for other commands (the demo's view, the page tests), imported by structlog if found
+DAEMON_UNUSED = ("rich", "greenlet")
+
 # what each window verb does, in words (the help and the answers never show action names)
 WINDOW_HELP = {
     "call": "call the next citizen to the window (叫号)",
@@ -205,6 +208,13 @@ def build_parser(all_commands: bool = True) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = next((a for a in argv if not a.startswith("-")), None)  # no global option takes
+    if command == "run":
+        # structlog imports rich (and pygments) to pretty-print tracebacks and greenlet for its
+        # deprecated thread-locals whenever they are installed; the daemon uses neither: 6 MB
+        # resident (docs/performance.md). Blocked before the parser is built, as subcommand
+        # modules import structlog.
+        for unused in DAEMON_UNUSED:
+            sys.modules.setdefault(unused, None)  # type: ignore[arg-type]
     args = build_parser(all_commands=command not in CLIENT_COMMANDS).parse_args(argv)
     try:
         code = _dispatch(args)
@@ -276,9 +286,6 @@ def cmd_check(path: str) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    # The daemon draws nothing with rich; structlog imports it (and pygments) only to pretty-
-    # print tracebacks when it is installed: 5 MB of the daemon's 60 MB (docs/performance.md).
-    sys.modules.setdefault("rich", None)  # type: ignore[arg-type]
     from hallctl.config import ConfigError, load_config
     from hallctl.daemon import DataDirLocked, run_daemon
     from hallctl.logging import configure_logging

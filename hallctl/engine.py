@@ -36,7 +36,8 @@ log = structlog.get_logger("hallctl.engine")
 
 EVENT_VERSION = 1
 SNAPSHOT_EVERY = 20_000
-# 4: the arrival profile (hall/eta.py); 5: tickets as tuples (hallctl.snapshot)
+# 4: the arrival profile (hall/eta.py); 5: tickets as tuples (hallctl.snapshot), without
+# appointment and id_hash
 SNAPSHOT_FORMAT = f"hallstate/5/{__version__}"
 RECENT_REQUESTS = 20_000
 FREEZE_EVERY = 2_000  # events between gc.freeze() calls (see _freeze)
@@ -262,8 +263,14 @@ class HallEngine:
         reference cycles, so refcounting still frees it (at the day's reset); only a cycle
         alive now and dropped later would wait for a gc.unfreeze(). Objects made since the
         last freeze are all a collection walks. gc.freeze() itself is a list splice: O(1).
+
+        Cyclic garbage not yet collected would be frozen too, and never freed (the wait
+        estimates' play-forward copies: 2 MB over a 20,000-ticket day), so a collection comes
+        first. It walks only what is not frozen yet, like the collector's own full collections
+        between freezes: 1-3 ms every FREEZE_EVERY events (docs/performance.md, "Memory.").
         """
         self._since_freeze = 0
+        gc.collect()
         gc.freeze()
 
     def _snapshot_done(self, task: asyncio.Task[None]) -> None:

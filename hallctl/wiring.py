@@ -11,16 +11,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from aiohttp.web import RouteDef
 
 from hallctl.components import Component, Factory, MqttResponder, Needs
 from hallctl.config.models import HallConfig, HttpConfig
 from hallctl.engine import HallEngine
 from hallctl.supervision.daily import reports as daily_reports
 from hallctl.voice.factory import voice
+
+if TYPE_CHECKING:  # aiohttp (10 MB resident) loads only for a hall with an HTTP front
+    from aiohttp.web import RouteDef
 
 log = structlog.get_logger("hallctl.wiring")
 

@@ -30,12 +30,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from hallctl.codec.loader import ProfileError, ProfileLoader
-from hallctl.codec.profile import FrameProfile
 from hallctl.config.problem import Problem
-from hallctl.transports.serial import SerialLineConfig
+from hallctl.transports.serial_line_config import SerialLineConfig
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the frame codec loads only for a hall with serial devices
+    from hallctl.codec.profile import FrameProfile
     from hallctl.config.models import HallConfig
 
 Role = Literal["keypad", "evaluator", "window_display", "main_display", "dispenser", "printer"]
@@ -201,6 +200,8 @@ def check(
     profile_dirs: Sequence[Path] | None = None,
 ) -> list[Problem]:
     """References a schema cannot express; paths start at the hall file's ``serial``."""
+    from hallctl.codec.loader import ProfileError, ProfileLoader
+
     problems: list[Problem] = _template_problems(section)
 
     def add(message: str, *path: str | int) -> None:

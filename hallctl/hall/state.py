@@ -7,6 +7,7 @@ reach the same state. Day-scoped parts (tickets, queues, counters) reset at loca
 from __future__ import annotations
 
 import heapq
+import sys
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,11 +45,11 @@ class Ticket:
     served_at: float | None = None
     finished_at: float | None = None
     no_show_at: float | None = None
-    appointment: str | None = None
-    id_hash: str | None = None
     evaluated: bool = False
     case_no: str | None = None
     transfers: int = 0
+    # No field for what only issuing needs (appointment code, ID hash): a busy day's tickets
+    # are most of the state's memory, and each slot is 8 bytes a ticket.
 
 
 @dataclass(slots=True)
@@ -205,21 +206,21 @@ def _day_started(s: HallState, d: dict[str, Any], at: float) -> None:
 def _ticket_issued(s: HallState, d: dict[str, Any], at: float) -> None:
     t = Ticket(
         number=d["ticket"],
-        service=d["service"],
-        channel=d["channel"],
+        # interned: from a replay's JSON each ticket had its own copy of these words
+        service=sys.intern(d["service"]),
+        channel=sys.intern(d["channel"]),
         issued_at=at,
         order=0,
         waiting_since=at,
-        appointment=d.get("appointment_code"),
-        id_hash=d.get("id_hash"),
     )
     s.tickets[t.number] = t
     s.counters[t.service] = d["counter"]
     s.issued[t.service] = s.issued.get(t.service, 0) + 1
-    if t.id_hash:
-        s.id_hashes.setdefault(t.service, set()).add(t.id_hash)
-    if t.appointment and t.appointment in s.appointments:
-        s.appointments[t.appointment]["used"] = True
+    id_hash, appointment = d.get("id_hash"), d.get("appointment_code")
+    if id_hash:
+        s.id_hashes.setdefault(t.service, set()).add(id_hash)
+    if appointment and appointment in s.appointments:
+        s.appointments[appointment]["used"] = True
     _enqueue(s, t, at, front=False)
     log = s.arrival_log.get(t.service)
     if log is None:

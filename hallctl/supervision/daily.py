@@ -19,7 +19,7 @@ import structlog
 
 from hallctl.components import Component, Needs
 
-if TYPE_CHECKING:  # numpy and the report code load only when a report is written
+if TYPE_CHECKING:  # numpy and the report code load only in the process that writes a report
     from hallctl.config.models import HallConfig
     from hallctl.engine import HallEngine
     from hallctl.supervision.report import Report
@@ -86,12 +86,11 @@ class DailyReports:
 
     async def write(self, day: date, announce: bool = True) -> list[Path]:
         """Write the day's report files and (``announce``) journal the ``report.daily`` event."""
-        from hallctl.supervision.output import write_reports
+        from hallctl.supervision.report_process import write_day
 
         formats = self.config.supervision.reports.formats
-        report, paths = await asyncio.to_thread(
-            write_reports, self.config, "day", day, formats, self.out_dir
-        )
+        written = await write_day(self.config, day, formats, self.out_dir)  # numpy & co. there
+        paths = written.paths
         if not announce:
             return paths
         response = await self.engine.execute(
@@ -100,7 +99,7 @@ class DailyReports:
                 "request_id": f"report.daily:{self.config.hall.id}:{day.isoformat()}",
                 "source": "reports",
                 "day": day.isoformat(),
-                "summary": summary(report),
+                "summary": written.summary,
                 "files": [p.name for p in paths],
             }
         )

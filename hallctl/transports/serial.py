@@ -16,15 +16,15 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import serial
 import structlog
-from pydantic import BaseModel, ConfigDict, Field
 from serial_asyncio_fast import open_serial_connection
 
 from hallctl.codec.frame import Frame, FrameDecoder
 from hallctl.transports.availability import AvailabilityTracker
+from hallctl.transports.serial_line_config import SerialLineConfig as SerialLineConfig
 
 log = structlog.get_logger(__name__)
 
@@ -32,36 +32,6 @@ log = structlog.get_logger(__name__)
 # printer answering DLE EOT) a number of raw bytes.
 Expect = Callable[[Frame], bool] | int
 Hook = Callable[[], Awaitable[None]]
-
-
-class SerialLineConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str
-    port: str = Field(description="device path, e.g. /dev/serial/by-id/… or a pty symlink")
-    baudrate: int = 9600
-    bytesize: Literal[5, 6, 7, 8] = 8
-    parity: Literal["N", "E", "O", "M", "S"] = "N"
-    stopbits: Literal[1, 2] = 1
-    mode: Literal["auto", "serial", "file"] = Field(
-        "auto",
-        description="serial: a tty with baud settings; file: a device file such as "
-        "/dev/usb/lp0 (USB printers); auto: file when the path is not a tty",
-    )
-    gap_ms: float = Field(20, ge=0, description="silence between frames on the line")
-    timeout_ms: float = Field(200, gt=0, description="wait for a reply")
-    retries: int = Field(2, ge=0)
-    queue_size: int = Field(64, ge=1)
-    reconnect_min_s: float = Field(0.5, gt=0)
-    reconnect_max_s: float = Field(30, gt=0)
-    partial_frame_ms: float | None = Field(
-        None,
-        description="ignored, kept so older hall files load: a partial frame is dropped by "
-        "content (a valid frame after it, a bad checksum, max_frame), never by time",
-    )
-    misses_to_offline: int = Field(3, ge=1)
-    offline_backoff_min_s: float = Field(10, gt=0)
-    offline_backoff_max_s: float = Field(300, gt=0)
 
 
 @dataclass(order=True)
