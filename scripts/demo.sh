@@ -5,8 +5,8 @@
 #   bash scripts/demo.sh --speed 10 --duration 60 # options go to `hallctl demo`
 #
 # Works on a fresh machine without a terminal: creates .venv and installs hallctl when missing,
-# and installs Mosquitto (the demo's embedded broker) when missing and allowed to. Without
-# Mosquitto the demo still runs, without MQTT and kiosks.
+# and installs Mosquitto (the demo's embedded broker) and espeak-ng (its voice clips) when missing
+# and allowed to. Without them the demo still runs, without MQTT and kiosks or without voice.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -58,6 +58,12 @@ if ! have mosquitto; then
     # not fatal: the demo runs without MQTT and says so
     apt_install mosquitto mosquitto-clients ||
         echo "warning: could not install mosquitto; the demo runs without MQTT" >&2
+fi
+if ! have espeak-ng; then
+    echo "==> installing espeak-ng (the TTS that builds the demo's voice clips)" >&2
+    # not fatal: without it the demo runs, its speaker zones show offline with an alarm
+    apt_install espeak-ng ||
+        echo "warning: could not install espeak-ng; the demo runs without voice" >&2
 fi
 
 exec "$VENV/bin/hallctl" demo "$@"
