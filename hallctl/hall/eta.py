@@ -26,9 +26,10 @@ import heapq
 import math
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hallctl.hall.arrival_profile import SLOT_S, ArrivalProfile, slot_of
+from hallctl.hall.eta_cache import KeptForecast, wait_min
 from hallctl.hall.policy import choose
 from hallctl.hall.queue import Item, OrderedQueue
 from hallctl.hall.service_times import (
@@ -74,7 +75,7 @@ class Forecast:
     calls: dict[str, float]
 
     def wait_min(self, key: str) -> float:
-        return round(max(0.0, self.calls[key] - self.at) / 60.0, 1)
+        return wait_min(self.calls[key], self.at)
 
 
 class _Stream:
@@ -196,11 +197,17 @@ def _profile_view(
 
 
 class Estimator:
-    """Forecasts for one hall; caches the last run, keyed by (state version, time)."""
+    """Forecasts for one hall. The last forecast is kept and reused while the hall goes as it
+    foresaw (hall/eta_cache.py); ``runs`` counts the forward runs made."""
 
     def __init__(self, hall: Hall) -> None:
         self.hall = hall
-        self._cache: tuple[tuple[int, float], Forecast] | None = None
+        # the command path's forecast: its reuse depends only on the commands and their times
+        self._kept = KeptForecast()
+        # the views' own when the command path's is stale, so that how often the retained
+        # state is read never changes a number a command journals
+        self._shown = KeptForecast()
+        self.runs = 0
         # off only in simulations that study the line itself (a new ticket then says 0)
         self.enabled = True
         self._times: dict[tuple[str, str | None, int | None], tuple[int, ServiceTime]] = {}
@@ -215,23 +222,38 @@ class Estimator:
         """Minutes until a ticket of this service and channel taken now would be called."""
         if not self.enabled:
             return 0.0
-        key = ghost_key(service, channel)
-        return self.forecast(at, ghosts=[(service, channel)], targets=[key]).wait_min(key)
+        if channel != "normal":  # ahead of the normal line: rare, and the forecast is stale after
+            key = ghost_key(service, channel)
+            return self.forecast(at, ghosts=[(service, channel)], targets=[key]).wait_min(key)
+        return wait_min(self._refreshed(self._kept, at).new_call(service), at)
 
     def ticket_min(self, number: str, at: float) -> float:
         """Minutes until this waiting ticket is expected to be called."""
-        return self.forecast(at, targets=[number]).wait_min(number)
+        got = self._refreshed(self._kept, at).call_of(number)
+        if got is None:  # beyond the run and issued before it: its own run
+            return self.forecast(at, targets=[number]).wait_min(number)
+        return wait_min(got, at)
 
     def services_min(self, at: float) -> dict[str, float]:
-        """Minutes for a new normal ticket of every service, from one run (cached)."""
-        key = (self.hall.state.changes, at)
-        if self._cache is None or self._cache[0] != key:
+        """Minutes for a new normal ticket of every service, from the kept forecast."""
+        kept = self._kept if self._kept.fresh(at) else self._refreshed(self._shown, at)
+        return {s.code: wait_min(kept.new_call(s.code), at) for s in self.hall.config.services}
+
+    def saw(self, type_: str, data: dict[str, Any]) -> None:
+        """Every event the hall folds: those the forecast did not foresee make it stale."""
+        self._kept.saw(type_, data)
+        self._shown.saw(type_, data)
+
+    def _refreshed(self, kept: KeptForecast, at: float) -> KeptForecast:
+        if not kept.fresh(at):
             codes = [s.code for s in self.hall.config.services]
             ghosts = [(code, "normal") for code in codes]
-            targets = [ghost_key(code, "normal") for code in codes]
-            self._cache = (key, self.forecast(at, ghosts=ghosts, targets=targets))
-        f = self._cache[1]
-        return {s.code: f.wait_min(ghost_key(s.code, "normal")) for s in self.hall.config.services}
+            run = _Run(self, at, ghosts, {ghost_key(code, "normal") for code in codes})
+            run.run()
+            self.runs += 1
+            new = {code: run.calls[ghost_key(code, "normal")] for code in codes}
+            kept.keep(at, run.calls, new, {code: run.slot(code) for code in codes})
+        return kept
 
     # ---- citizens still to come ---------------------------------------------------------
 
@@ -331,6 +353,7 @@ class Estimator:
         ghosts: Iterable[tuple[str, str]] = (),
         targets: Collection[str] = (),
     ) -> Forecast:
+        self.runs += 1
         return _Run(self, at, list(ghosts), set(targets)).run()
 
 
@@ -351,6 +374,7 @@ class _Run:
         self.now = at
         self.calls: dict[str, float] = {}
         self.served_calls: dict[str, int] = {}
+        self.before_ghost: dict[str, tuple[int, float]] = {}  # ghost → (its service served, when)
         shadow = HallState(day=real.day)
         shadow.tickets = _Overlay(real.tickets)
         self.shadow = shadow
@@ -466,6 +490,7 @@ class _Run:
             self.calls[number] = now
             pending.discard(number)
             if number.startswith(GHOST) and "/" in number:
+                self.before_ghost[number] = (self.served_calls.get(t.service, 0), now)
                 heapq.heappush(self.heap, (now, n))  # a ghost takes no window time
                 continue
             calls += 1
@@ -477,6 +502,14 @@ class _Run:
         for key in pending:
             self.calls[key] = self._extrapolate(key, now)
         return Forecast(self.at, {k: v for k, v in self.calls.items() if k in self.targets})
+
+    def slot(self, service: str) -> float | None:
+        """Seconds per citizen of this service behind a new ticket of it: the rate the run
+        served its line until that ticket was called (None if it served none of it before)."""
+        served, until = self.before_ghost.get(
+            ghost_key(service, "normal"), (self.served_calls.get(service, 0), self.now)
+        )
+        return (until - self.at) / served if served and until > self.at else None
 
     def _extrapolate(self, key: str, end: float) -> float:
         """A target the run did not reach: the rest of its line at the rate the run served."""
