@@ -229,10 +229,27 @@ class Estimator:
 
     def ticket_min(self, number: str, at: float) -> float:
         """Minutes until this waiting ticket is expected to be called."""
-        got = self._refreshed(self._kept, at).call_of(number)
-        if got is None:  # beyond the run and issued before it: its own run
+        kept = self._refreshed(self._kept, at)
+        got = kept.call_of(number)
+        if got is None:
+            got = self._behind_the_run(kept, number)
+        if got is None:  # beyond the run and not in the normal line: its own run
             return self.forecast(at, targets=[number]).wait_min(number)
         return wait_min(got, at)
+
+    def _behind_the_run(self, kept: KeptForecast, number: str) -> float | None:
+        """A normal ticket beyond the run: a slot before a new ticket of its service per
+        ticket behind it (as the run extrapolates the rest of a long line)."""
+        t = self.hall.state.tickets.get(number)
+        line = self.hall.state.lines.get(t.service) if t is not None else None
+        if t is None or line is None or t.channel != "normal" or t.service not in kept.new:
+            return None
+        slot = kept.slot[t.service]
+        if slot is None:
+            return None
+        q = line.queues["normal"]
+        behind = len(q) - q.count_before(t.order) - 1 - kept.since.get(t.service, 0)
+        return kept.new[t.service] - (behind + 1) * slot
 
     def services_min(self, at: float) -> dict[str, float]:
         """Minutes for a new normal ticket of every service, from the kept forecast."""
