@@ -522,11 +522,30 @@ class _Run:
 
     def slot(self, service: str) -> float | None:
         """Seconds per citizen of this service behind a new ticket of it: the rate the run
-        served its line until that ticket was called (None if it served none of it before)."""
+        served its line until that ticket was called. When it served too few to tell (its line
+        was short), its mean time over the open windows that put it first (over all that serve
+        it if none does; over the configured ones if none is open), unless citizens are
+        expected to come ahead of it (green channel, appointments): then None, not known."""
+        serving = [n for n in self.shadow.windows if service in self.serves[n]]
         served, until = self.before_ghost.get(
             ghost_key(service, "normal"), (self.served_calls.get(service, 0), self.now)
         )
-        return (until - self.at) / served if served and until > self.at else None
+        if served >= max(1, len(serving)) and until > self.at:
+            return (until - self.at) / served
+        if any(
+            st.service == service and CHANNEL_CLASS[st.channel] != "normal" and st.next < math.inf
+            for st in self.streams
+        ):
+            return None
+        mean = self.est.service_time(service, None).mean_s
+        if not serving:
+            return mean / max(1, len(self.hall.windows_serving.get(service, ())))
+        first = 0
+        for n in serving:
+            levels = self.hall._window_services[n]
+            top = min(level for _, level, _ in levels)
+            first += any(code == service and level == top for code, level, _ in levels)
+        return mean / max(1, first or len(serving))
 
     def _extrapolate(self, key: str, end: float) -> float:
         """A target the run did not reach: the rest of its line at the rate the run served."""

@@ -12,9 +12,10 @@ come as forecast do not make it wrong, so a forecast is kept until
 A normal ticket issued while it is kept joins the back of its line: it is expected at the
 forecast's time for a new ticket of its service plus one slot (the time the run took per
 citizen of that service) per ticket of that service issued since. A burst of tickets thus
-prints increasing numbers at the cost of one run. When the run served none of that service
-before the new ticket (its line was empty), it cannot tell the slot: the forecast is stale
-after that ticket, and the next is asked of a new run, which has it in its line.
+prints increasing numbers at the cost of one run. When the run served too few of that service
+to tell its rate (its line was short), the slot is its mean service time over the windows
+that serve it first; if citizens are expected to come ahead of it (green channel,
+appointments), the slot cannot tell when, and the forecast is made again after that ticket.
 
 Pure: whether a forecast is reused depends only on the events seen and the times given.
 """
@@ -70,7 +71,7 @@ class KeptForecast:
         self.made_at = 0.0
         self.calls: dict[str, float] = {}
         self.new: dict[str, float] = {}  # service → expected call of a new normal ticket
-        # service → seconds per citizen of it in the run (None: it served none)
+        # service → seconds per citizen of it in the run (None: not known, see above)
         self.slot: dict[str, float | None] = {}
         self.since: dict[str, int] = {}  # service → normal tickets issued since
         self.placed: dict[str, float] = {}  # those tickets' expected calls
@@ -92,9 +93,9 @@ class KeptForecast:
     def new_call(self, service: str) -> float:
         """Expected call of a normal ticket of this service issued now."""
         since = self.since.get(service, 0)
-        if not since:
-            return self.new[service]
-        return self.new[service] + since * (self.slot[service] or 0.0)
+        return (
+            self.new[service] + since * (self.slot[service] or 0.0) if since else self.new[service]
+        )
 
     def call_of(self, number: str) -> float | None:
         """A waiting ticket's expected call, if this forecast knows it."""
