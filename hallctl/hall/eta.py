@@ -269,7 +269,9 @@ class Estimator:
             run.run()
             self.runs += 1
             new = {code: run.calls[ghost_key(code, "normal")] for code in codes}
-            kept.keep(at, run.calls, new, {code: run.slot(code) for code in codes})
+            slots = {code: run.slot(code) for code in codes}
+            followers = {code: run.followers(code) for code in codes if slots[code] is None}
+            kept.keep(at, run.calls, new, slots, followers)
         return kept
 
     # ---- citizens still to come ---------------------------------------------------------
@@ -522,30 +524,40 @@ class _Run:
 
     def slot(self, service: str) -> float | None:
         """Seconds per citizen of this service behind a new ticket of it: the rate the run
-        served its line until that ticket was called. When it served too few to tell (its line
-        was short), its mean time over the open windows that put it first (over all that serve
-        it if none does; over the configured ones if none is open), unless citizens are
-        expected to come ahead of it (green channel, appointments): then None, not known."""
+        served its line until that ticket was called (None if it served too few to tell)."""
         serving = [n for n in self.shadow.windows if service in self.serves[n]]
         served, until = self.before_ghost.get(
             ghost_key(service, "normal"), (self.served_calls.get(service, 0), self.now)
         )
         if served >= max(1, len(serving)) and until > self.at:
             return (until - self.at) / served
+        return None
+
+    def followers(self, service: str) -> list[tuple[float, float]] | None:
+        """For a short line: (free at, mean service time) of each open window that serves this
+        service first (all that serve it if none does), when the run ended. New tickets of it
+        take them in turn. None when citizens are expected to come ahead of it (green channel,
+        appointments): this cannot say when."""
         if any(
             st.service == service and CHANNEL_CLASS[st.channel] != "normal" and st.next < math.inf
             for st in self.streams
         ):
             return None
-        mean = self.est.service_time(service, None).mean_s
-        if not serving:
-            return mean / max(1, len(self.hall.windows_serving.get(service, ())))
-        first = 0
+        free = {n: f for f, n in self.heap}
+        serving = [n for n in self.shadow.windows if service in self.serves[n]]
+        if not serving:  # nobody can say when one opens: as many as are configured, from now
+            mean = self.est.service_time(service, None).mean_s
+            configured = max(1, len(self.hall.windows_serving.get(service, ())))
+            return [(self.at + mean / configured, mean / configured)]
+        first = []
         for n in serving:
             levels = self.hall._window_services[n]
             top = min(level for _, level, _ in levels)
-            first += any(code == service and level == top for code, level, _ in levels)
-        return mean / max(1, first or len(serving))
+            if any(code == service and level == top for code, level, _ in levels):
+                first.append(n)
+        out = [(free.get(n, self.now), self._time(service, n).mean_s) for n in first or serving]
+        heapq.heapify(out)
+        return out
 
     def _extrapolate(self, key: str, end: float) -> float:
         """A target the run did not reach: the rest of its line at the rate the run served."""
