@@ -204,3 +204,26 @@ def test_a_ticket_beyond_the_run_is_placed_as_the_run_extrapolates_the_line() ->
     own = est.forecast(at, targets=["A200"]).wait_min("A200")
     # 199 ahead of it at one window, 10 minutes each (the run's rate, 99 gaps in 100 calls)
     assert kept == own == pytest.approx(199 * 10.0, rel=0.01)
+
+
+TWO_WINDOWS = """
+version: 1
+hall: {id: eta-two, name: 测试大厅, timezone: Asia/Shanghai}
+services:
+  - {code: X, name: 业务甲, prefix: A, avg_service_min: 10}
+windows:
+  - {number: 1, services: [X]}
+  - {number: 2, services: [X]}
+"""
+
+
+def test_a_burst_into_an_empty_line_fills_the_idle_windows_first() -> None:
+    d = Driver(parse_config(TWO_WINDOWS), START)
+    d("open_window", window=1)
+    d("open_window", window=2)
+    before = runs(d)
+    burst = [d("take_ticket", service="X")["est_wait_min"] for _ in range(5)]
+    # the run saw nobody waiting, so no rate: the two idle windows take the first two at once,
+    # then each is busy for 10 minutes a citizen
+    assert burst == [0.0, 0.0, 10.0, 10.0, 20.0]
+    assert runs(d) == before + 1
