@@ -18,6 +18,9 @@ Deterministic and pure: a function of the hall's state and the time, nothing els
    delaying each other.
 5. Beyond ``MAX_CALLS`` calls the run stops, and the rest of a long line is extrapolated at the
    rate the run served that service.
+6. A run is kept and reused while the hall goes as it foresaw (hall/eta_cache.py): a burst of
+   tickets, the calls and finishes between them and every read of the retained state cost one
+   run per ``REFRESH_S`` hall seconds, not one each.
 """
 
 from __future__ import annotations
