@@ -7,7 +7,8 @@ For each size N the line is filled with N waiting tickets, then a steady round i
 window calls the next citizen (which finishes the previous one), a new citizen takes a ticket
 with its wait estimate (so the line stays at N), every 10 rounds the estimates of the retained
 state (every service) and a mid-line ticket's own, and every 50 rounds a ``tick`` (the daemon
-sends one every 5 s). The sizes alternate in chunks and each figure is the median over chunks.
+sends one every 5 s); rounds are 0.1 hall seconds apart. The sizes alternate in chunks and each
+figure is the median over chunks; it also prints the forward runs made per 1,000 commands.
 The baseline is the same round at the smallest size, in the same process: the ratio is what the
 line's length costs (1.0 = independent of it).
 """
@@ -63,6 +64,8 @@ class Line:
         costs = dict.fromkeys(COMMANDS, 0.0)
         counts = dict.fromkeys(COMMANDS, 0)
         clock, hall = time.perf_counter, self.hall
+        runs = hall.eta.runs
+        commands = 0
         for _ in range(rounds):
             r = self.r = self.r + 1
             self.now += timedelta(seconds=0.1)
@@ -75,6 +78,7 @@ class Line:
             costs["take_ticket"] += t2 - t1
             counts["call_next"] += 1
             counts["take_ticket"] += 1
+            commands += 2
             if r % 10 == 0:  # the retained state's estimates, and a mid-line ticket's own
                 at = self.now.timestamp()
                 t3 = clock()
@@ -92,10 +96,14 @@ class Line:
                 hall.execute(self.tick, self.now)
                 costs["tick"] += clock() - t6
                 counts["tick"] += 1
-        return {k: 1e6 * costs[k] / counts[k] for k in costs}
+                commands += 1
+        out = {k: 1e6 * costs[k] / counts[k] for k in costs}
+        out["runs"] = 1000 * (hall.eta.runs - runs) / commands
+        return out
 
 
 COMMANDS = ("call_next", "take_ticket", "tick", "services_min", "ticket_eta")
+# the forward runs made per 1,000 commands (the kept forecast, hall/eta_cache.py, saves the rest)
 
 
 def main() -> None:
@@ -110,14 +118,16 @@ def main() -> None:
         for size, line in lines.items():
             samples[size].append(line.time(args.rounds // args.chunks))
     medians = {
-        size: {c: statistics.median(chunk[c] for chunk in runs) for c in COMMANDS}
+        size: {c: statistics.median(chunk[c] for chunk in runs) for c in (*COMMANDS, "runs")}
         for size, runs in samples.items()
     }
     base = medians[min(args.sizes)]
     print(f"{'waiting':>9} {'command':<13} {'µs (median)':>11} {'× smallest':>11}")
     for size, r in medians.items():
         for cmd, us in r.items():
-            print(f"{size:>9,} {cmd:<13} {us:>11.1f} {us / base[cmd]:>10.2f}×")
+            if cmd != "runs":
+                print(f"{size:>9,} {cmd:<13} {us:>11.1f} {us / base[cmd]:>10.2f}×")
+        print(f"{size:>9,} forward runs per 1,000 commands: {r['runs']:.1f}")
 
 
 if __name__ == "__main__":

@@ -96,11 +96,13 @@ class Hall:
     def apply(self, type_: str, data: dict[str, Any], at: float) -> None:
         """Replay path: fold a journaled event."""
         apply(self.state, type_, data, at)
+        self.eta.saw(type_, data)
 
     # ---- helpers ------------------------------------------------------------------------
 
     def _emit(self, out: Outcome, type_: str, data: dict[str, Any], at: float) -> None:
         apply(self.state, type_, data, at)
+        self.eta.saw(type_, data)
         out.events.append((type_, data))
 
     def window_config(self, number: int) -> WindowConfig:

@@ -18,6 +18,9 @@ Deterministic and pure: a function of the hall's state and the time, nothing els
    delaying each other.
 5. Beyond ``MAX_CALLS`` calls the run stops, and the rest of a long line is extrapolated at the
    rate the run served that service.
+6. A run is kept and reused while the hall goes as it foresaw (hall/eta_cache.py): a burst of
+   tickets, the calls and finishes between them and every read of the retained state cost one
+   run per ``REFRESH_S`` hall seconds, not one each.
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ import heapq
 import math
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hallctl.hall.arrival_profile import SLOT_S, ArrivalProfile, slot_of
+from hallctl.hall.eta_cache import KeptForecast, wait_min
 from hallctl.hall.policy import choose
 from hallctl.hall.queue import Item, OrderedQueue
 from hallctl.hall.service_times import (
@@ -74,7 +78,7 @@ class Forecast:
     calls: dict[str, float]
 
     def wait_min(self, key: str) -> float:
-        return round(max(0.0, self.calls[key] - self.at) / 60.0, 1)
+        return wait_min(self.calls[key], self.at)
 
 
 class _Stream:
@@ -196,11 +200,17 @@ def _profile_view(
 
 
 class Estimator:
-    """Forecasts for one hall; caches the last run, keyed by (state version, time)."""
+    """Forecasts for one hall. The last forecast is kept and reused while the hall goes as it
+    foresaw (hall/eta_cache.py); ``runs`` counts the forward runs made."""
 
     def __init__(self, hall: Hall) -> None:
         self.hall = hall
-        self._cache: tuple[tuple[int, float], Forecast] | None = None
+        # the command path's forecast: its reuse depends only on the commands and their times
+        self._kept = KeptForecast()
+        # the views' own when the command path's is stale, so that how often the retained
+        # state is read never changes a number a command journals
+        self._shown = KeptForecast()
+        self.runs = 0
         # off only in simulations that study the line itself (a new ticket then says 0)
         self.enabled = True
         self._times: dict[tuple[str, str | None, int | None], tuple[int, ServiceTime]] = {}
@@ -215,23 +225,57 @@ class Estimator:
         """Minutes until a ticket of this service and channel taken now would be called."""
         if not self.enabled:
             return 0.0
-        key = ghost_key(service, channel)
-        return self.forecast(at, ghosts=[(service, channel)], targets=[key]).wait_min(key)
+        if channel != "normal":  # ahead of the normal line: rare, and the forecast is stale after
+            key = ghost_key(service, channel)
+            return self.forecast(at, ghosts=[(service, channel)], targets=[key]).wait_min(key)
+        return wait_min(self._refreshed(self._kept, at).new_call(service), at)
 
     def ticket_min(self, number: str, at: float) -> float:
         """Minutes until this waiting ticket is expected to be called."""
-        return self.forecast(at, targets=[number]).wait_min(number)
+        kept = self._refreshed(self._kept, at)
+        got = kept.call_of(number)
+        if got is None:
+            got = self._behind_the_run(kept, number)
+        if got is None:  # beyond the run and not in the normal line: its own run
+            return self.forecast(at, targets=[number]).wait_min(number)
+        return wait_min(got, at)
+
+    def _behind_the_run(self, kept: KeptForecast, number: str) -> float | None:
+        """A normal ticket beyond the run: a slot before a new ticket of its service per
+        ticket behind it (as the run extrapolates the rest of a long line)."""
+        t = self.hall.state.tickets.get(number)
+        line = self.hall.state.lines.get(t.service) if t is not None else None
+        if t is None or line is None or t.channel != "normal" or t.service not in kept.new:
+            return None
+        slot = kept.slot[t.service]
+        if slot is None:
+            return None
+        q = line.queues["normal"]
+        behind = len(q) - q.count_before(t.order) - 1 - kept.since.get(t.service, 0)
+        return kept.new[t.service] - (behind + 1) * slot
 
     def services_min(self, at: float) -> dict[str, float]:
-        """Minutes for a new normal ticket of every service, from one run (cached)."""
-        key = (self.hall.state.changes, at)
-        if self._cache is None or self._cache[0] != key:
+        """Minutes for a new normal ticket of every service, from the kept forecast."""
+        kept = self._kept if self._kept.fresh(at) else self._refreshed(self._shown, at)
+        return {s.code: wait_min(kept.new_call(s.code), at) for s in self.hall.config.services}
+
+    def saw(self, type_: str, data: dict[str, Any]) -> None:
+        """Every event the hall folds: those the forecast did not foresee make it stale."""
+        self._kept.saw(type_, data)
+        self._shown.saw(type_, data)
+
+    def _refreshed(self, kept: KeptForecast, at: float) -> KeptForecast:
+        if not kept.fresh(at):
             codes = [s.code for s in self.hall.config.services]
             ghosts = [(code, "normal") for code in codes]
-            targets = [ghost_key(code, "normal") for code in codes]
-            self._cache = (key, self.forecast(at, ghosts=ghosts, targets=targets))
-        f = self._cache[1]
-        return {s.code: f.wait_min(ghost_key(s.code, "normal")) for s in self.hall.config.services}
+            run = _Run(self, at, ghosts, {ghost_key(code, "normal") for code in codes})
+            run.run()
+            self.runs += 1
+            new = {code: run.calls[ghost_key(code, "normal")] for code in codes}
+            slots = {code: run.slot(code) for code in codes}
+            followers = {code: run.followers(code) for code in codes if slots[code] is None}
+            kept.keep(at, run.calls, new, slots, followers)
+        return kept
 
     # ---- citizens still to come ---------------------------------------------------------
 
@@ -331,6 +375,7 @@ class Estimator:
         ghosts: Iterable[tuple[str, str]] = (),
         targets: Collection[str] = (),
     ) -> Forecast:
+        self.runs += 1
         return _Run(self, at, list(ghosts), set(targets)).run()
 
 
@@ -351,6 +396,7 @@ class _Run:
         self.now = at
         self.calls: dict[str, float] = {}
         self.served_calls: dict[str, int] = {}
+        self.before_ghost: dict[str, tuple[int, float]] = {}  # ghost → (its service served, when)
         shadow = HallState(day=real.day)
         shadow.tickets = _Overlay(real.tickets)
         self.shadow = shadow
@@ -466,6 +512,7 @@ class _Run:
             self.calls[number] = now
             pending.discard(number)
             if number.startswith(GHOST) and "/" in number:
+                self.before_ghost[number] = (self.served_calls.get(t.service, 0), now)
                 heapq.heappush(self.heap, (now, n))  # a ghost takes no window time
                 continue
             calls += 1
@@ -477,6 +524,43 @@ class _Run:
         for key in pending:
             self.calls[key] = self._extrapolate(key, now)
         return Forecast(self.at, {k: v for k, v in self.calls.items() if k in self.targets})
+
+    def slot(self, service: str) -> float | None:
+        """Seconds per citizen of this service behind a new ticket of it: the rate the run
+        served its line until that ticket was called (None if it served too few to tell)."""
+        serving = [n for n in self.shadow.windows if service in self.serves[n]]
+        served, until = self.before_ghost.get(
+            ghost_key(service, "normal"), (self.served_calls.get(service, 0), self.now)
+        )
+        if served >= max(1, len(serving)) and until > self.at:
+            return (until - self.at) / served
+        return None
+
+    def followers(self, service: str) -> list[tuple[float, float]] | None:
+        """For a short line: (free at, mean service time) of each open window that serves this
+        service first (all that serve it if none does), when the run ended. New tickets of it
+        take them in turn. None when citizens are expected to come ahead of it (green channel,
+        appointments): this cannot say when."""
+        if any(
+            st.service == service and CHANNEL_CLASS[st.channel] != "normal" and st.next < math.inf
+            for st in self.streams
+        ):
+            return None
+        free = {n: f for f, n in self.heap}
+        serving = [n for n in self.shadow.windows if service in self.serves[n]]
+        if not serving:  # nobody can say when one opens: as many as are configured, from now
+            mean = self.est.service_time(service, None).mean_s
+            configured = max(1, len(self.hall.windows_serving.get(service, ())))
+            return [(self.at + mean / configured, mean / configured)]
+        first = []
+        for n in serving:
+            levels = self.hall._window_services[n]
+            top = min(level for _, level, _ in levels)
+            if any(code == service and level == top for code, level, _ in levels):
+                first.append(n)
+        out = [(free.get(n, self.now), self._time(service, n).mean_s) for n in first or serving]
+        heapq.heapify(out)
+        return out
 
     def _extrapolate(self, key: str, end: float) -> float:
         """A target the run did not reach: the rest of its line at the rate the run served."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -160,8 +161,13 @@ class HallMachine(RuleBasedStateMachine):
         replayed = Hall(CONFIG)
         for type_, data, at in self.log:
             replayed.apply(type_, data, at)
-        assert retained_state(replayed) == retained_state(self.hall)
+        # estimates aside: a restarted hall has no kept forecast, its first is a fresh run
+        assert _no_estimates(retained_state(replayed)) == _no_estimates(retained_state(self.hall))
         assert replayed.state.counters == self.hall.state.counters
+
+
+def _no_estimates(views: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {k: {f: v for f, v in view.items() if f != "est_wait_min"} for k, view in views.items()}
 
 
 TestHallInvariants = HallMachine.TestCase
