@@ -210,6 +210,40 @@ def test_envelope_json_escapes_strings_it_splices(journal: Journal) -> None:
     assert json.loads(rec.envelope_json("h"))["id"] == 'a"b'
 
 
+@given(
+    st.lists(
+        st.tuples(
+            st.text(min_size=1, max_size=12),  # any id: quotes, backslashes, controls, 中文
+            st.sampled_from(["ticket.called", "voice.announced", "alarm.raised"]),
+            st.dictionaries(st.text(max_size=6), st.one_of(st.text(max_size=8), st.integers())),
+            st.sampled_from([None, "r-1"]),
+        ),
+        min_size=1, max_size=8, unique_by=lambda t: t[0],
+    ),
+    st.text(min_size=1, max_size=10),
+)
+def test_envelopes_read_from_sqlite_are_the_records_envelope_json(
+    tmp_path_factory: pytest.TempPathFactory, events: list[tuple[str, str, dict[str, object],
+                                                            str | None]], hall: str
+) -> None:
+    path = tmp_path_factory.mktemp("env") / "j.db"
+    with Journal(path) as journal:
+        records = journal.append([
+            PendingEvent(id_, type_, "2025-03-01T09:00:00+08:00", "2025-03-01", rid, 1,
+                         json.dumps(data, ensure_ascii=False))
+            for id_, type_, data, rid in events
+        ])
+        envelopes = journal.read_envelopes_after(0, 100, hall)
+    assert [e.body for e in envelopes] == [r.envelope_json(hall) for r in records]
+    assert [(e.seq, e.type, e.ts) for e in envelopes] == [(r.seq, r.type, r.ts) for r in records]
+
+
+def test_envelopes_are_read_after_a_seq_up_to_a_limit(journal: Journal) -> None:
+    journal.append(evs(1, 10))
+    assert [e.seq for e in journal.read_envelopes_after(3, 4, "h")] == [4, 5, 6, 7]
+    assert journal.read_envelopes_after(10, 4, "h") == []
+
+
 # --- concurrency ---------------------------------------------------------------------------
 
 

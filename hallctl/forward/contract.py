@@ -11,9 +11,9 @@ the back end uses to de-duplicate.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from hallctl.journal import Record
+from hallctl.journal import Envelope, Record
 
 
 class SinkUnavailable(Exception):
@@ -45,3 +45,13 @@ class Sink(Protocol):
 
     async def close(self) -> None:
         """Release the connection; called after a failure too, so it must not raise."""
+
+
+@runtime_checkable
+class EnvelopeSink(Protocol):
+    """A sink that can also take ready-made envelopes (`Envelope.body` is the record's
+    `envelope_json`). When a sink takes every record unchanged (no filter), the forwarder reads
+    envelopes straight from the journal for it: no `Record` per row, nothing joined on the
+    event loop (the MQTT sink's hot path, docs/performance.md). Same guarantee as `deliver`."""
+
+    async def deliver_envelopes(self, envelopes: Sequence[Envelope]) -> None: ...

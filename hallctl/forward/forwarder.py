@@ -28,9 +28,9 @@ import structlog
 
 from hallctl.disk_full import is_disk_full
 from hallctl.forward.config import SinkCommon
-from hallctl.forward.contract import Sink, SinkRejected, SinkUnavailable
+from hallctl.forward.contract import EnvelopeSink, Sink, SinkRejected, SinkUnavailable
 from hallctl.forward.health import SinkHealth
-from hallctl.journal import Journal, Record
+from hallctl.journal import Envelope, Journal, Record
 
 log = structlog.get_logger(__name__)
 
@@ -173,12 +173,27 @@ class SinkForwarder:
         journal = self._engine.journal
         depth = max(1, int(getattr(self._sink, "pipeline", 1)))
         everything = self._filter.passes_all
+        sink = self._sink
+        envelopes = everything and isinstance(sink, EnvelopeSink)
+        hall = self._engine.hall_id
         read = self.health.cursor
         # (last seq, wanted count, first record's time, delivery or None when all filtered)
         window: deque[tuple[int, int, datetime, asyncio.Task[Exception | None] | None]] = deque()
         async with asyncio.TaskGroup() as tg:
             while True:
-                if len(window) < depth:
+                if len(window) < depth and envelopes:
+                    ready = await asyncio.to_thread(
+                        journal.read_envelopes_after, read, self._config.batch, hall
+                    )
+                    if ready:
+                        first = datetime.fromisoformat(ready[0].ts)
+                        if not window:
+                            self.health.oldest_pending = first
+                        sent = tg.create_task(self._settled_envelopes(ready))
+                        window.append((ready[-1].seq, len(ready), first, sent))
+                        read = ready[-1].seq
+                        continue
+                elif len(window) < depth:
                     records = await asyncio.to_thread(
                         journal.read_after, read, self._config.batch
                     )
@@ -205,6 +220,14 @@ class SinkForwarder:
                     self.health.oldest_pending = window[0][2]
                 if self._alarm_raised:
                     await self._clear_alarm()
+
+    async def _settled_envelopes(self, envelopes: Sequence[Envelope]) -> Exception | None:
+        assert isinstance(self._sink, EnvelopeSink)
+        try:
+            await self._sink.deliver_envelopes(envelopes)
+        except Exception as exc:
+            return exc
+        return None
 
     async def _settled(self, records: Sequence[Record]) -> Exception | None:
         """A delivery's failure is raised when its batch's turn comes: the batches before it

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from hallctl.forward.config import SinkCommon
 from hallctl.forward.contract import SinkRejected, SinkUnavailable
 from hallctl.forward.mqtt_wire import Batch, MqttPublisher, PublishRefused, WireError
-from hallctl.journal import Record
+from hallctl.journal import Envelope, Record
 from hallctl.mqtt.settings import MqttSettings
 from hallctl.mqtt.topics import Topics
 
@@ -85,21 +85,29 @@ class MqttSink:
             raise SinkUnavailable(f"{s.host}:{s.port}: {exc or type(exc).__name__}") from exc
 
     async def deliver(self, records: Sequence[Record]) -> None:
+        hall = self._hall
+        await self.deliver_envelopes(
+            [Envelope(r.seq, r.type, r.ts, r.envelope_json(hall)) for r in records]
+        )
+
+    async def deliver_envelopes(self, envelopes: Sequence[Envelope]) -> None:
+        """Publish in order; return when every PUBACK is in. The hot path: the forwarder
+        hands envelopes SQLite made while it read them."""
         client = self._client
         if client is None:
             raise SinkUnavailable("not connected")
-        batch = Batch(len(records))
-        hall, topics, publish = self._hall, self._topic_cache, client.publish
+        batch = Batch(len(envelopes))
+        topics, publish = self._topic_cache, client.publish
         window = client.window
         try:
             async with self._sending:
-                for record in records:
+                for envelope in envelopes:
                     if client.outstanding >= window:
                         await client.wait_for_room()
-                    topic = topics.get(record.type)
+                    topic = topics.get(envelope.type)
                     if topic is None:
-                        topic = topics[record.type] = self._topic(record.type)
-                    publish(topic[0], topic[1], record.envelope_json(hall), batch)
+                        topic = topics[envelope.type] = self._topic(envelope.type)
+                    publish(topic[0], topic[1], envelope.body, batch)
                 client.flush()
             # No timeout: a dead connection is noticed by the keepalive, which fails the wait.
             await batch.done
