@@ -444,7 +444,9 @@ def _summary(
             f"no-shows: {events['ticket.no_show']}, finished: {events['ticket.finished']}",
             f"evaluations: {ev['total']}, satisfaction: {sat}",
             f"tickets printed: {printer.count}; last printed ticket: {last}",
-            f"voice announcements: {events['voice.announced']}",
+            f"voice announcements: {events['voice.announced']} spoken, as WAV files in "
+            f"{engine.config.data_dir / 'voice' / 'out'} (in a burst, a call that would be "
+            "spoken too late is dropped: docs/voice.md)",
         ]
     )
 
