@@ -41,16 +41,17 @@ import structlog
 from hallctl.broker import Mosquitto
 from hallctl.forward.forwarder import SinkForwarder
 from hallctl.forward.mqtt_sink import CURSOR, MqttSink
-from hallctl.forward.mqtt_wire import Batch, MqttPublisher
 from hallctl.forward.sinks import mqtt_forwarder
 from hallctl.journal import Journal, PendingEvent
 from hallctl.mqtt.link import MqttLink
 from hallctl.mqtt.settings import MqttSettings
 
 BENCH_DIR = str(Path(__file__).resolve().parent)  # bench_engine: the hall and the mix
+sys.path.insert(0, BENCH_DIR)
+from bench_mqtt_clients import lean_loop, paho_thread  # noqa: E402
+
 BATCH = 500
 INFLIGHT = 100
-TOPIC = "bench/events/ticket.issued"
 
 
 class BenchEngine:
@@ -101,67 +102,14 @@ def settings_for(broker: Mosquitto, **overrides: Any) -> MqttSettings:
 
 
 def bare_paho_rate(broker: Mosquitto, payload: bytes, count: int) -> float:
-    """paho alone, its network loop in its own thread, QoS 1, at most INFLIGHT unacknowledged.
-
-    Every publish is made on paho's network thread (the first window from `on_connect`, the
-    rest from `on_publish`): publishing from another thread while holding a lock that the
-    callback also takes can deadlock against paho's own callback mutex (seen here)."""
-    import threading
-
-    import paho.mqtt.client as paho
-
-    client = paho.Client(paho.CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
-    client.max_inflight_messages_set(INFLIGHT)
-    sent = acked = 0
-    started = 0.0
-    finished = threading.Event()
-
-    def publish_more() -> None:
-        nonlocal sent
-        while sent < count and sent - acked < INFLIGHT:
-            sent += 1
-            client.publish(TOPIC, payload, qos=1)
-
-    def on_connect(*_: object) -> None:
-        nonlocal started
-        started = time.perf_counter()
-        publish_more()
-
-    def on_publish(*_: object) -> None:
-        nonlocal acked
-        acked += 1
-        if acked == count:
-            finished.set()
-        publish_more()
-
-    client.on_connect = on_connect
-    client.on_publish = on_publish
-    client.connect(broker.host, broker.port)
-    client.loop_start()
-    if not finished.wait(60):
-        print(f"    (bare paho: {acked:,} of {count:,} PUBACKs in 60 s)")
-    elapsed = time.perf_counter() - started
-    client.disconnect()
-    client.loop_stop()
-    return acked / elapsed
+    """paho alone, its network loop in its own thread (bench_mqtt_clients.paho_thread)."""
+    return paho_thread(broker, count, payload)
 
 
 async def bare_wire_rate(broker: Mosquitto, payload: bytes, count: int) -> float:
-    """hallctl's publish-only client alone: the same loop without journal or forwarder."""
-    client = await MqttPublisher.connect(broker.host, broker.port, client_id="bench-bare",
-                                         window=INFLIGHT)
-    topic = MqttPublisher.topic(TOPIC)
-    batch = Batch(count)
-    started = time.perf_counter()
-    for _ in range(count):
-        if client.outstanding >= client.window:
-            await client.wait_for_room()
-        client.publish(TOPIC, topic, payload, batch)
-    client.flush()
-    await batch.done
-    elapsed = time.perf_counter() - started
-    await client.close()
-    return count / elapsed
+    """hallctl's publish-only client alone: the same loop without journal or forwarder
+    (bench_mqtt_clients.lean_loop)."""
+    return await lean_loop(broker, count, payload)
 
 
 async def _until_cursor(forwarder: SinkForwarder, count: int) -> None:

@@ -42,15 +42,12 @@ PAYLOAD = (b'{"id":"0000001764537600000000000-00000001","seq":1,"hall":"bench","
            b'"A001","service":"BDC","channel":"normal","window":null}}')
 
 
-def paho_thread(broker: Mosquitto, count: int) -> float:
+def paho_thread(broker: Mosquitto, count: int, payload: bytes = PAYLOAD) -> float:
     """paho alone, its network loop in its own thread, QoS 1, at most INFLIGHT unacknowledged.
 
     Every publish is made on paho's network thread (the first window from `on_connect`, the
     rest from `on_publish`): publishing from another thread while holding a lock that the
     callback also takes can deadlock against paho's own callback mutex (seen here)."""
-
-    import paho.mqtt.client as paho
-
     client = paho.Client(paho.CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
     client.max_inflight_messages_set(INFLIGHT)
     sent = acked = 0
@@ -61,7 +58,7 @@ def paho_thread(broker: Mosquitto, count: int) -> float:
         nonlocal sent
         while sent < count and sent - acked < INFLIGHT:
             sent += 1
-            client.publish(TOPIC, PAYLOAD, qos=1)
+            client.publish(TOPIC, payload, qos=1)
 
     def on_connect(*_: object) -> None:
         nonlocal started
@@ -190,7 +187,7 @@ async def gmqtt_loop(broker: Mosquitto, count: int) -> float:
     return count / elapsed
 
 
-async def lean_loop(broker: Mosquitto, count: int) -> float:
+async def lean_loop(broker: Mosquitto, count: int, payload: bytes = PAYLOAD) -> float:
     """hallctl's publish-only client: the loop the forwarder's MQTT sink runs."""
     client = await MqttPublisher.connect(broker.host, broker.port, client_id="bench-lean",
                                          window=WINDOW)
@@ -200,7 +197,7 @@ async def lean_loop(broker: Mosquitto, count: int) -> float:
     for _ in range(count):
         if client.outstanding >= client.window:
             await client.wait_for_room()
-        client.publish(TOPIC, topic, PAYLOAD, batch)
+        client.publish(TOPIC, topic, payload, batch)
     client.flush()
     await batch.done
     elapsed = time.perf_counter() - started
