@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from hallctl.broker import Mosquitto
 from hallctl.forward.mqtt_sink import CURSOR as SINK
@@ -24,6 +22,7 @@ from tests.test_mqtt_support import (
     Collector,
     StandInEngine,
     client_for,
+    persistent_backend,
     running_forwarder,
     running_link,
     settings_for,
@@ -114,9 +113,7 @@ async def test_a_broker_outage_under_load_loses_nothing(
     # the broker queues for it while it is away, including across the broker's restart.
     broker: Mosquitto = mosquitto_factory(extra_config=(
         f"{BROKER_OPTIONS}\npersistence true\npersistence_location {tmp_path}/\n"))
-    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-    props.SessionExpiryInterval = 3600
-    backend = {"identifier": "backend", "clean_start": False, "properties": props}
+    backend = persistent_backend()
     async with client_for(broker.url, **backend) as client:
         await client.subscribe("hallctl/h1/events/#", qos=1)
 

@@ -24,6 +24,7 @@ from tests.test_mqtt_support import (
     Collector,
     StandInEngine,
     client_for,
+    persistent_backend,
     running_forwarder,
     settings_for,
     subscribed,
@@ -80,12 +81,7 @@ async def test_a_broker_restarted_mid_backlog_loses_nothing_and_keeps_the_order(
 ) -> None:
     broker: Mosquitto = mosquitto_factory(extra_config=(
         f"{BROKER_OPTIONS}\npersistence true\npersistence_location {tmp_path}/\n"))
-    from paho.mqtt.packettypes import PacketTypes
-    from paho.mqtt.properties import Properties
-
-    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-    props.SessionExpiryInterval = 3600
-    backend = {"identifier": "backend", "clean_start": False, "properties": props}
+    backend = persistent_backend()
     async with client_for(broker.url, **backend) as client:
         await client.subscribe("hallctl/h1/events/#", qos=1)
 

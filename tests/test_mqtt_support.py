@@ -183,6 +183,14 @@ def client_for(url: str, **options: Any) -> aiomqtt.Client:
     )
 
 
+def persistent_backend() -> dict[str, Any]:
+    """`client_for` options of a back end with a persistent session (as in production): the
+    broker queues its QoS 1 messages while it is away, across the broker's restart too."""
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    props.SessionExpiryInterval = 3600
+    return {"identifier": "backend", "clean_start": False, "properties": props}
+
+
 @dataclass
 class Collector:
     """Messages seen by a subscriber, in arrival order."""
