@@ -105,24 +105,47 @@ class Record:
         ).encode()
 
 
-class Envelope(NamedTuple):
-    """A record as a forwarder publishes it: ``body`` is ``Record.envelope_json``'s bytes,
-    made by SQLite while it reads (no `Record` per row, no text joined on the event loop)."""
+class Envelopes(NamedTuple):
+    """A batch of records as a forwarder publishes them, in seq order, by column: ``bodies[i]``
+    is record i's ``Record.envelope_json`` bytes and ``types[i]`` its type.
 
-    seq: int
-    type: str
-    ts: str
-    body: bytes
+    SQLite makes the whole batch as one row (`Journal.read_envelopes_after`): one step and one
+    hand-over of the GIL per batch, no Python object per record on the reading thread. Read row
+    by row, a worker thread gives the GIL back around every row's step, and each time the event
+    loop takes it: the reader and the loop took turns 500 times a batch (docs/performance.md)."""
+
+    last_seq: int
+    first_ts: str
+    types: list[str]
+    bodies: list[bytes]
+
+    @classmethod
+    def of(cls, records: Sequence[Record], hall: str) -> Envelopes:
+        return cls(records[-1].seq, records[0].ts, [r.type for r in records],
+                   [r.envelope_json(hall) for r in records])
 
 
-# The same text as Record.envelope_json: JSON strings quoted by SQLite's json_quote (the ids,
-# types and times are ASCII; a test holds both to the same bytes), `data` spliced in as stored.
-_ENVELOPE_SQL: Final = (
-    "SELECT seq, type, ts, CAST('{\"id\":' || json_quote(id) || ',\"seq\":' || seq"
-    " || ',\"hall\":' || ? || ',\"type\":' || json_quote(type) || ',\"ts\":' || json_quote(ts)"
-    " || ',\"v\":' || v || ',\"data\":' || data || '}' AS BLOB)"
-    " FROM events WHERE seq > ? ORDER BY seq LIMIT ?"
-)
+def _envelopes_sql() -> str:
+    """One row for a whole batch: the same text as Record.envelope_json per record (JSON strings
+    quoted by SQLite's json_quote, `data` spliced in as stored; a test holds both to the same
+    bytes), joined by NUL, which JSON text never holds (append() refuses data that is not JSON,
+    and quoted strings escape every control character). Types are joined by NUL too; should a
+    type hold one, the counts disagree and the batch is read row by row instead."""
+    body = ("printf('{\"id\":%s,\"seq\":%d,\"hall\":%s,\"type\":%s,\"ts\":%s,\"v\":%d,"
+            "\"data\":%s}', json_quote(id), seq, :hall, json_quote(type), json_quote(ts), v, data)")
+    # Before SQLite 3.44 an aggregate cannot be told its order: group_concat then follows the
+    # order its input arrives in, which is the subquery's ORDER BY (the test checks it).
+    order = " ORDER BY seq" if sqlite3.sqlite_version_info >= (3, 44, 0) else ""
+    return (
+        f"SELECT max(seq), count(*), group_concat(type, char(0){order}),"
+        f" CAST(group_concat(body, char(0){order}) AS BLOB),"
+        " (SELECT ts FROM events WHERE seq > :after ORDER BY seq LIMIT 1)"
+        f" FROM (SELECT seq, type, {body} AS body FROM events WHERE seq > :after"
+        " ORDER BY seq LIMIT :limit)"
+    )
+
+
+_ENVELOPES_SQL: Final = _envelopes_sql()
 
 
 @dataclass(frozen=True, slots=True)
@@ -459,11 +482,19 @@ class Journal:
             ).fetchall()
         return [Record(*row) for row in rows]
 
-    def read_envelopes_after(self, seq: int, limit: int, hall: str) -> list[Envelope]:
-        """Up to ``limit`` records with seq > ``seq`` as forwarding envelopes, in seq order."""
+    def read_envelopes_after(self, seq: int, limit: int, hall: str) -> Envelopes | None:
+        """Up to ``limit`` records with seq > ``seq`` as forwarding envelopes, in seq order;
+        None when there are none."""
         with self._reader() as conn:
-            rows = conn.execute(_ENVELOPE_SQL, (_js(hall), seq, limit)).fetchall()
-        return [Envelope(*row) for row in rows]
+            last, count, types, bodies, first_ts = conn.execute(
+                _ENVELOPES_SQL, {"hall": _js(hall), "after": seq, "limit": limit}
+            ).fetchone()
+        if not count:
+            return None
+        batch = Envelopes(last, first_ts, types.split("\0"), bodies.split(b"\0"))
+        if len(batch.types) != count or len(batch.bodies) != count:
+            return Envelopes.of(self.read_after(seq, limit), hall)
+        return batch
 
     def last_seq(self) -> int:
         """The highest seq ever assigned (it does not go down when old events are pruned)."""

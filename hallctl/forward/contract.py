@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from hallctl.journal import Envelope, Record
+from hallctl.journal import Envelopes, Record
 
 
 class SinkUnavailable(Exception):
@@ -49,9 +49,10 @@ class Sink(Protocol):
 
 @runtime_checkable
 class EnvelopeSink(Protocol):
-    """A sink that can also take ready-made envelopes (`Envelope.body` is the record's
+    """A sink that can also take ready-made envelopes (`Envelopes.bodies[i]` is a record's
     `envelope_json`). When a sink takes every record unchanged (no filter), the forwarder reads
-    envelopes straight from the journal for it: no `Record` per row, nothing joined on the
-    event loop (the MQTT sink's hot path, docs/performance.md). Same guarantee as `deliver`."""
+    envelopes straight from the journal for it, a whole batch in one SQLite row: no `Record`
+    per row, nothing joined on the event loop (the MQTT sink's hot path,
+    docs/performance.md). Same guarantee as `deliver`."""
 
-    async def deliver_envelopes(self, envelopes: Sequence[Envelope]) -> None: ...
+    async def deliver_envelopes(self, envelopes: Envelopes) -> None: ...

@@ -19,10 +19,11 @@ import asyncio
 import json
 import random
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Protocol
+from functools import partial
+from typing import Any, Protocol, TypeVar
 
 import structlog
 
@@ -30,9 +31,25 @@ from hallctl.disk_full import is_disk_full
 from hallctl.forward.config import SinkCommon
 from hallctl.forward.contract import EnvelopeSink, Sink, SinkRejected, SinkUnavailable
 from hallctl.forward.health import SinkHealth
-from hallctl.journal import Envelope, Journal, Record
+from hallctl.journal import Journal, Record
 
 log = structlog.get_logger(__name__)
+
+
+_R = TypeVar("_R")
+# A batch on its way: (last seq, wanted count, first record's time, its delivery, or None when
+# the filters wanted none of it)
+_InFlight = tuple[int, int, datetime, "asyncio.Task[Exception | None] | None"]
+
+
+async def _settled(delivery: Awaitable[None]) -> Exception | None:
+    """A delivery's failure is returned, and raised when its batch's turn comes: the batches
+    before it that did get through still move the cursor."""
+    try:
+        await delivery
+    except Exception as exc:
+        return exc
+    return None
 
 
 class SinkEngine(Protocol):
@@ -169,42 +186,22 @@ class SinkForwarder:
     async def _pipeline(self) -> None:
         """Up to `sink.pipeline` batches in flight (default 1): the next batch is read and
         sent while the previous one waits for its acknowledgement, for sinks whose wire keeps
-        batches in order (MQTT, NATS). The cursor still advances batch by batch, in order."""
-        journal = self._engine.journal
+        batches in order (MQTT, NATS). The cursor still advances batch by batch, in order,
+        saved in the same worker-thread trip as the next read (one hop a batch, not two)."""
         depth = max(1, int(getattr(self._sink, "pipeline", 1)))
-        everything = self._filter.passes_all
-        sink = self._sink
-        envelopes = everything and isinstance(sink, EnvelopeSink)
-        hall = self._engine.hall_id
         read = self.health.cursor
-        # (last seq, wanted count, first record's time, delivery or None when all filtered)
-        window: deque[tuple[int, int, datetime, asyncio.Task[Exception | None] | None]] = deque()
+        delivered: tuple[int, int] | None = None  # (last seq, count) acknowledged, not saved
+        window: deque[_InFlight] = deque()
         async with asyncio.TaskGroup() as tg:
             while True:
-                if len(window) < depth and envelopes:
-                    ready = await asyncio.to_thread(
-                        journal.read_envelopes_after, read, self._config.batch, hall
-                    )
-                    if ready:
-                        first = datetime.fromisoformat(ready[0].ts)
+                if len(window) < depth:
+                    saving, delivered = delivered, None
+                    started = await self._save_and_start(tg, saving, read)
+                    if started is not None:
                         if not window:
-                            self.health.oldest_pending = first
-                        sent = tg.create_task(self._settled_envelopes(ready))
-                        window.append((ready[-1].seq, len(ready), first, sent))
-                        read = ready[-1].seq
-                        continue
-                elif len(window) < depth:
-                    records = await asyncio.to_thread(
-                        journal.read_after, read, self._config.batch
-                    )
-                    if records:
-                        first = datetime.fromisoformat(records[0].ts)
-                        if not window:
-                            self.health.oldest_pending = first
-                        wanted = records if everything else self._filter(records)
-                        task = tg.create_task(self._settled(wanted)) if wanted else None
-                        window.append((records[-1].seq, len(wanted), first, task))
-                        read = records[-1].seq
+                            self.health.oldest_pending = started[2]
+                        window.append(started)
+                        read = started[0]
                         continue
                 if not window:
                     self._caught_up()
@@ -213,34 +210,53 @@ class SinkForwarder:
                 last, count, _, task = window.popleft()
                 if task is not None and (error := await task) is not None:
                     raise error
-                # Only now: the back end holds every wanted record up to `last`.
-                await self._save_cursor(journal, last)
-                self._delivered(last, count)
+                # Only now: the back end holds every wanted record up to `last`. The cursor
+                # is saved with the next read, at once (a batch is always read next).
+                delivered = (last, count)
                 if window:
                     self.health.oldest_pending = window[0][2]
-                if self._alarm_raised:
-                    await self._clear_alarm()
 
-    async def _settled_envelopes(self, envelopes: Sequence[Envelope]) -> Exception | None:
-        assert isinstance(self._sink, EnvelopeSink)
-        try:
-            await self._sink.deliver_envelopes(envelopes)
-        except Exception as exc:
-            return exc
-        return None
+    async def _save_and_start(
+        self, tg: asyncio.TaskGroup, saving: tuple[int, int] | None, after: int
+    ) -> _InFlight | None:
+        """Save the cursor past a delivered batch, read the next batch and start delivering it:
+        one worker-thread trip. None when nothing is left to read."""
+        journal, size, sink = self._engine.journal, self._config.batch, self._sink
+        save = saving[0] if saving is not None else None
+        started: _InFlight | None = None
+        if self._filter.passes_all and isinstance(sink, EnvelopeSink):
+            ready = await asyncio.to_thread(self._save_then, save, partial(
+                journal.read_envelopes_after, after, size, self._engine.hall_id))
+            if ready is not None:
+                task = tg.create_task(_settled(sink.deliver_envelopes(ready)))
+                started = (ready.last_seq, len(ready.bodies),
+                           datetime.fromisoformat(ready.first_ts), task)
+        else:
+            records = await asyncio.to_thread(
+                self._save_then, save, partial(journal.read_after, after, size))
+            if records:
+                wanted = records if self._filter.passes_all else self._filter(records)
+                maybe = tg.create_task(_settled(sink.deliver(wanted))) if wanted else None
+                started = (records[-1].seq, len(wanted), datetime.fromisoformat(records[0].ts),
+                           maybe)
+        if saving is not None:
+            self._delivered(*saving)
+            if self._alarm_raised:
+                await self._clear_alarm()
+        return started
 
-    async def _settled(self, records: Sequence[Record]) -> Exception | None:
-        """A delivery's failure is raised when its batch's turn comes: the batches before it
-        that did get through still move the cursor."""
-        try:
-            await self._sink.deliver(records)
-        except Exception as exc:
-            return exc
-        return None
+    def _save_then(self, seq: int | None, read: Callable[[], _R]) -> _R:
+        """On the worker thread: save the cursor (when a batch was delivered), then read."""
+        if seq is not None:
+            self._save_cursor_now(self._engine.journal, seq)
+        return read()
 
     async def _save_cursor(self, journal: Journal, seq: int) -> None:
+        await asyncio.to_thread(self._save_cursor_now, journal, seq)
+
+    def _save_cursor_now(self, journal: Journal, seq: int) -> None:
         try:
-            await asyncio.to_thread(journal.set_cursor, self._config.cursor, seq)
+            journal.set_cursor(self._config.cursor, seq)
         except Exception as exc:
             if not is_disk_full(exc, journal.path.parent):
                 raise

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from hallctl.forward.config import SinkCommon
 from hallctl.forward.contract import SinkRejected, SinkUnavailable
 from hallctl.forward.mqtt_wire import Batch, MqttPublisher, PublishRefused, WireError
-from hallctl.journal import Envelope, Record
+from hallctl.journal import Envelopes, Record
 from hallctl.mqtt.settings import MqttSettings
 from hallctl.mqtt.topics import Topics
 
@@ -85,29 +85,27 @@ class MqttSink:
             raise SinkUnavailable(f"{s.host}:{s.port}: {exc or type(exc).__name__}") from exc
 
     async def deliver(self, records: Sequence[Record]) -> None:
-        hall = self._hall
-        await self.deliver_envelopes(
-            [Envelope(r.seq, r.type, r.ts, r.envelope_json(hall)) for r in records]
-        )
+        if records:
+            await self.deliver_envelopes(Envelopes.of(records, self._hall))
 
-    async def deliver_envelopes(self, envelopes: Sequence[Envelope]) -> None:
+    async def deliver_envelopes(self, envelopes: Envelopes) -> None:
         """Publish in order; return when every PUBACK is in. The hot path: the forwarder
         hands envelopes SQLite made while it read them."""
         client = self._client
         if client is None:
             raise SinkUnavailable("not connected")
-        batch = Batch(len(envelopes))
+        batch = Batch(len(envelopes.bodies))
         topics, publish = self._topic_cache, client.publish
         window = client.window
         try:
             async with self._sending:
-                for envelope in envelopes:
+                for type_, body in zip(envelopes.types, envelopes.bodies, strict=True):
                     if client.outstanding >= window:
                         await client.wait_for_room()
-                    topic = topics.get(envelope.type)
+                    topic = topics.get(type_)
                     if topic is None:
-                        topic = topics[envelope.type] = self._topic(envelope.type)
-                    publish(topic[0], topic[1], envelope.body, batch)
+                        topic = topics[type_] = self._topic(type_)
+                    publish(topic[0], topic[1], body, batch)
                 client.flush()
             # No timeout: a dead connection is noticed by the keepalive, which fails the wait.
             await batch.done
