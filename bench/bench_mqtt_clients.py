@@ -25,7 +25,7 @@ import resource
 import statistics
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiomqtt
@@ -42,8 +42,12 @@ PAYLOAD = (b'{"id":"0000001764537600000000000-00000001","seq":1,"hall":"bench","
            b'"A001","service":"BDC","channel":"normal","window":null}}')
 
 
-def paho_thread(broker: Mosquitto, count: int, payload: bytes = PAYLOAD) -> float:
-    """paho alone, its network loop in its own thread, QoS 1, at most INFLIGHT unacknowledged.
+def paho_thread(
+    broker: Mosquitto, count: int, payload: bytes = PAYLOAD, *, topic: str = TOPIC,
+    payloads: Sequence[bytes] | None = None,
+) -> float:
+    """paho alone, its network loop in its own thread, QoS 1, at most INFLIGHT unacknowledged;
+    publishes ``payloads`` in turn when given (else ``payload`` ``count`` times) to ``topic``.
 
     Every publish is made on paho's network thread (the first window from `on_connect`, the
     rest from `on_publish`): publishing from another thread while holding a lock that the
@@ -54,11 +58,13 @@ def paho_thread(broker: Mosquitto, count: int, payload: bytes = PAYLOAD) -> floa
     started = 0.0
     finished = threading.Event()
 
+    each = payloads if payloads is not None else [payload] * count
+
     def publish_more() -> None:
         nonlocal sent
         while sent < count and sent - acked < INFLIGHT:
+            client.publish(topic, each[sent], qos=1)
             sent += 1
-            client.publish(TOPIC, payload, qos=1)
 
     def on_connect(*_: object) -> None:
         nonlocal started
@@ -187,17 +193,22 @@ async def gmqtt_loop(broker: Mosquitto, count: int) -> float:
     return count / elapsed
 
 
-async def lean_loop(broker: Mosquitto, count: int, payload: bytes = PAYLOAD) -> float:
-    """hallctl's publish-only client: the loop the forwarder's MQTT sink runs."""
+async def lean_loop(
+    broker: Mosquitto, count: int, payload: bytes = PAYLOAD, *, topic: str = TOPIC,
+    payloads: Sequence[bytes] | None = None,
+) -> float:
+    """hallctl's publish-only client: the loop the forwarder's MQTT sink runs, without the
+    journal; ``payloads`` in turn when given (else ``payload`` ``count`` times) to ``topic``."""
     client = await MqttPublisher.connect(broker.host, broker.port, client_id="bench-lean",
                                          window=WINDOW)
-    topic = MqttPublisher.topic(TOPIC)
+    framed = MqttPublisher.topic(topic)
     batch = Batch(count)
+    each = payloads if payloads is not None else [payload] * count
     started = time.perf_counter()
-    for _ in range(count):
+    for body in each:
         if client.outstanding >= client.window:
             await client.wait_for_room()
-        client.publish(TOPIC, topic, payload, batch)
+        client.publish(topic, framed, body, batch)
     client.flush()
     await batch.done
     elapsed = time.perf_counter() - started
@@ -205,7 +216,8 @@ async def lean_loop(broker: Mosquitto, count: int, payload: bytes = PAYLOAD) -> 
     return count / elapsed
 
 
-def _cpu_s() -> float:
+def cpu_s() -> float:
+    """CPU seconds of this process so far, every thread."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
@@ -234,10 +246,10 @@ async def main() -> None:
         cpu: dict[str, list[float]] = {name: [] for name in loops}
         for _ in range(args.rounds):
             for name, run in loops.items():
-                before = _cpu_s()
+                before = cpu_s()
                 print(f"  … {name}", end="\r", flush=True)
                 rates[name].append(await run())
-                cpu[name].append((_cpu_s() - before) / n * 1e6)
+                cpu[name].append((cpu_s() - before) / n * 1e6)
     medians = {name: statistics.median(r) for name, r in rates.items()}
     best = max(medians.values())
     print(f"{n:,} QoS 1 publishes of {len(PAYLOAD)} bytes, window {WINDOW}; medians of "
