@@ -240,6 +240,27 @@ def test_envelopes_read_from_sqlite_are_the_records_envelope_json(
     assert (envelopes.last_seq, envelopes.first_ts) == (records[-1].seq, records[0].ts)
 
 
+def test_envelope_batches_come_in_seq_order_across_many_pages(journal: Journal) -> None:
+    # A batch is one SQLite row joined by group_concat: its order must be the seq order
+    # however many pages the batch spans.
+    types = ["ticket.issued", "ticket.called", "window.opened"]
+    records = journal.append([
+        PendingEvent(f"e{i}", types[i % 3], f"2025-03-01T09:{i // 60 % 60:02d}:00+08:00",
+                     "2025-03-01", None, 1, json.dumps({"n": i, "pad": "x" * (i % 97)}))
+        for i in range(1, 1301)
+    ])
+    seen: list[bytes] = []
+    seen_types: list[str] = []
+    after = 0
+    while (batch := journal.read_envelopes_after(after, 500, "h")) is not None:
+        assert batch.first_ts == records[after].ts
+        seen += batch.bodies
+        seen_types += batch.types
+        after = batch.last_seq
+    assert seen == [r.envelope_json("h") for r in records]
+    assert seen_types == [r.type for r in records]
+
+
 def test_a_type_holding_the_batch_separator_is_read_row_by_row(journal: Journal) -> None:
     # Envelopes of a batch come from SQLite joined by NUL; a type with a NUL in it would split
     # wrong, so the batch is read again row by row and still comes out right.
