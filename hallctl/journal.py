@@ -493,7 +493,8 @@ class Journal:
             return None
         batch = Envelopes(last, first_ts, types.split("\0"), bodies.split(b"\0"))
         if len(batch.types) != count or len(batch.bodies) != count:
-            return Envelopes.of(self.read_after(seq, limit), hall)
+            records = self.read_after(seq, limit)
+            return Envelopes.of(records, hall) if records else None
         return batch
 
     def last_seq(self) -> int:
