@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hallctl.journal import (
@@ -210,6 +210,7 @@ def test_envelope_json_escapes_strings_it_splices(journal: Journal) -> None:
     assert json.loads(rec.envelope_json("h"))["id"] == 'a"b'
 
 
+@settings(deadline=None)  # each example opens a journal: fsyncs, slow on a busy disk
 @given(
     st.lists(
         st.tuples(
