@@ -37,16 +37,18 @@ log = structlog.get_logger(__name__)
 
 
 _R = TypeVar("_R")
+_B = TypeVar("_B")
 # A batch on its way: (last seq, wanted count, first record's time, its delivery, or None when
 # the filters wanted none of it)
 _InFlight = tuple[int, int, datetime, "asyncio.Task[Exception | None] | None"]
 
 
-async def _settled(delivery: Awaitable[None]) -> Exception | None:
+async def _settled(deliver: Callable[[_B], Awaitable[None]], batch: _B) -> Exception | None:
     """A delivery's failure is returned, and raised when its batch's turn comes: the batches
-    before it that did get through still move the cursor."""
+    before it that did get through still move the cursor. (The delivery starts inside the
+    task: a task cancelled before it runs leaves no coroutine never awaited.)"""
     try:
-        await delivery
+        await deliver(batch)
     except Exception as exc:
         return exc
     return None
@@ -228,7 +230,7 @@ class SinkForwarder:
             ready = await asyncio.to_thread(self._save_then, save, partial(
                 journal.read_envelopes_after, after, size, self._engine.hall_id))
             if ready is not None:
-                task = tg.create_task(_settled(sink.deliver_envelopes(ready)))
+                task = tg.create_task(_settled(sink.deliver_envelopes, ready))
                 started = (ready.last_seq, len(ready.bodies),
                            datetime.fromisoformat(ready.first_ts), task)
         else:
@@ -236,7 +238,7 @@ class SinkForwarder:
                 self._save_then, save, partial(journal.read_after, after, size))
             if records:
                 wanted = records if self._filter.passes_all else self._filter(records)
-                maybe = tg.create_task(_settled(sink.deliver(wanted))) if wanted else None
+                maybe = tg.create_task(_settled(sink.deliver, wanted)) if wanted else None
                 started = (records[-1].seq, len(wanted), datetime.fromisoformat(records[0].ts),
                            maybe)
         if saving is not None:
