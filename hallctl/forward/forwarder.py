@@ -194,11 +194,15 @@ class SinkForwarder:
         read = self.health.cursor
         delivered: tuple[int, int] | None = None  # (last seq, count) acknowledged, not saved
         window: deque[_InFlight] = deque()
+        # The last read came back short: the journal's end is near, so reading ahead would
+        # mostly find nothing (a worker-thread trip for it). At the tail (a running hall) the
+        # next read waits for the batch in flight, and takes everything written meanwhile.
+        at_tail = False
         async with asyncio.TaskGroup() as tg:
             while True:
-                if len(window) < depth:
+                if len(window) < depth and not (window and at_tail):
                     saving, delivered = delivered, None
-                    started = await self._save_and_start(tg, saving, read)
+                    started, at_tail = await self._save_and_start(tg, saving, read)
                     if started is not None:
                         if not window:
                             self.health.oldest_pending = started[2]
@@ -211,25 +215,32 @@ class SinkForwarder:
                     continue
                 last, count, _, task = window.popleft()
                 if task is not None and (error := await task) is not None:
+                    if delivered is not None:  # the batches before it did get through
+                        await self._save_cursor(self._engine.journal, delivered[0])
+                        self._delivered(*delivered)
                     raise error
                 # Only now: the back end holds every wanted record up to `last`. The cursor
-                # is saved with the next read, at once (a batch is always read next).
-                delivered = (last, count)
+                # is saved with the next read, which comes at once (or, at the tail, once the
+                # batch still in flight is in too: then both are saved in one go).
+                delivered = (last, count + (delivered[1] if delivered else 0))
                 if window:
                     self.health.oldest_pending = window[0][2]
 
     async def _save_and_start(
         self, tg: asyncio.TaskGroup, saving: tuple[int, int] | None, after: int
-    ) -> _InFlight | None:
+    ) -> tuple[_InFlight | None, bool]:
         """Save the cursor past a delivered batch, read the next batch and start delivering it:
-        one worker-thread trip. None when nothing is left to read."""
+        one worker-thread trip. Returns the batch started (None when nothing is left to read)
+        and whether the read came back short of a whole batch."""
         journal, size, sink = self._engine.journal, self._config.batch, self._sink
         save = saving[0] if saving is not None else None
         started: _InFlight | None = None
+        short = True
         if self._filter.passes_all and isinstance(sink, EnvelopeSink):
             ready = await asyncio.to_thread(self._save_then, save, partial(
                 journal.read_envelopes_after, after, size, self._engine.hall_id))
             if ready is not None:
+                short = len(ready.bodies) < size
                 task = tg.create_task(_settled(sink.deliver_envelopes, ready))
                 started = (ready.last_seq, len(ready.bodies),
                            datetime.fromisoformat(ready.first_ts), task)
@@ -237,6 +248,7 @@ class SinkForwarder:
             records = await asyncio.to_thread(
                 self._save_then, save, partial(journal.read_after, after, size))
             if records:
+                short = len(records) < size
                 wanted = records if self._filter.passes_all else self._filter(records)
                 maybe = tg.create_task(_settled(sink.deliver, wanted)) if wanted else None
                 started = (records[-1].seq, len(wanted), datetime.fromisoformat(records[0].ts),
@@ -245,7 +257,7 @@ class SinkForwarder:
             self._delivered(*saving)
             if self._alarm_raised:
                 await self._clear_alarm()
-        return started
+        return started, short
 
     def _save_then(self, seq: int | None, read: Callable[[], _R]) -> _R:
         """On the worker thread: save the cursor (when a batch was delivered), then read."""
