@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from hallctl.forward.config import SinkCommon
@@ -39,9 +39,9 @@ class GatedBackEnd:
         pass
 
 
-async def _until(condition: object, within_s: float = 10) -> None:
+async def _until(condition: Callable[[], bool], within_s: float = 10) -> None:
     async with asyncio.timeout(within_s):
-        while not condition():  # type: ignore[operator]  # noqa: ASYNC110 - a test may poll
+        while not condition():  # noqa: ASYNC110 - a test may poll
             await asyncio.sleep(0.01)
 
 
