@@ -31,6 +31,7 @@ from hallctl.hall.views import retained_state
 from hallctl.ids import new_id
 from hallctl.journal import EncodedEvent, Journal, Record, encode_json
 from hallctl.privacy import hash_id, mask_id
+from hallctl.wall_clock import WallClock
 
 log = structlog.get_logger("hallctl.engine")
 
@@ -107,7 +108,8 @@ class HallEngine:
         self.journal = journal
         self._secret = secret
         self._tz = config.hall.tz
-        self._clock: Clock = clock or (lambda: datetime.now(self._tz))
+        self._clock: Clock = clock or WallClock(self._tz)
+        self._ts: tuple[datetime | None, str] = (None, "")  # a clock reading and its ``ts`` text
         self._snapshot_every = snapshot_every
         self.hall = Hall(config)
         self._recent: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -404,7 +406,10 @@ class HallEngine:
         if events:
             if now.tzinfo is not self._tz:  # the clock's own time needs no conversion
                 now = now.astimezone(self._tz)
-            ts = now.isoformat(timespec="milliseconds")
+            seen, ts = self._ts
+            if now is not seen:  # the clock hands out one datetime a millisecond (wall_clock)
+                ts = now.isoformat(timespec="milliseconds")
+                self._ts = (now, ts)
             day = self.hall.state.day
             append = batch.events.append
             for type_, data in events:

@@ -81,6 +81,7 @@ class Hall:
         # command within it needs no time zone conversion (at most one a day)
         self._day = ("", 0.0, 0.0)
         self._second = (-1.0, "")  # the latest issuing second and its local ISO text
+        self._now: tuple[datetime | None, float] = (None, 0.0)  # the latest `now`, as a number
         for n in self._windows:
             self.state.window(n)
         self.eta = Estimator(self)
@@ -89,7 +90,10 @@ class Hall:
 
     def execute(self, cmd: c.AnyCommand, now: datetime) -> Outcome:
         out = Outcome()
-        at = now.timestamp()
+        seen, at = self._now
+        if now is not seen:  # a clock may hand out one datetime for many commands
+            at = now.timestamp()
+            self._now = (now, at)
         today, start, end = self._day
         if not start <= at < end:
             today = self._local_day(now)
