@@ -413,7 +413,7 @@ class HallEngine:
             day = self.hall.state.day
             append = batch.events.append
             for type_, data in events:
-                if data.__class__ is not dict:  # JSON object text by construction (journal)
+                if not isinstance(data, dict):  # JSON object text by construction (journal)
                     raise TypeError(f"event {type_}: data must be a dict, not {type(data)}")
                 encoded = EncodedEvent(
                     new_id(),
