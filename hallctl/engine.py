@@ -31,6 +31,7 @@ from hallctl.hall.views import retained_state
 from hallctl.ids import new_id
 from hallctl.journal import EncodedEvent, Journal, Record, encode_json
 from hallctl.privacy import hash_id, mask_id
+from hallctl.wall_clock import WallClock
 
 log = structlog.get_logger("hallctl.engine")
 
@@ -107,7 +108,8 @@ class HallEngine:
         self.journal = journal
         self._secret = secret
         self._tz = config.hall.tz
-        self._clock: Clock = clock or (lambda: datetime.now(self._tz))
+        self._clock: Clock = clock or WallClock(self._tz)
+        self._ts: tuple[datetime | None, str] = (None, "")  # a clock reading and its ``ts`` text
         self._snapshot_every = snapshot_every
         self.hall = Hall(config)
         self._recent: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -314,99 +316,88 @@ class HallEngine:
         while self._batch is not None:
             await self._batch.wait()
 
-    async def _caught_up(self) -> None:
-        """Wait until every event in memory now is durable, and no longer.
-
-        Batches are written in order, so the latest one covers the rest. Not drain(): under a
-        steady load a batch is always gathering, and a refused command waiting for a quiet
-        moment waited seconds (50 clients: 2 s, and 450 commands/s instead of thousands).
-        """
-        batch = self._batch or self._writing
-        if batch is not None:
-            await batch.wait()
-
     # ---- the door -----------------------------------------------------------------------
 
     async def execute(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        # One coroutine for the whole door, the batch joined by a plain call: every await in a
+        # chain of coroutines is another frame to create and to resume through on the way back
+        # (the engine's own work a command is what the bench's floor is about).
         try:
-            return await self._execute(request)
+            if self._failed is not None:
+                return error(HallError("internal", "journal unavailable"))
+            if request.__class__ is not dict and not isinstance(request, Mapping):
+                return error(HallError("bad_request", "a request is a JSON object"))
+            rid = request.get("request_id")
+            if rid is not None:
+                if not isinstance(rid, str):
+                    return error(HallError("bad_request", "request_id must be a string"))
+                if rid:
+                    seen = self._recent.get(rid)
+                    if seen is not None:
+                        return seen
+                    pending = self._inflight.get(rid)
+                    if pending is not None:
+                        await pending[0].wait()
+                        return pending[1]
+                    if rid in self._stored:
+                        stored = await asyncio.to_thread(self.journal.response_for, rid)
+                        if stored is not None:
+                            return json.loads(stored)  # type: ignore[no-any-return]
+            if (
+                self.disk.since is not None  # the disk is full
+                and request.get("action") not in READ_ONLY
+                and not await self.disk.writable(self)
+            ):
+                return error(self.disk.error())  # nothing can be made durable: change nothing
+            if "id_value" in request:
+                request = self._protect(request)
+            now = self._clock()
+            try:
+                cmd = parse_command(request)
+                outcome = self.hall.execute(cmd, now)
+            except HallError as err:
+                # A day rollover may precede the error: it stands, and is journaled with it.
+                events, response = err.events, error(err)
+            except Exception as e:  # a bug must not take the hall down with it
+                log.exception("engine.command_crashed", action=request.get("action"))
+                return error(HallError("internal", type(e).__name__))  # not kept: retry may work
+            else:
+                events, response = outcome.events, {"ok": True, "result": outcome.result}
+                if not events and cmd.action in READ_ONLY:
+                    self.disk.annotate(cmd.action, response)
+                    return response  # changes nothing: a repeat may see the hall as it is now
+            # Durable before it is answered, and kept under its request id, errors too: a
+            # repeat of a request id gets its first answer, whatever it was (a refused
+            # `call_next` retried after a ticket arrived must not call it).
+            if not rid or len(rid) > MAX_REQUEST_ID:
+                if events:
+                    await self._join(events, None, now, None)
+                else:
+                    # the answer may rest on events not yet durable: wait for them, no longer
+                    batch = self._batch or self._writing
+                    if batch is not None:
+                        await batch.wait()
+                return response
+            # Kept under its id by the writer once durable (_durable), even if this caller has
+            # gone by then; a repeat meanwhile waits for the same batch.
+            await self._join(events, rid, now, response)
+            return response
         except DiskFullError:
             return error(self.disk.error())
 
-    async def _execute(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        if self._failed is not None:
-            return error(HallError("internal", "journal unavailable"))
-        if not isinstance(request, Mapping):
-            return error(HallError("bad_request", "a request is a JSON object"))
-        rid = request.get("request_id")
-        if rid is not None and not isinstance(rid, str):
-            return error(HallError("bad_request", "request_id must be a string"))
-        if rid:
-            seen = self._recent.get(rid)
-            if seen is not None:
-                return seen
-            pending = self._inflight.get(rid)
-            if pending is not None:
-                await pending[0].wait()
-                return pending[1]
-            if rid in self._stored:
-                stored = await asyncio.to_thread(self.journal.response_for, rid)
-                if stored is not None:
-                    return json.loads(stored)  # type: ignore[no-any-return]
-        if (
-            self.disk.full
-            and request.get("action") not in READ_ONLY
-            and not await self.disk.writable(self)
-        ):
-            return error(self.disk.error())  # nothing can be made durable: change nothing
-        request = self._protect(request)
-        now = self._clock()
-        try:
-            cmd = parse_command(request)
-            outcome = self.hall.execute(cmd, now)
-        except HallError as err:
-            # A day rollover may precede the error: it stands, and is journaled with it.
-            return await self._settle(rid, err.events, now, error(err))
-        except Exception as e:  # a bug must not take the hall down with it
-            log.exception("engine.command_crashed", action=request.get("action"))
-            return error(HallError("internal", type(e).__name__))  # not kept: retry may work
-        response = ok(outcome.result)
-        if not outcome.events and cmd.action in READ_ONLY:
-            self.disk.annotate(cmd.action, response)
-            return response  # changes nothing, so a repeat may as well see the hall as it is now
-        return await self._settle(rid, outcome.events, now, response)
-
-    async def _settle(
-        self, rid: str | None, events: list[Event], now: datetime, response: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Make the events durable and keep the answer under its request id, errors too.
-
-        A repeat of a request id gets its first answer, whatever it was: a refused
-        `call_next` retried after a ticket arrived must not call it (docs: "a repeat returns
-        the first answer and changes nothing").
-        """
-        if not rid or len(rid) > MAX_REQUEST_ID:
-            if events:
-                await self._commit(events, None, now, None)
-            else:
-                await self._caught_up()  # the answer may rest on events not yet durable
-            return response
-        # Kept under its id by the writer once durable (_durable), even if this caller has
-        # gone by then; a repeat meanwhile waits for the same batch.
-        await self._commit(events, rid, now, response)
-        return response
-
     async def record(self, events: list[Event]) -> None:
         """Journal events the engine itself produces (not from a request); durable on return."""
-        await self._commit(events, None, self._clock(), None)
+        await self._join(events, None, self._clock(), None)
 
-    async def _commit(
+    def _join(
         self,
         events: list[Event],
         rid: str | None,
         now: datetime,
         response: dict[str, Any] | None,
-    ) -> None:
+    ) -> asyncio.Future[None]:
+        """Add the events (and the answer kept under ``rid``) to the gathering batch; the
+        future is done when that batch is durable."""
         batch = self._batch
         if batch is None:
             batch = self._batch = Batch()
@@ -415,19 +406,25 @@ class HallEngine:
         if events:
             if now.tzinfo is not self._tz:  # the clock's own time needs no conversion
                 now = now.astimezone(self._tz)
-            ts = now.isoformat(timespec="milliseconds")
+            seen, ts = self._ts
+            if now is not seen:  # the clock hands out one datetime a millisecond (wall_clock)
+                ts = now.isoformat(timespec="milliseconds")
+                self._ts = (now, ts)
             day = self.hall.state.day
-        for type_, data in events:
-            encoded = EncodedEvent.encode(
-                new_id(),
-                type_,
-                ts,
-                data["day"] if type_ == "day.started" else day,
-                rid,
-                EVENT_VERSION,
-                data,
-            )
-            batch.events.append(encoded)
+            append = batch.events.append
+            for type_, data in events:
+                if not isinstance(data, dict):  # JSON object text by construction (journal)
+                    raise TypeError(f"event {type_}: data must be a dict, not {type(data)}")
+                encoded = EncodedEvent(
+                    new_id(),
+                    type_,
+                    ts,
+                    data["day"] if type_ == "day.started" else day,
+                    rid,
+                    EVENT_VERSION,
+                    encode_json(data),
+                )
+                append(encoded)
         if rid and response is not None:
             result = response.get("result")
             if encoded is not None and result is events[-1][1] and response == ok(result):
@@ -438,7 +435,7 @@ class HallEngine:
             batch.responses.append((rid, text))
             batch.answers.append((rid, response))
             self._inflight[rid] = (batch, response)
-        await batch.wait()
+        return batch.wait()
 
     def _remember(self, rid: str, response: dict[str, Any]) -> None:
         self._recent[rid] = response

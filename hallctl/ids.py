@@ -16,6 +16,7 @@ _lock = threading.Lock()
 _last_ms = 0
 _last_rand = 0
 _last_ms_text = ""
+_head = ""  # the id's first 24 characters, while only its last two change
 
 
 def _digits(value: int, pairs: int) -> str:
@@ -29,21 +30,23 @@ def encode(ms: int, rand: int) -> str:
 
 
 def new_id() -> str:
-    """26-character ULID; ids made in the same millisecond still sort in creation order."""
-    global _last_ms, _last_rand, _last_ms_text
+    """26-character ULID; ids made in the same millisecond still sort in creation order.
+
+    Within a millisecond the random part counts up by one, so its text changes only in its
+    last two digits until they carry: those ids are the kept head plus one pair (0.3 µs where
+    the whole text cost 0.9; a busy engine makes tens of ids a millisecond)."""
+    global _last_ms, _last_rand, _last_ms_text, _head
     with _lock:
         ms = time.time_ns() // 1_000_000
         if ms <= _last_ms:
-            ms = _last_ms
             _last_rand += 1
+            low = _last_rand & 1023
+            if low:
+                return _head + _PAIRS[low]
         else:
+            _last_ms = ms
             _last_rand = int.from_bytes(os.urandom(10), "big") >> 1  # room to count up
             _last_ms_text = _digits(ms, 5)  # the same for every id of this millisecond
-        _last_ms = ms
         r = _last_rand
-        p = _PAIRS
-        return (
-            _last_ms_text + p[r >> 70] + p[(r >> 60) & 1023] + p[(r >> 50) & 1023]
-            + p[(r >> 40) & 1023] + p[(r >> 30) & 1023] + p[(r >> 20) & 1023]
-            + p[(r >> 10) & 1023] + p[r & 1023]
-        )
+        _head = _last_ms_text + _digits(r >> 10, 7)
+        return _head + _PAIRS[r & 1023]

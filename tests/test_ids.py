@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import random
 import time
 
+import pytest
+
+from hallctl import ids
 from hallctl.ids import encode, new_id
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -48,3 +52,17 @@ def test_an_id_carries_the_time_it_was_made() -> None:
     made = new_id()
     after = time.time_ns() // 1_000_000
     assert before <= by_value(made[:10]) <= after
+
+
+def test_ids_of_one_millisecond_count_up_across_a_carry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within a millisecond only the last digits are made anew: a carry into the others
+    (the random part's low 10 bits wrapping) must still give the next value, in order."""
+    for name in ("_last_ms", "_last_rand", "_last_ms_text", "_head"):
+        monkeypatch.setattr(ids, name, getattr(ids, name))  # put back afterwards
+    ms = time.time_ns() // 1_000_000 + 10_000  # later than any id made so far in this process
+    monkeypatch.setattr(time, "time_ns", lambda: ms * 1_000_000)
+    start = (0x1234 << 66) | 1020  # 79 bits at most, 4 steps below a carry
+    monkeypatch.setattr(os, "urandom", lambda n: (start << 1).to_bytes(n, "big"))
+    made = [new_id() for _ in range(2100)]  # two carries
+    assert [by_value(m[10:]) for m in made] == list(range(start, start + 2100))
+    assert {m[:10] for m in made} == {encode(ms, 0)[:10]}

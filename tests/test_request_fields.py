@@ -42,6 +42,20 @@ def test_a_window_must_be_an_integer(window: Any) -> None:
     assert "window" in info.value.message
 
 
+@pytest.mark.parametrize("action", [None, 3, ["call_next"], {"a": 1}, "call-next", ""])
+def test_an_action_that_is_not_one_of_the_actions_is_named_unknown(action: Any) -> None:
+    with pytest.raises(HallError) as info:
+        parse_command({"action": action, "window": 1})
+    assert info.value.code == "unknown_action"  # an unhashable one too, not an internal error
+    assert info.value.message == f"Unknown action: {action!r}"
+
+
+def test_a_bad_field_is_named_by_its_path_without_the_action() -> None:
+    with pytest.raises(HallError) as info:
+        parse_command({"action": "evaluate", "window": 1, "level": 5, "scores": {"quality": 9}})
+    assert info.value.message.endswith(": scores.quality: Input should be less than or equal to 5")
+
+
 @pytest.mark.parametrize(
     "request_",
     [

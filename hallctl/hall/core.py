@@ -9,8 +9,9 @@ before its first event, so a bad request changes nothing.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from hallctl.config.models import HallConfig, ServiceConfig, StaffConfig, WindowConfig
@@ -34,6 +35,7 @@ from hallctl.hall.state import (
 )
 
 Event = tuple[str, dict[str, Any]]
+_NO_OVERRIDE: dict[str, Any] = {}  # read only
 
 
 @dataclass(slots=True)
@@ -69,6 +71,17 @@ class Hall:
         self._rules = {
             w.number: list((w.policy or config.calling.policy).rules) for w in config.windows
         }
+        # per-command lookups made once (the hall file is frozen): a service's issuing hours
+        # and number limits, a window's shown name, each action's handler
+        self._hours = {s.code: s.hours or config.hall.hours for s in config.services}
+        self._limits = {s.code: (s.last_number, s.capacity) for s in config.services}
+        self._window_names = {w.number: w.display_name for w in config.windows}
+        self._handlers: dict[type[c.Command], Callable[..., None]] = {}
+        # the hall-local day of the latest command and the instants it spans, so that a
+        # command within it needs no time zone conversion (at most one a day)
+        self._day = ("", 0.0, 0.0)
+        self._second = (-1.0, "")  # the latest issuing second and its local ISO text
+        self._now: tuple[datetime | None, float] = (None, 0.0)  # the latest `now`, as a number
         for n in self._windows:
             self.state.window(n)
         self.eta = Estimator(self)
@@ -77,13 +90,20 @@ class Hall:
 
     def execute(self, cmd: c.AnyCommand, now: datetime) -> Outcome:
         out = Outcome()
-        at = now.timestamp()
-        today = now.astimezone(self._tz).date().isoformat()
+        seen, at = self._now
+        if now is not seen:  # a clock may hand out one datetime for many commands
+            at = now.timestamp()
+            self._now = (now, at)
+        today, start, end = self._day
+        if not start <= at < end:
+            today = self._local_day(now)
         if self.state.day != today and not isinstance(cmd, c.Status):
             self._emit(out, "day.started", {"day": today, "previous": self.state.day or None}, at)
-        handler = getattr(self, "on_" + cmd.action)
+        handler = self._handlers.get(cmd.__class__)
+        if handler is None:
+            handler = self._handlers[cmd.__class__] = getattr(type(self), "on_" + cmd.action)
         try:
-            handler(cmd, out, now, at)
+            handler(self, cmd, out, now, at)
         except HallError as err:
             # handlers check before they emit, so only the day rollover can precede an error;
             # it is a real change of state (time passed) and must still be journaled
@@ -92,6 +112,22 @@ class Hall:
         if cmd.by or cmd.via:
             _stamp_actor(out.events, cmd.by, cmd.via)
         return out
+
+    def _local_day(self, now: datetime) -> str:
+        """The hall-local day of ``now``, kept with the first and last instants it spans."""
+        day = now.astimezone(self._tz).date()
+        # local midnight (fold 0): the day's first instant, a gap or a repeat at midnight too
+        start = datetime.combine(day, time(), self._tz).timestamp()
+        end = datetime.combine(day + timedelta(days=1), time(), self._tz).timestamp()
+        self._day = (day.isoformat(), start, end)
+        return self._day[0]
+
+    def _local_second(self, now: datetime, at: float) -> str:
+        """``now`` in hall time to the second, as ISO text (kept: tickets come many a second)."""
+        second = at // 1
+        if self._second[0] != second:
+            self._second = (second, now.astimezone(self._tz).isoformat(timespec="seconds"))
+        return self._second[1]
 
     def apply(self, type_: str, data: dict[str, Any], at: float) -> None:
         """Replay path: fold a journaled event."""
@@ -144,11 +180,10 @@ class Hall:
         return {"ticket": t.number, "service": t.service, "service_name": svc.name}
 
     def _window_data(self, number: int) -> dict[str, Any]:
-        wc = self._windows[number]
-        w = self.state.window(number)
-        data: dict[str, Any] = {"window": number, "window_name": wc.display_name}
-        if w.staff:
-            data["staff"] = w.staff
+        data: dict[str, Any] = {"window": number, "window_name": self._window_names[number]}
+        staff = self.state.window(number).staff
+        if staff:
+            data["staff"] = staff
         return data
 
     def _finish(self, out: Outcome, t: Ticket, at: float, case_no: str | None, auto: bool) -> None:
@@ -160,9 +195,11 @@ class Hall:
         self._emit(out, "ticket.finished", data, at)
 
     def _in_hours(self, svc: ServiceConfig, now: datetime) -> bool:
+        hours = self._hours[svc.code]
+        if not hours:
+            return True
         local = now.astimezone(self._tz).time()
-        hours = svc.hours or self.config.hall.hours
-        return not hours or any(r.contains(local) for r in hours)
+        return any(r.contains(local) for r in hours)
 
     # ---- tickets ------------------------------------------------------------------------
 
@@ -178,12 +215,13 @@ class Hall:
                 "outside_hours",
                 f"{svc.code} issues tickets {hours}; hall time is {local:%H:%M} ({self._tz})",
             )
-        override = s.service_overrides.get(svc.code, {})
+        override = s.service_overrides.get(svc.code, _NO_OVERRIDE)
         if override.get("issuing") is False:
             raise HallError("issuing_stopped", svc.code)
         counter = s.counters.get(svc.code, svc.number_start - 1) + 1
-        cap = min(svc.capacity, override.get("cap", svc.capacity))
-        if counter > svc.last_number or s.issued.get(svc.code, 0) >= cap:
+        last_number, capacity = self._limits[svc.code]
+        cap = min(capacity, override.get("cap", capacity))
+        if counter > last_number or s.issued.get(svc.code, 0) >= cap:
             raise HallError("daily_cap_reached", svc.code)
         if cmd.channel == "green" and not svc.green_channel:
             raise HallError("green_not_allowed", svc.code)
@@ -203,7 +241,7 @@ class Hall:
             "counter": counter,
             "ahead": ahead,
             "est_wait_min": self.eta.new_ticket_min(svc.code, cmd.channel, at),
-            "issued_at": now.astimezone(self._tz).isoformat(timespec="seconds"),
+            "issued_at": self._local_second(now, at),
         }
         if cmd.channel == "appointment":
             data["appointment_code"] = cmd.appointment_code
@@ -347,7 +385,7 @@ class Hall:
 
     def on_call_next(self, cmd: c.CallNext, out: Outcome, now: datetime, at: float) -> None:
         self._open_window_checked(cmd.window)
-        w = self.state.window(cmd.window)
+        w = self.state.windows[cmd.window]
         current = self.state.tickets.get(w.current) if w.current else None
         number = choose(
             self.state, cmd.window, self._window_services[cmd.window], self._rules[cmd.window]

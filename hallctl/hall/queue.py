@@ -54,6 +54,11 @@ class OrderedQueue:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def head(self) -> Item | None:
+        """The first item, or None when empty (one call where ``q and q[0]`` made two)."""
+        items, start = self._items, self._start
+        return items[start] if len(items) > start else None
+
     def add(self, order: int, number: str) -> None:
         item = (order, number)
         items, start = self._items, self._start

@@ -484,4 +484,5 @@ def apply(state: HallState, type_: str, data: dict[str, Any], at: float) -> None
         fn(state, data, at)
         supervision_state.track(state, type_, data, at)
         state.changes += 1
-        state.clock = max(state.clock, at)
+        if at > state.clock:
+            state.clock = at
