@@ -64,6 +64,8 @@ MIN_SPAN_S = 300.0
 HORIZON_SLOTS = 16  # half hours of expected arrivals a run looks ahead
 LEVEL_PRIOR = 10.0  # citizens' worth of "a usual day" in today's level against the profile
 GHOST = "~"
+# events whose fold takes one service-time sample of their ticket's service (state._occupancy)
+_SAMPLED_BY = frozenset({"ticket.finished", "ticket.no_show"})
 
 
 def ghost_key(service: str, channel: str) -> str:
@@ -215,9 +217,17 @@ class Estimator:
         self.enabled = True
         self._times: dict[tuple[str, str | None, int | None], tuple[int, ServiceTime]] = {}
         self._bases: dict[str, tuple[int, ServiceTime, float]] = {}
+        # A service's samples (and its staff's, taken with them) change only with a finish or
+        # no-show of that service: its own version keeps the others' service times cached.
+        # Any other change of ``samples_seen`` (a transfer, a state made elsewhere) clears all.
+        self._sample_versions: dict[str, int] = {}
+        self._samples_seen = hall.state.samples_seen
         # the arrival profile's view from the current half hour: (day, half hour) → per key
         self._profile: tuple[tuple[str, int], dict[tuple[str, str], _View]] = (("", 0), {})
         self._staff: dict[str, tuple[tuple[int, float], tuple[int, float, float] | None]] = {}
+        # what a run reads of the hall file's windows, made once (the file does not change)
+        self.serves = {n: {code for code, _, _ in ss} for n, ss in hall._window_services.items()}
+        self.skills = {n: tuple(ss) for n, ss in hall._window_services.items()}
 
     # ---- what callers ask ---------------------------------------------------------------
 
@@ -263,6 +273,26 @@ class Estimator:
         """Every event the hall folds: those the forecast did not foresee make it stale."""
         self._kept.saw(type_, data)
         self._shown.saw(type_, data)
+        seen = self.hall.state.samples_seen
+        if seen != self._samples_seen:
+            t = self.hall.state.tickets.get(data.get("ticket", ""))
+            if t is not None and seen == self._samples_seen + 1 and type_ in _SAMPLED_BY:
+                self._sample_versions[t.service] = seen
+                self._samples_seen = seen
+            else:
+                self._resync()
+
+    def _resync(self) -> None:
+        """Samples changed in a way not tied to one service: every cached time is stale."""
+        self._samples_seen = self.hall.state.samples_seen
+        self._sample_versions.clear()
+        self._times.clear()
+        self._bases.clear()
+
+    def _version(self, service: str) -> int:
+        if self.hall.state.samples_seen != self._samples_seen:
+            self._resync()
+        return self._sample_versions.get(service, 0)
 
     def _refreshed(self, kept: KeptForecast, at: float) -> KeptForecast:
         if not kept.fresh(at):
@@ -329,10 +359,10 @@ class Estimator:
         self, service: str, staff: str | None = None, window: int | None = None
     ) -> ServiceTime:
         """Cached until the next sample: the service's, scaled by the staff's (window's) pace."""
-        s = self.hall.state
         key = (service, staff, window)
+        version = self._version(service)
         cached = self._times.get(key)
-        if cached is not None and cached[0] == s.samples_seen:
+        if cached is not None and cached[0] == version:
             return cached[1]
         base, long_run = self._base(service)
         st = base
@@ -342,7 +372,7 @@ class Estimator:
             )
             if factor != 1.0:
                 st = base.scaled(factor)
-        self._times[key] = (s.samples_seen, st)
+        self._times[key] = (version, st)
         return st
 
     def _staff_stats(self, key: str) -> tuple[int, float, float] | None:
@@ -356,14 +386,15 @@ class Estimator:
 
     def _base(self, service: str) -> tuple[ServiceTime, float]:
         s = self.hall.state
+        version = self._version(service)
         cached = self._bases.get(service)
-        if cached is not None and cached[0] == s.samples_seen:
+        if cached is not None and cached[0] == version:
             return cached[1], cached[2]
         samples = s.service_samples.get(service, ())
         prior = self.hall.config.service(service).avg_service_min * 60.0
         base = ServiceTime.of(samples, prior)
         long_run = base.long_run
-        self._bases[service] = (s.samples_seen, base, long_run)
+        self._bases[service] = (version, base, long_run)
         return base, long_run
 
     # ---- the run ------------------------------------------------------------------------
@@ -440,16 +471,18 @@ class _Run:
         frees = dict((n, f) for f, n in self.heap)
         spread = (len(busy) - 1) / len(busy) if busy else 0.0
         self.credit: dict[int, float] = {}
-        first = first_finish([b[2].residual(b[3]) for b in busy]) if busy else 0.0
+        residuals = [b[2].residual(b[3], b[0]) for b in busy]
+        first = first_finish(residuals) if busy else 0.0
         groups: dict[tuple[object, str], list[int]] = {}  # interchangeable busy windows
+        skills = est.skills
         for k, b in enumerate(busy):
-            groups.setdefault((tuple(hall._window_services[b[1]]), b[4]), []).append(k)
+            groups.setdefault((skills[b[1]], b[4]), []).append(k)
         stagger: dict[int, float] = {}
         for ks in groups.values():
             if len(ks) < 2:
                 continue
             members = [busy[k] for k in ks]
-            g_first = first_finish([b[2].residual(b[3]) for b in members])
+            g_first = first_finish([residuals[k] for k in ks])
             gap = 1.0 / sum(1.0 / b[2].mean_s for b in members)
             for j, k in enumerate(ks):
                 stagger[k] = g_first + j * gap
@@ -460,7 +493,7 @@ class _Run:
             frees[n] = max(frees[n], at + left)
             self.credit[n] = (1 - share) * spread * min(st.cv2, 1.0) * st.mean_s / 2
         self.heap = sorted((f, n) for n, f in frees.items())
-        self.serves = {n: {code for code, _, _ in hall._window_services[n]} for n in shadow.windows}
+        self.serves = est.serves
         self.streams: list[_Stream] = []
         for (code, channel), segments in sorted(est.expected_arrivals(at).items()):
             if code in hall._services and segments:

@@ -25,7 +25,7 @@ import math
 from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from statistics import median
 
 SAMPLES = 1000
@@ -129,7 +129,15 @@ class ServiceTime:
 
     def scaled(self, factor: float) -> ServiceTime:
         """The same history at another pace (a slower person): nothing is copied."""
-        return replace(self, mean_s=self.mean_s * factor, factor=self.factor * factor)
+        # the constructor, not dataclasses.replace: a run asks for a hundred of these
+        return ServiceTime(
+            self.mean_s * factor,
+            self.sorted_samples,
+            self.cv2,
+            self.raw_mean,
+            self.factor * factor,
+            self.long_run,
+        )
 
     def remaining(self, elapsed_s: float) -> float:
         """Expected time left for a citizen at the window for ``elapsed_s`` already."""
@@ -150,13 +158,15 @@ class ServiceTime:
         part = xs[lo:hi]
         return f * (sum(part) / len(part) - e) * (m / self.raw_mean)
 
-    def residual(self, elapsed_s: float) -> Residual:
-        """The time left for a citizen at the window for ``elapsed_s``, as a distribution."""
+    def residual(self, elapsed_s: float, left: float | None = None) -> Residual:
+        """The time left for a citizen at the window for ``elapsed_s``, as a distribution
+        (``left``: ``remaining(elapsed_s)`` when the caller has it already)."""
         f = self.factor
         e = elapsed_s / f
         xs = self.sorted_samples
         i = bisect_right(xs, e)
-        left = self.remaining(elapsed_s)
+        if left is None:
+            left = self.remaining(elapsed_s)
         if not self.has_history or len(xs) - i < TAIL_MIN:
             return Residual(left, (left,), 0, 0.0, 1.0)  # as if the time left were certain
         # the samples longer than e, less e, in this window's seconds
@@ -241,13 +251,19 @@ def first_finish(busy: Sequence[Residual]) -> float:
         | {t for t in certain if t <= end}
         | {end}
     )
+    # P(all still busy) at every point of the grid, multiplied window by window in the order
+    # of ``busy`` (the same products as alive() point by point, a list at a time: a run has a
+    # hundred busy windows)
+    ps = [1.0] * len(grid)
+    for r in busy:
+        xs, e, scale = r.xs, r.e, r.scale
+        n = len(xs)
+        left = n - r.i
+        if bisect_right(xs, e + grid[-1] / scale) == r.i:
+            continue  # busy beyond the whole grid: alive() is exactly 1 at every point
+        ps = [p * ((n - bisect_right(xs, e + t / scale)) / left) for p, t in zip(ps, grid)]
     total, prev_t, prev_p = 0.0, 0.0, 1.0
-    for t in grid:
-        p = 1.0
-        for r in busy:
-            p *= r.alive(t)
-            if p == 0.0:
-                break
+    for t, p in zip(grid, ps):
         total += _segment(t - prev_t, prev_p, p)
         prev_t, prev_p = t, p
         if p == 0.0:
