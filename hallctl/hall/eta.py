@@ -228,6 +228,17 @@ class Estimator:
         # what a run reads of the hall file's windows, made once (the file does not change)
         self.serves = {n: {code for code, _, _ in ss} for n, ss in hall._window_services.items()}
         self.skills = {n: tuple(ss) for n, ss in hall._window_services.items()}
+        # per service, the windows that serve it, and those that serve it first, in file order
+        self.serving: dict[str, list[int]] = {}
+        self.first_serving: dict[str, list[int]] = {}
+        for n, ss in hall._window_services.items():
+            top = min((level for _, level, _ in ss), default=0)
+            for code, level, _ in ss:
+                if n not in self.serving.setdefault(code, []):
+                    self.serving[code].append(n)
+                firsts = self.first_serving.setdefault(code, [])
+                if level == top and n not in firsts:
+                    firsts.append(n)
 
     # ---- what callers ask ---------------------------------------------------------------
 
@@ -494,6 +505,7 @@ class _Run:
             self.credit[n] = (1 - share) * spread * min(st.cv2, 1.0) * st.mean_s / 2
         self.heap = sorted((f, n) for n, f in frees.items())
         self.serves = est.serves
+        self._free: dict[int, float] | None = None  # when each window is free after the run
         self.streams: list[_Stream] = []
         for (code, channel), segments in sorted(est.expected_arrivals(at).items()):
             if code in hall._services and segments:
@@ -561,7 +573,8 @@ class _Run:
     def slot(self, service: str) -> float | None:
         """Seconds per citizen of this service behind a new ticket of it: the rate the run
         served its line until that ticket was called (None if it served too few to tell)."""
-        serving = [n for n in self.shadow.windows if service in self.serves[n]]
+        windows = self.shadow.windows
+        serving = [n for n in self.est.serving.get(service, ()) if n in windows]
         served, until = self.before_ghost.get(
             ghost_key(service, "normal"), (self.served_calls.get(service, 0), self.now)
         )
@@ -579,18 +592,16 @@ class _Run:
             for st in self.streams
         ):
             return None
-        free = {n: f for f, n in self.heap}
-        serving = [n for n in self.shadow.windows if service in self.serves[n]]
+        if self._free is None:
+            self._free = {n: f for f, n in self.heap}
+        free = self._free
+        windows = self.shadow.windows
+        serving = [n for n in self.est.serving.get(service, ()) if n in windows]
         if not serving:  # nobody can say when one opens: as many as are configured, from now
             mean = self.est.service_time(service, None).mean_s
             configured = max(1, len(self.hall.windows_serving.get(service, ())))
             return [(self.at + mean / configured, mean / configured)]
-        first = []
-        for n in serving:
-            levels = self.hall._window_services[n]
-            top = min(level for _, level, _ in levels)
-            if any(code == service and level == top for code, level, _ in levels):
-                first.append(n)
+        first = [n for n in self.est.first_serving.get(service, ()) if n in windows]
         out = [(free.get(n, self.now), self._time(service, n).mean_s) for n in first or serving]
         heapq.heapify(out)
         return out

@@ -114,7 +114,7 @@ class ServiceTime:
             total = sum(ordered)
             raw = total / n
             if n >= HISTORY_MIN:
-                cv2 = sum((x - raw) ** 2 for x in ordered) / (n - 1) / (raw * raw)
+                cv2 = sum([(x - raw) ** 2 for x in ordered]) / (n - 1) / (raw * raw)
         long_run = (PRIOR_WEIGHT * prior_s + total) / (PRIOR_WEIGHT + n)
         mean = long_run
         if n > 2 * RECENT:
@@ -212,6 +212,7 @@ def staff_factor(stats: tuple[int, float, float] | None, base: float) -> float:
 
 
 FIRST_GRID = 48  # points of the integral in first_finish
+_GRID = range(1, FIRST_GRID)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,10 +247,12 @@ def first_finish(busy: Sequence[Residual]) -> float:
         return min(certain)
     first = min(spread, key=lambda r: r.mean)
     end = min([*certain, first.quantile(1.0)])  # all finished by then
+    # first.quantile(g / FIRST_GRID) for every g, inline (a run asks for twenty of these)
+    fx, fi, fe, fs = first.xs, first.i, first.e, first.scale
+    fn = len(fx) - fi
+    quantiles = [(fx[fi + min(fn - 1, int(g / FIRST_GRID * fn))] - fe) * fs for g in _GRID]
     grid = sorted(
-        {t for t in (first.quantile(g / FIRST_GRID) for g in range(1, FIRST_GRID)) if t < end}
-        | {t for t in certain if t <= end}
-        | {end}
+        {t for t in quantiles if t < end} | {t for t in certain if t <= end} | {end}
     )
     # P(all still busy) at every point of the grid, multiplied window by window in the order
     # of ``busy`` (the same products as alive() point by point, a list at a time: a run has a
@@ -263,19 +266,16 @@ def first_finish(busy: Sequence[Residual]) -> float:
             continue  # busy beyond the whole grid: alive() is exactly 1 at every point
         ps = [p * ((n - bisect_right(xs, e + t / scale)) / left) for p, t in zip(ps, grid)]
     total, prev_t, prev_p = 0.0, 0.0, 1.0
+    log = math.log
     for t, p in zip(grid, ps):
-        total += _segment(t - prev_t, prev_p, p)
+        # ∫ of the falling probability over this step: exponential between its ends (exact
+        # for exponential services, where the product falls fastest), a step where it ends
+        if p <= 0.0 or prev_p - p < 1e-9:
+            total += (t - prev_t) * prev_p
+        else:
+            total += (t - prev_t) * (prev_p - p) / log(prev_p / p)
         prev_t, prev_p = t, p
         if p == 0.0:
             break
     return total
 
-
-def _segment(width: float, p0: float, p1: float) -> float:
-    """∫ of a falling probability over one step of the grid: exponential between its ends
-    (exact for exponential services, where the product falls fastest), a step where it ends."""
-    if p1 <= 0.0:
-        return width * p0
-    if p0 - p1 < 1e-9:
-        return width * p0
-    return width * (p0 - p1) / math.log(p0 / p1)
