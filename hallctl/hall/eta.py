@@ -211,7 +211,7 @@ class Estimator:
         self._kept = KeptForecast()
         # the views' own when the command path's is stale, so that how often the retained
         # state is read never changes a number a command journals
-        self._shown = KeptForecast()
+        self._shown = KeptForecast(remember=False)
         self.runs = 0
         # off only in simulations that study the line itself (a new ticket then says 0)
         self.enabled = True
@@ -254,7 +254,8 @@ class Estimator:
     def ticket_min(self, number: str, at: float) -> float:
         """Minutes until this waiting ticket is expected to be called."""
         kept = self._refreshed(self._kept, at)
-        got = kept.call_of(number)
+        t = self.hall.state.tickets.get(number)
+        got = kept.call_of(number, t.service, t.order) if t is not None else None
         if got is None:
             got = self._behind_the_run(kept, number)
         if got is None:  # beyond the run and not in the normal line: its own run
@@ -282,8 +283,12 @@ class Estimator:
 
     def saw(self, type_: str, data: dict[str, Any]) -> None:
         """Every event the hall folds: those the forecast did not foresee make it stale."""
-        self._kept.saw(type_, data)
-        self._shown.saw(type_, data)
+        order = None
+        if type_ == "ticket.issued":
+            t = self.hall.state.tickets.get(data.get("ticket", ""))
+            order = t.order if t is not None else None
+        self._kept.saw(type_, data, order)
+        self._shown.saw(type_, data, order)
         seen = self.hall.state.samples_seen
         if seen != self._samples_seen:
             t = self.hall.state.tickets.get(data.get("ticket", ""))

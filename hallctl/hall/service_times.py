@@ -251,9 +251,7 @@ def first_finish(busy: Sequence[Residual]) -> float:
     fx, fi, fe, fs = first.xs, first.i, first.e, first.scale
     fn = len(fx) - fi
     quantiles = [(fx[fi + min(fn - 1, int(g / FIRST_GRID * fn))] - fe) * fs for g in _GRID]
-    grid = sorted(
-        {t for t in quantiles if t < end} | {t for t in certain if t <= end} | {end}
-    )
+    grid = sorted({t for t in quantiles if t < end} | {t for t in certain if t <= end} | {end})
     # P(all still busy) at every point of the grid, multiplied window by window in the order
     # of ``busy`` (the same products as alive() point by point, a list at a time: a run has a
     # hundred busy windows)
@@ -264,10 +262,13 @@ def first_finish(busy: Sequence[Residual]) -> float:
         left = n - r.i
         if bisect_right(xs, e + grid[-1] / scale) == r.i:
             continue  # busy beyond the whole grid: alive() is exactly 1 at every point
-        ps = [p * ((n - bisect_right(xs, e + t / scale)) / left) for p, t in zip(ps, grid)]
+        ps = [
+            p * ((n - bisect_right(xs, e + t / scale)) / left)
+            for p, t in zip(ps, grid, strict=True)
+        ]
     total, prev_t, prev_p = 0.0, 0.0, 1.0
     log = math.log
-    for t, p in zip(grid, ps):
+    for t, p in zip(grid, ps, strict=True):
         # ∫ of the falling probability over this step: exponential between its ends (exact
         # for exponential services, where the product falls fastest), a step where it ends
         if p <= 0.0 or prev_p - p < 1e-9:
@@ -278,4 +279,3 @@ def first_finish(busy: Sequence[Residual]) -> float:
         if p == 0.0:
             break
     return total
-
