@@ -35,13 +35,11 @@ from hallctl.hall.arrival_profile import SLOT_S, ArrivalProfile, slot_of
 from hallctl.hall.eta_cache import KeptForecast, wait_min
 from hallctl.hall.policy import choose
 from hallctl.hall.queue import Item, OrderedQueue
+from hallctl.hall.service_time_cache import ServiceTimeCache
 from hallctl.hall.service_times import (
     ServiceTime,
     first_finish,
     pause_left,
-    server_key,
-    staff_factor,
-    staff_stats,
 )
 from hallctl.hall.state import (
     CALLED,
@@ -64,8 +62,6 @@ MIN_SPAN_S = 300.0
 HORIZON_SLOTS = 16  # half hours of expected arrivals a run looks ahead
 LEVEL_PRIOR = 10.0  # citizens' worth of "a usual day" in today's level against the profile
 GHOST = "~"
-# events whose fold takes one service-time sample of their ticket's service (state._occupancy)
-_SAMPLED_BY = frozenset({"ticket.finished", "ticket.no_show"})
 
 
 def ghost_key(service: str, channel: str) -> str:
@@ -215,16 +211,9 @@ class Estimator:
         self.runs = 0
         # off only in simulations that study the line itself (a new ticket then says 0)
         self.enabled = True
-        self._times: dict[tuple[str, str | None, int | None], tuple[int, ServiceTime]] = {}
-        self._bases: dict[str, tuple[int, ServiceTime, float]] = {}
-        # A service's samples (and its staff's, taken with them) change only with a finish or
-        # no-show of that service: its own version keeps the others' service times cached.
-        # Any other change of ``samples_seen`` (a transfer, a state made elsewhere) clears all.
-        self._sample_versions: dict[str, int] = {}
-        self._samples_seen = hall.state.samples_seen
+        self.times = ServiceTimeCache(hall)
         # the arrival profile's view from the current half hour: (day, half hour) → per key
         self._profile: tuple[tuple[str, int], dict[tuple[str, str], _View]] = (("", 0), {})
-        self._staff: dict[str, tuple[tuple[int, float], tuple[int, float, float] | None]] = {}
         # what a run reads of the hall file's windows, made once (the file does not change)
         self.serves = {n: {code for code, _, _ in ss} for n, ss in hall._window_services.items()}
         self.skills = {n: tuple(ss) for n, ss in hall._window_services.items()}
@@ -289,26 +278,7 @@ class Estimator:
             order = t.order if t is not None else None
         self._kept.saw(type_, data, order)
         self._shown.saw(type_, data, order)
-        seen = self.hall.state.samples_seen
-        if seen != self._samples_seen:
-            t = self.hall.state.tickets.get(data.get("ticket", ""))
-            if t is not None and seen == self._samples_seen + 1 and type_ in _SAMPLED_BY:
-                self._sample_versions[t.service] = seen
-                self._samples_seen = seen
-            else:
-                self._resync()
-
-    def _resync(self) -> None:
-        """Samples changed in a way not tied to one service: every cached time is stale."""
-        self._samples_seen = self.hall.state.samples_seen
-        self._sample_versions.clear()
-        self._times.clear()
-        self._bases.clear()
-
-    def _version(self, service: str) -> int:
-        if self.hall.state.samples_seen != self._samples_seen:
-            self._resync()
-        return self._sample_versions.get(service, 0)
+        self.times.saw(type_, data)
 
     def _refreshed(self, kept: KeptForecast, at: float) -> KeptForecast:
         if not kept.fresh(at):
@@ -374,44 +344,8 @@ class Estimator:
     def service_time(
         self, service: str, staff: str | None = None, window: int | None = None
     ) -> ServiceTime:
-        """Cached until the next sample: the service's, scaled by the staff's (window's) pace."""
-        key = (service, staff, window)
-        version = self._version(service)
-        cached = self._times.get(key)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        base, long_run = self._base(service)
-        st = base
-        if staff or window is not None:
-            factor = staff_factor(
-                self._staff_stats(server_key(staff, window or 0, service)), long_run
-            )
-            if factor != 1.0:
-                st = base.scaled(factor)
-        self._times[key] = (version, st)
-        return st
-
-    def _staff_stats(self, key: str) -> tuple[int, float, float] | None:
-        """A person's samples change only with their own finish: their (count, sum) says when."""
-        own = self.hall.state.staff_samples.get(key, ())
-        version = (len(own), sum(own))
-        cached = self._staff.get(key)
-        if cached is None or cached[0] != version:
-            cached = self._staff[key] = (version, staff_stats(list(own)))
-        return cached[1]
-
-    def _base(self, service: str) -> tuple[ServiceTime, float]:
-        s = self.hall.state
-        version = self._version(service)
-        cached = self._bases.get(service)
-        if cached is not None and cached[0] == version:
-            return cached[1], cached[2]
-        samples = s.service_samples.get(service, ())
-        prior = self.hall.config.service(service).avg_service_min * 60.0
-        base = ServiceTime.of(samples, prior)
-        long_run = base.long_run
-        self._bases[service] = (version, base, long_run)
-        return base, long_run
+        """The service's time, scaled by the staff's (window's) pace; kept between runs."""
+        return self.times.service_time(service, staff, window)
 
     # ---- the run ------------------------------------------------------------------------
 

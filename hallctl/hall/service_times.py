@@ -100,9 +100,13 @@ class ServiceTime:
     long_run: float = 0.0  # the mean without the recent pace (a person's pace is against it)
 
     @classmethod
-    def of(cls, samples: Sequence[float], prior_s: float) -> ServiceTime:
-        xs = [x for x in samples if x > 0]
-        ordered = sorted(xs)  # one sort: the median, the clip, the remaining times
+    def of(
+        cls, samples: Sequence[float], prior_s: float, ordered: list[float] | None = None
+    ) -> ServiceTime:
+        """The summary of ``samples`` (``ordered``: their positive ones sorted already, a list
+        this may change; hall/service_time_cache.py keeps one up to date)."""
+        if ordered is None:
+            ordered = sorted(x for x in samples if x > 0)  # the median, the clip, the remaining
         n = len(ordered)
         cv2 = raw = total = lo = hi = 0.0
         if n:
@@ -119,7 +123,7 @@ class ServiceTime:
         mean = long_run
         if n > 2 * RECENT:
             # the recent pace where it differs from the long run by more than its noise
-            recent = [min(max(x, lo), hi) for x in xs[-RECENT:]]
+            recent = [min(max(x, lo), hi) for x in _latest_positive(samples, RECENT)]
             mean = shrunk(recent, long_run)
         return cls(mean, tuple(ordered), cv2, raw, long_run=long_run)
 
@@ -184,6 +188,18 @@ class ServiceTime:
             return max(sum(xs[-TAIL_MIN:]) / TAIL_MIN - e, m / 2)
         # scaled so that at elapsed 0 it agrees with the (prior-blended) mean
         return (sum(xs[i:]) / (len(xs) - i) - e) * (m / self.raw_mean)
+
+
+def _latest_positive(samples: Sequence[float], count: int) -> list[float]:
+    """The last ``count`` positive samples, in their order."""
+    out: list[float] = []
+    for x in reversed(samples):
+        if x > 0:
+            out.append(x)
+            if len(out) == count:
+                break
+    out.reverse()
+    return out
 
 
 def pause_left(samples: Sequence[float], elapsed_s: float) -> float:
