@@ -42,6 +42,15 @@ staff:
   - {id: S2, name: 李强, staff_no: "0102"}
 """
 
+ONE_LONG_LINE = """
+version: 1
+hall: {id: eta-long, name: 测试大厅, timezone: Asia/Shanghai}
+services:
+  - {code: X, name: 业务甲, prefix: A, digits: 5, avg_service_min: 1, daily_cap: 99999}
+windows:
+  - {number: 1, services: [X]}
+"""
+
 
 def reference_first_finish(busy: list[Residual]) -> float:
     """first_finish as it was written first: the product of alive() at each grid point."""
@@ -189,3 +198,19 @@ def test_tickets_placed_by_the_windows_in_turn_keep_their_times() -> None:
     assert kept.slot["X"] is None and len(kept.placed["X"]) == len(kept.orders["X"]) == 30
     asked = {number: d("ticket_eta", ticket=number)["est_wait_min"] for number in printed}
     assert asked == printed
+
+
+def test_a_full_history_kept_sorted_as_samples_come_and_go_equals_a_fresh_summary() -> None:
+    # more finishes than the 1,000 samples a service keeps: the oldest drop out as new come
+    rng = random.Random(9)
+    d = Driver(parse_config(ONE_LONG_LINE), datetime(2026, 11, 25, 0, 0, 30, tzinfo=TZ))
+    d("open_window", window=1)
+    est = d.hall.eta
+    for i in range(1100):
+        d("take_ticket", service="X")
+        d("call_next", window=1)
+        d.later(seconds=rng.uniform(5, 60))  # the day stays the same day
+        d("no_show" if i % 50 == 0 else "finish", window=1)
+        if i % 100 == 0 or i > 990:
+            assert est.service_time("X") == Estimator(d.hall).service_time("X")
+    assert len(d.hall.state.service_samples["X"]) == 1000
