@@ -35,13 +35,11 @@ from hallctl.hall.arrival_profile import SLOT_S, ArrivalProfile, slot_of
 from hallctl.hall.eta_cache import KeptForecast, wait_min
 from hallctl.hall.policy import choose
 from hallctl.hall.queue import Item, OrderedQueue
+from hallctl.hall.service_time_cache import ServiceTimeCache
 from hallctl.hall.service_times import (
     ServiceTime,
     first_finish,
     pause_left,
-    server_key,
-    staff_factor,
-    staff_stats,
 )
 from hallctl.hall.state import (
     CALLED,
@@ -209,15 +207,27 @@ class Estimator:
         self._kept = KeptForecast()
         # the views' own when the command path's is stale, so that how often the retained
         # state is read never changes a number a command journals
-        self._shown = KeptForecast()
+        self._shown = KeptForecast(remember=False)
         self.runs = 0
         # off only in simulations that study the line itself (a new ticket then says 0)
         self.enabled = True
-        self._times: dict[tuple[str, str | None, int | None], tuple[int, ServiceTime]] = {}
-        self._bases: dict[str, tuple[int, ServiceTime, float]] = {}
+        self.times = ServiceTimeCache(hall)
         # the arrival profile's view from the current half hour: (day, half hour) → per key
         self._profile: tuple[tuple[str, int], dict[tuple[str, str], _View]] = (("", 0), {})
-        self._staff: dict[str, tuple[tuple[int, float], tuple[int, float, float] | None]] = {}
+        # what a run reads of the hall file's windows, made once (the file does not change)
+        self.serves = {n: {code for code, _, _ in ss} for n, ss in hall._window_services.items()}
+        self.skills = {n: tuple(ss) for n, ss in hall._window_services.items()}
+        # per service, the windows that serve it, and those that serve it first, in file order
+        self.serving: dict[str, list[int]] = {}
+        self.first_serving: dict[str, list[int]] = {}
+        for n, ss in hall._window_services.items():
+            top = min((level for _, level, _ in ss), default=0)
+            for code, level, _ in ss:
+                if n not in self.serving.setdefault(code, []):
+                    self.serving[code].append(n)
+                firsts = self.first_serving.setdefault(code, [])
+                if level == top and n not in firsts:
+                    firsts.append(n)
 
     # ---- what callers ask ---------------------------------------------------------------
 
@@ -233,7 +243,8 @@ class Estimator:
     def ticket_min(self, number: str, at: float) -> float:
         """Minutes until this waiting ticket is expected to be called."""
         kept = self._refreshed(self._kept, at)
-        got = kept.call_of(number)
+        t = self.hall.state.tickets.get(number)
+        got = kept.call_of(number, t.service, t.order) if t is not None else None
         if got is None:
             got = self._behind_the_run(kept, number)
         if got is None:  # beyond the run and not in the normal line: its own run
@@ -261,8 +272,13 @@ class Estimator:
 
     def saw(self, type_: str, data: dict[str, Any]) -> None:
         """Every event the hall folds: those the forecast did not foresee make it stale."""
-        self._kept.saw(type_, data)
-        self._shown.saw(type_, data)
+        order = None
+        if type_ == "ticket.issued":
+            t = self.hall.state.tickets.get(data.get("ticket", ""))
+            order = t.order if t is not None else None
+        self._kept.saw(type_, data, order)
+        self._shown.saw(type_, data, order)
+        self.times.saw(type_, data)
 
     def _refreshed(self, kept: KeptForecast, at: float) -> KeptForecast:
         if not kept.fresh(at):
@@ -328,43 +344,8 @@ class Estimator:
     def service_time(
         self, service: str, staff: str | None = None, window: int | None = None
     ) -> ServiceTime:
-        """Cached until the next sample: the service's, scaled by the staff's (window's) pace."""
-        s = self.hall.state
-        key = (service, staff, window)
-        cached = self._times.get(key)
-        if cached is not None and cached[0] == s.samples_seen:
-            return cached[1]
-        base, long_run = self._base(service)
-        st = base
-        if staff or window is not None:
-            factor = staff_factor(
-                self._staff_stats(server_key(staff, window or 0, service)), long_run
-            )
-            if factor != 1.0:
-                st = base.scaled(factor)
-        self._times[key] = (s.samples_seen, st)
-        return st
-
-    def _staff_stats(self, key: str) -> tuple[int, float, float] | None:
-        """A person's samples change only with their own finish: their (count, sum) says when."""
-        own = self.hall.state.staff_samples.get(key, ())
-        version = (len(own), sum(own))
-        cached = self._staff.get(key)
-        if cached is None or cached[0] != version:
-            cached = self._staff[key] = (version, staff_stats(list(own)))
-        return cached[1]
-
-    def _base(self, service: str) -> tuple[ServiceTime, float]:
-        s = self.hall.state
-        cached = self._bases.get(service)
-        if cached is not None and cached[0] == s.samples_seen:
-            return cached[1], cached[2]
-        samples = s.service_samples.get(service, ())
-        prior = self.hall.config.service(service).avg_service_min * 60.0
-        base = ServiceTime.of(samples, prior)
-        long_run = base.long_run
-        self._bases[service] = (s.samples_seen, base, long_run)
-        return base, long_run
+        """The service's time, scaled by the staff's (window's) pace; kept between runs."""
+        return self.times.service_time(service, staff, window)
 
     # ---- the run ------------------------------------------------------------------------
 
@@ -440,16 +421,18 @@ class _Run:
         frees = dict((n, f) for f, n in self.heap)
         spread = (len(busy) - 1) / len(busy) if busy else 0.0
         self.credit: dict[int, float] = {}
-        first = first_finish([b[2].residual(b[3]) for b in busy]) if busy else 0.0
+        residuals = [b[2].residual(b[3], b[0]) for b in busy]
+        first = first_finish(residuals) if busy else 0.0
         groups: dict[tuple[object, str], list[int]] = {}  # interchangeable busy windows
+        skills = est.skills
         for k, b in enumerate(busy):
-            groups.setdefault((tuple(hall._window_services[b[1]]), b[4]), []).append(k)
+            groups.setdefault((skills[b[1]], b[4]), []).append(k)
         stagger: dict[int, float] = {}
         for ks in groups.values():
             if len(ks) < 2:
                 continue
             members = [busy[k] for k in ks]
-            g_first = first_finish([b[2].residual(b[3]) for b in members])
+            g_first = first_finish([residuals[k] for k in ks])
             gap = 1.0 / sum(1.0 / b[2].mean_s for b in members)
             for j, k in enumerate(ks):
                 stagger[k] = g_first + j * gap
@@ -460,7 +443,8 @@ class _Run:
             frees[n] = max(frees[n], at + left)
             self.credit[n] = (1 - share) * spread * min(st.cv2, 1.0) * st.mean_s / 2
         self.heap = sorted((f, n) for n, f in frees.items())
-        self.serves = {n: {code for code, _, _ in hall._window_services[n]} for n in shadow.windows}
+        self.serves = est.serves
+        self._free: dict[int, float] | None = None  # when each window is free after the run
         self.streams: list[_Stream] = []
         for (code, channel), segments in sorted(est.expected_arrivals(at).items()):
             if code in hall._services and segments:
@@ -528,7 +512,8 @@ class _Run:
     def slot(self, service: str) -> float | None:
         """Seconds per citizen of this service behind a new ticket of it: the rate the run
         served its line until that ticket was called (None if it served too few to tell)."""
-        serving = [n for n in self.shadow.windows if service in self.serves[n]]
+        windows = self.shadow.windows
+        serving = [n for n in self.est.serving.get(service, ()) if n in windows]
         served, until = self.before_ghost.get(
             ghost_key(service, "normal"), (self.served_calls.get(service, 0), self.now)
         )
@@ -546,18 +531,16 @@ class _Run:
             for st in self.streams
         ):
             return None
-        free = {n: f for f, n in self.heap}
-        serving = [n for n in self.shadow.windows if service in self.serves[n]]
+        if self._free is None:
+            self._free = {n: f for f, n in self.heap}
+        free = self._free
+        windows = self.shadow.windows
+        serving = [n for n in self.est.serving.get(service, ()) if n in windows]
         if not serving:  # nobody can say when one opens: as many as are configured, from now
             mean = self.est.service_time(service, None).mean_s
             configured = max(1, len(self.hall.windows_serving.get(service, ())))
             return [(self.at + mean / configured, mean / configured)]
-        first = []
-        for n in serving:
-            levels = self.hall._window_services[n]
-            top = min(level for _, level, _ in levels)
-            if any(code == service and level == top for code, level, _ in levels):
-                first.append(n)
+        first = [n for n in self.est.first_serving.get(service, ()) if n in windows]
         out = [(free.get(n, self.now), self._time(service, n).mean_s) for n in first or serving]
         heapq.heapify(out)
         return out

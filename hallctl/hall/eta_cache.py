@@ -18,12 +18,21 @@ turn, each from when the run left it free, for that window's mean service time (
 idle windows the first two go at once); if citizens are expected to come ahead of it (green
 channel, appointments), that cannot tell when, and the forecast is made again after that ticket.
 
+What it remembers of those tickets is what a later question needs, and no more: per service,
+the arrival orders of its tickets issued since (8 bytes each, a ticket's place among them gives
+its slot), and only for a service placed by the windows in turn, the times they were given. A
+forecast kept only for the displays (``remember=False``) answers for new tickets alone and keeps
+only the count. (A dict of every ticket's time grew by about a megabyte when a busy day's tickets
+came within one forecast: docs/performance.md, "Memory".)
+
 Pure: whether a forecast is reused depends only on the events seen and the times given.
 """
 
 from __future__ import annotations
 
 import heapq
+from array import array
+from bisect import bisect_left
 from typing import Any
 
 REFRESH_S = 10.0  # hall seconds a forecast is reused for (bench/eta_accuracy.py chose it)
@@ -64,11 +73,23 @@ def wait_min(call_at: float, at: float) -> float:
 
 class KeptForecast:
     """One kept forecast: the run's calls, each service's new-ticket time and slot, and the
-    normal tickets issued since it was made."""
+    normal tickets issued since it was made (``remember``: where each one was placed)."""
 
-    __slots__ = ("calls", "followers", "made_at", "new", "placed", "since", "slot", "valid")
+    __slots__ = (
+        "calls",
+        "followers",
+        "made_at",
+        "new",
+        "orders",
+        "placed",
+        "remember",
+        "since",
+        "slot",
+        "valid",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, remember: bool = True) -> None:
+        self.remember = remember
         self.valid = False
         self.made_at = 0.0
         self.calls: dict[str, float] = {}
@@ -79,7 +100,10 @@ class KeptForecast:
         # (None: citizens expected ahead of it, nobody can tell)
         self.followers: dict[str, list[tuple[float, float]] | None] = {}
         self.since: dict[str, int] = {}  # service → normal tickets issued since
-        self.placed: dict[str, float] = {}  # those tickets' expected calls
+        # service → those tickets' arrival orders, ascending (the k-th is k slots behind a new
+        # ticket at the run's time); and where the slot is not known, their expected calls
+        self.orders: dict[str, array[int]] = {}
+        self.placed: dict[str, array[float]] = {}
 
     def fresh(self, at: float) -> bool:
         return self.valid and self.made_at <= at < self.made_at + REFRESH_S
@@ -94,7 +118,7 @@ class KeptForecast:
     ) -> None:
         self.valid, self.made_at = True, at
         self.calls, self.new, self.slot, self.followers = calls, new, slot, followers
-        self.since, self.placed = {}, {}
+        self.since, self.orders, self.placed = {}, {}, {}
 
     def new_call(self, service: str) -> float:
         """Expected call of a normal ticket of this service issued now."""
@@ -107,20 +131,40 @@ class KeptForecast:
         windows = self.followers.get(service)
         return max(windows[0][0], self.new[service]) if windows else self.new[service]
 
-    def call_of(self, number: str) -> float | None:
-        """A waiting ticket's expected call, if this forecast knows it."""
+    def call_of(self, number: str, service: str, order: int) -> float | None:
+        """A waiting ticket's expected call (its number, service and arrival order), if this
+        forecast knows it: the run's, or where it was placed when issued since."""
         got = self.calls.get(number)
-        return got if got is not None else self.placed.get(number)
+        if got is not None:
+            return got
+        orders = self.orders.get(service)
+        if orders is None:
+            return None
+        k = bisect_left(orders, order)
+        if k == len(orders) or orders[k] != order:
+            return None
+        slot = self.slot[service]
+        if slot is None:
+            return self.placed[service][k]
+        return self.new[service] + k * slot if k else self.new[service]  # as new_call said
 
-    def saw(self, type_: str, data: dict[str, Any]) -> None:
+    def saw(self, type_: str, data: dict[str, Any], order: int | None = None) -> None:
+        """An event folded (``order``: a ticket.issued's arrival order)."""
         if not self.valid or type_ in FORESEEN:
             return
-        if type_ == "ticket.issued" and data.get("channel") == "normal":
+        if type_ == "ticket.issued" and data.get("channel") == "normal" and order is not None:
             service = data.get("service")
             if service in self.new and (
                 self.slot[service] is not None or self.followers.get(service) is not None
             ):
-                call = self.placed[data["ticket"]] = self.new_call(service)
+                call = self.new_call(service)
+                if self.remember:
+                    orders = self.orders.get(service)
+                    if orders is None:
+                        orders = self.orders[service] = array("q")
+                    orders.append(order)
+                    if self.slot[service] is None:
+                        self.placed.setdefault(service, array("d")).append(call)
                 windows = self.followers.get(service)
                 if windows:  # the window that takes it is busy for one citizen more
                     heapq.heapreplace(windows, (call + windows[0][1], windows[0][1]))

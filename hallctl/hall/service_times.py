@@ -25,7 +25,7 @@ import math
 from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from statistics import median
 
 SAMPLES = 1000
@@ -100,9 +100,13 @@ class ServiceTime:
     long_run: float = 0.0  # the mean without the recent pace (a person's pace is against it)
 
     @classmethod
-    def of(cls, samples: Sequence[float], prior_s: float) -> ServiceTime:
-        xs = [x for x in samples if x > 0]
-        ordered = sorted(xs)  # one sort: the median, the clip, the remaining times
+    def of(
+        cls, samples: Sequence[float], prior_s: float, ordered: list[float] | None = None
+    ) -> ServiceTime:
+        """The summary of ``samples`` (``ordered``: their positive ones sorted already, a list
+        this may change; hall/service_time_cache.py keeps one up to date)."""
+        if ordered is None:
+            ordered = sorted(x for x in samples if x > 0)  # the median, the clip, the remaining
         n = len(ordered)
         cv2 = raw = total = lo = hi = 0.0
         if n:
@@ -114,12 +118,12 @@ class ServiceTime:
             total = sum(ordered)
             raw = total / n
             if n >= HISTORY_MIN:
-                cv2 = sum((x - raw) ** 2 for x in ordered) / (n - 1) / (raw * raw)
+                cv2 = sum([(x - raw) ** 2 for x in ordered]) / (n - 1) / (raw * raw)
         long_run = (PRIOR_WEIGHT * prior_s + total) / (PRIOR_WEIGHT + n)
         mean = long_run
         if n > 2 * RECENT:
             # the recent pace where it differs from the long run by more than its noise
-            recent = [min(max(x, lo), hi) for x in xs[-RECENT:]]
+            recent = [min(max(x, lo), hi) for x in _latest_positive(samples, RECENT)]
             mean = shrunk(recent, long_run)
         return cls(mean, tuple(ordered), cv2, raw, long_run=long_run)
 
@@ -129,7 +133,15 @@ class ServiceTime:
 
     def scaled(self, factor: float) -> ServiceTime:
         """The same history at another pace (a slower person): nothing is copied."""
-        return replace(self, mean_s=self.mean_s * factor, factor=self.factor * factor)
+        # the constructor, not dataclasses.replace: a run asks for a hundred of these
+        return ServiceTime(
+            self.mean_s * factor,
+            self.sorted_samples,
+            self.cv2,
+            self.raw_mean,
+            self.factor * factor,
+            self.long_run,
+        )
 
     def remaining(self, elapsed_s: float) -> float:
         """Expected time left for a citizen at the window for ``elapsed_s`` already."""
@@ -150,13 +162,15 @@ class ServiceTime:
         part = xs[lo:hi]
         return f * (sum(part) / len(part) - e) * (m / self.raw_mean)
 
-    def residual(self, elapsed_s: float) -> Residual:
-        """The time left for a citizen at the window for ``elapsed_s``, as a distribution."""
+    def residual(self, elapsed_s: float, left: float | None = None) -> Residual:
+        """The time left for a citizen at the window for ``elapsed_s``, as a distribution
+        (``left``: ``remaining(elapsed_s)`` when the caller has it already)."""
         f = self.factor
         e = elapsed_s / f
         xs = self.sorted_samples
         i = bisect_right(xs, e)
-        left = self.remaining(elapsed_s)
+        if left is None:
+            left = self.remaining(elapsed_s)
         if not self.has_history or len(xs) - i < TAIL_MIN:
             return Residual(left, (left,), 0, 0.0, 1.0)  # as if the time left were certain
         # the samples longer than e, less e, in this window's seconds
@@ -174,6 +188,18 @@ class ServiceTime:
             return max(sum(xs[-TAIL_MIN:]) / TAIL_MIN - e, m / 2)
         # scaled so that at elapsed 0 it agrees with the (prior-blended) mean
         return (sum(xs[i:]) / (len(xs) - i) - e) * (m / self.raw_mean)
+
+
+def _latest_positive(samples: Sequence[float], count: int) -> list[float]:
+    """The last ``count`` positive samples, in their order."""
+    out: list[float] = []
+    for x in reversed(samples):
+        if x > 0:
+            out.append(x)
+            if len(out) == count:
+                break
+    out.reverse()
+    return out
 
 
 def pause_left(samples: Sequence[float], elapsed_s: float) -> float:
@@ -202,6 +228,7 @@ def staff_factor(stats: tuple[int, float, float] | None, base: float) -> float:
 
 
 FIRST_GRID = 48  # points of the integral in first_finish
+_GRID = range(1, FIRST_GRID)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,30 +263,35 @@ def first_finish(busy: Sequence[Residual]) -> float:
         return min(certain)
     first = min(spread, key=lambda r: r.mean)
     end = min([*certain, first.quantile(1.0)])  # all finished by then
-    grid = sorted(
-        {t for t in (first.quantile(g / FIRST_GRID) for g in range(1, FIRST_GRID)) if t < end}
-        | {t for t in certain if t <= end}
-        | {end}
-    )
+    # first.quantile(g / FIRST_GRID) for every g, inline (a run asks for twenty of these)
+    fx, fi, fe, fs = first.xs, first.i, first.e, first.scale
+    fn = len(fx) - fi
+    quantiles = [(fx[fi + min(fn - 1, int(g / FIRST_GRID * fn))] - fe) * fs for g in _GRID]
+    grid = sorted({t for t in quantiles if t < end} | {t for t in certain if t <= end} | {end})
+    # P(all still busy) at every point of the grid, multiplied window by window in the order
+    # of ``busy`` (the same products as alive() point by point, a list at a time: a run has a
+    # hundred busy windows)
+    ps = [1.0] * len(grid)
+    for r in busy:
+        xs, e, scale = r.xs, r.e, r.scale
+        n = len(xs)
+        left = n - r.i
+        if bisect_right(xs, e + grid[-1] / scale) == r.i:
+            continue  # busy beyond the whole grid: alive() is exactly 1 at every point
+        ps = [
+            p * ((n - bisect_right(xs, e + t / scale)) / left)
+            for p, t in zip(ps, grid, strict=True)
+        ]
     total, prev_t, prev_p = 0.0, 0.0, 1.0
-    for t in grid:
-        p = 1.0
-        for r in busy:
-            p *= r.alive(t)
-            if p == 0.0:
-                break
-        total += _segment(t - prev_t, prev_p, p)
+    log = math.log
+    for t, p in zip(grid, ps, strict=True):
+        # ∫ of the falling probability over this step: exponential between its ends (exact
+        # for exponential services, where the product falls fastest), a step where it ends
+        if p <= 0.0 or prev_p - p < 1e-9:
+            total += (t - prev_t) * prev_p
+        else:
+            total += (t - prev_t) * (prev_p - p) / log(prev_p / p)
         prev_t, prev_p = t, p
         if p == 0.0:
             break
     return total
-
-
-def _segment(width: float, p0: float, p1: float) -> float:
-    """∫ of a falling probability over one step of the grid: exponential between its ends
-    (exact for exponential services, where the product falls fastest), a step where it ends."""
-    if p1 <= 0.0:
-        return width * p0
-    if p0 - p1 < 1e-9:
-        return width * p0
-    return width * (p0 - p1) / math.log(p0 / p1)
