@@ -26,6 +26,8 @@ from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
+from operator import add, mul, sub, truediv
 from statistics import median
 
 SAMPLES = 1000
@@ -229,6 +231,7 @@ def staff_factor(stats: tuple[int, float, float] | None, base: float) -> float:
 
 FIRST_GRID = 48  # points of the integral in first_finish
 _GRID = range(1, FIRST_GRID)
+_FRACTIONS = [g / FIRST_GRID for g in _GRID]
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,11 +266,16 @@ def first_finish(busy: Sequence[Residual]) -> float:
         return min(certain)
     first = min(spread, key=lambda r: r.mean)
     end = min([*certain, first.quantile(1.0)])  # all finished by then
-    # first.quantile(g / FIRST_GRID) for every g, inline (a run asks for twenty of these)
+    # first.quantile(g / FIRST_GRID) for every g: (fx[fi + min(fn - 1, int(g / FIRST_GRID *
+    # fn))] - fe) * fs, as maps (a run asks for twenty of these)
     fx, fi, fe, fs = first.xs, first.i, first.e, first.scale
     fn = len(fx) - fi
-    quantiles = [(fx[fi + min(fn - 1, int(g / FIRST_GRID * fn))] - fe) * fs for g in _GRID]
-    grid = sorted({t for t in quantiles if t < end} | {t for t in certain if t <= end} | {end})
+    at = map(add, repeat(fi), map(min, repeat(fn - 1), map(int, map(mul, _FRACTIONS, repeat(fn)))))
+    quantiles = map(mul, map(sub, map(fx.__getitem__, at), repeat(fe)), repeat(fs))
+    points = set(filter(end.__gt__, quantiles))  # t < end
+    points.update(t for t in certain if t <= end)
+    points.add(end)
+    grid = sorted(points)
     # P(all still busy) at every point of the grid, multiplied window by window in the order
     # of ``busy`` (the same products as alive() point by point, a list at a time: a run has a
     # hundred busy windows)
@@ -278,10 +286,11 @@ def first_finish(busy: Sequence[Residual]) -> float:
         left = n - r.i
         if bisect_right(xs, e + grid[-1] / scale) == r.i:
             continue  # busy beyond the whole grid: alive() is exactly 1 at every point
-        ps = [
-            p * ((n - bisect_right(xs, e + t / scale)) / left)
-            for p, t in zip(ps, grid, strict=True)
-        ]
+        # p * ((n - bisect_right(xs, e + t / scale)) / left) at every point t, the same
+        # operations in the same order, as maps of C functions (no bytecode per point)
+        ends = map(add, repeat(e), map(truediv, grid, repeat(scale)))
+        counts = map(sub, repeat(n), map(bisect_right, repeat(xs), ends))
+        ps = list(map(mul, ps, map(truediv, counts, repeat(left))))
     total, prev_t, prev_p = 0.0, 0.0, 1.0
     log = math.log
     for t, p in zip(grid, ps, strict=True):
