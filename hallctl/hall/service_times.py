@@ -26,6 +26,7 @@ from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import reduce
 from itertools import repeat
 from operator import add, mul, sub, truediv
 from statistics import median
@@ -291,16 +292,17 @@ def first_finish(busy: Sequence[Residual]) -> float:
         ends = map(add, repeat(e), map(truediv, grid, repeat(scale)))
         counts = map(sub, repeat(n), map(bisect_right, repeat(xs), ends))
         ps = list(map(mul, ps, map(truediv, counts, repeat(left))))
-    total, prev_t, prev_p = 0.0, 0.0, 1.0
+    # ∫ of the falling probability over each step: exponential between its ends (exact for
+    # exponential services, where the product falls fastest), a step where it ends; up to the
+    # first point where every window has finished (the product never rises again)
+    m = ps.index(0.0) + 1 if ps[-1] == 0.0 else len(ps)
+    if m < len(ps):
+        grid, ps = grid[:m], ps[:m]
+    prevs = [1.0, *ps[:-1]]
+    steps = map(sub, grid, [0.0, *grid[:-1]])
     log = math.log
-    for t, p in zip(grid, ps, strict=True):
-        # ∫ of the falling probability over this step: exponential between its ends (exact
-        # for exponential services, where the product falls fastest), a step where it ends
-        if p <= 0.0 or prev_p - p < 1e-9:
-            total += (t - prev_t) * prev_p
-        else:
-            total += (t - prev_t) * (prev_p - p) / log(prev_p / p)
-        prev_t, prev_p = t, p
-        if p == 0.0:
-            break
-    return total
+    terms = [
+        dt * q if p <= 0.0 or q - p < 1e-9 else dt * (q - p) / log(q / p)
+        for dt, q, p in zip(steps, prevs, ps)
+    ]
+    return reduce(add, terms, 0.0)  # added in order, as a running total would be
