@@ -303,6 +303,6 @@ def first_finish(busy: Sequence[Residual]) -> float:
     log = math.log
     terms = [
         dt * q if p <= 0.0 or q - p < 1e-9 else dt * (q - p) / log(q / p)
-        for dt, q, p in zip(steps, prevs, ps)
+        for dt, q, p in zip(steps, prevs, ps, strict=True)
     ]
     return reduce(add, terms, 0.0)  # added in order, as a running total would be
