@@ -121,7 +121,9 @@ class ServiceTime:
             total = sum(ordered)
             raw = total / n
             if n >= HISTORY_MIN:
-                cv2 = sum([(x - raw) ** 2 for x in ordered]) / (n - 1) / (raw * raw)
+                # the sum of (x - raw) ** 2 in order, as maps (a run may make several of these)
+                squares = map(pow, map(sub, ordered, repeat(raw)), repeat(2))
+                cv2 = sum(squares) / (n - 1) / (raw * raw)
         long_run = (PRIOR_WEIGHT * prior_s + total) / (PRIOR_WEIGHT + n)
         mean = long_run
         if n > 2 * RECENT:
