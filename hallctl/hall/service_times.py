@@ -26,9 +26,6 @@ from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import reduce
-from itertools import repeat
-from operator import add, mul, sub, truediv
 from statistics import median
 
 SAMPLES = 1000
@@ -121,9 +118,7 @@ class ServiceTime:
             total = sum(ordered)
             raw = total / n
             if n >= HISTORY_MIN:
-                # the sum of (x - raw) ** 2 in order, as maps (a run may make several of these)
-                squares = map(pow, map(sub, ordered, repeat(raw)), repeat(2))
-                cv2 = sum(squares) / (n - 1) / (raw * raw)
+                cv2 = sum([(x - raw) ** 2 for x in ordered]) / (n - 1) / (raw * raw)
         long_run = (PRIOR_WEIGHT * prior_s + total) / (PRIOR_WEIGHT + n)
         mean = long_run
         if n > 2 * RECENT:
@@ -234,7 +229,6 @@ def staff_factor(stats: tuple[int, float, float] | None, base: float) -> float:
 
 FIRST_GRID = 48  # points of the integral in first_finish
 _GRID = range(1, FIRST_GRID)
-_FRACTIONS = [g / FIRST_GRID for g in _GRID]
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,16 +263,11 @@ def first_finish(busy: Sequence[Residual]) -> float:
         return min(certain)
     first = min(spread, key=lambda r: r.mean)
     end = min([*certain, first.quantile(1.0)])  # all finished by then
-    # first.quantile(g / FIRST_GRID) for every g: (fx[fi + min(fn - 1, int(g / FIRST_GRID *
-    # fn))] - fe) * fs, as maps (a run asks for twenty of these)
+    # first.quantile(g / FIRST_GRID) for every g, inline (a run asks for twenty of these)
     fx, fi, fe, fs = first.xs, first.i, first.e, first.scale
     fn = len(fx) - fi
-    at = map(add, repeat(fi), map(min, repeat(fn - 1), map(int, map(mul, _FRACTIONS, repeat(fn)))))
-    quantiles = map(mul, map(sub, map(fx.__getitem__, at), repeat(fe)), repeat(fs))
-    points = set(filter(end.__gt__, quantiles))  # t < end
-    points.update(t for t in certain if t <= end)
-    points.add(end)
-    grid = sorted(points)
+    quantiles = [(fx[fi + min(fn - 1, int(g / FIRST_GRID * fn))] - fe) * fs for g in _GRID]
+    grid = sorted({t for t in quantiles if t < end} | {t for t in certain if t <= end} | {end})
     # P(all still busy) at every point of the grid, multiplied window by window in the order
     # of ``busy`` (the same products as alive() point by point, a list at a time: a run has a
     # hundred busy windows)
@@ -289,22 +278,20 @@ def first_finish(busy: Sequence[Residual]) -> float:
         left = n - r.i
         if bisect_right(xs, e + grid[-1] / scale) == r.i:
             continue  # busy beyond the whole grid: alive() is exactly 1 at every point
-        # p * ((n - bisect_right(xs, e + t / scale)) / left) at every point t, the same
-        # operations in the same order, as maps of C functions (no bytecode per point)
-        ends = map(add, repeat(e), map(truediv, grid, repeat(scale)))
-        counts = map(sub, repeat(n), map(bisect_right, repeat(xs), ends))
-        ps = list(map(mul, ps, map(truediv, counts, repeat(left))))
-    # ∫ of the falling probability over each step: exponential between its ends (exact for
-    # exponential services, where the product falls fastest), a step where it ends; up to the
-    # first point where every window has finished (the product never rises again)
-    m = ps.index(0.0) + 1 if ps[-1] == 0.0 else len(ps)
-    if m < len(ps):
-        grid, ps = grid[:m], ps[:m]
-    prevs = [1.0, *ps[:-1]]
-    steps = map(sub, grid, [0.0, *grid[:-1]])
+        ps = [
+            p * ((n - bisect_right(xs, e + t / scale)) / left)
+            for p, t in zip(ps, grid, strict=True)
+        ]
+    total, prev_t, prev_p = 0.0, 0.0, 1.0
     log = math.log
-    terms = [
-        dt * q if p <= 0.0 or q - p < 1e-9 else dt * (q - p) / log(q / p)
-        for dt, q, p in zip(steps, prevs, ps, strict=True)
-    ]
-    return reduce(add, terms, 0.0)  # added in order, as a running total would be
+    for t, p in zip(grid, ps, strict=True):
+        # ∫ of the falling probability over this step: exponential between its ends (exact
+        # for exponential services, where the product falls fastest), a step where it ends
+        if p <= 0.0 or prev_p - p < 1e-9:
+            total += (t - prev_t) * prev_p
+        else:
+            total += (t - prev_t) * (prev_p - p) / log(prev_p / p)
+        prev_t, prev_p = t, p
+        if p == 0.0:
+            break
+    return total

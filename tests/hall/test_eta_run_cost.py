@@ -214,12 +214,3 @@ def test_a_full_history_kept_sorted_as_samples_come_and_go_equals_a_fresh_summar
         if i % 100 == 0 or i > 990:
             assert est.service_time("X") == Estimator(d.hall).service_time("X")
     assert len(d.hall.state.service_samples["X"]) == 1000
-
-
-def test_a_summary_spread_is_the_textbook_sum_of_squares_to_the_bit() -> None:
-    # ServiceTime.of sums the squares as maps of C functions; the same sum, in the same order
-    rng = random.Random(3)
-    for _ in range(200):
-        st = ServiceTime.of([rng.lognormvariate(5, 0.8) for _ in range(rng.randint(10, 1000))], 300)
-        xs, raw = st.sorted_samples, st.raw_mean
-        assert st.cv2 == sum([(x - raw) ** 2 for x in xs]) / (len(xs) - 1) / (raw * raw)
