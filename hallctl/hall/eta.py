@@ -37,6 +37,7 @@ from hallctl.hall.policy import choose
 from hallctl.hall.queue import Item, OrderedQueue
 from hallctl.hall.service_time_cache import ServiceTimeCache
 from hallctl.hall.service_times import (
+    GROUP_GRID,
     ServiceTime,
     first_finish,
     pause_left,
@@ -432,7 +433,7 @@ class _Run:
             if len(ks) < 2:
                 continue
             members = [busy[k] for k in ks]
-            g_first = first_finish([residuals[k] for k in ks])
+            g_first = first_finish([residuals[k] for k in ks], GROUP_GRID)
             gap = 1.0 / sum(1.0 / b[2].mean_s for b in members)
             for j, k in enumerate(ks):
                 stagger[k] = g_first + j * gap
