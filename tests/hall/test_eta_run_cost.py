@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import random
 import sys
@@ -237,3 +238,22 @@ def test_a_full_history_kept_sorted_as_samples_come_and_go_equals_a_fresh_summar
         if i % 100 == 0 or i > 990:
             assert est.service_time("X") == Estimator(d.hall).service_time("X")
     assert len(d.hall.state.service_samples["X"]) == 1000
+
+
+def test_a_run_leaves_no_cyclic_garbage_for_the_collector() -> None:
+    # a busy day makes thousands of runs: each is freed by reference counting when dropped,
+    # so the cyclic collector's passes (on the event loop) have none of them to walk
+    d = busy_day(2)
+    at = d.now.timestamp()
+    gc.collect()
+    gc.disable()
+    try:
+        for k in range(20):
+            d.hall.eta.forecast(
+                at + k, ghosts=[("X", "normal")], targets=[ghost_key("X", "normal")]
+            )
+            d.hall.eta._kept.valid = False
+            d.hall.eta.new_ticket_min("Y", "normal", at + k)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
