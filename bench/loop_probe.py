@@ -95,9 +95,13 @@ class LagProbe:
             f"{max(w.faults for w in self.wakes)} page faults"
         )
 
-    def own_stall_ms(self) -> float:
-        """Longest lateness the loop caused itself: min(lateness, its own CPU) per wake."""
-        return max(min(w.late_ms, w.cpu_ms) for w in self.wakes)
+    def own_stall_ms(self, child: bool | None = None) -> float:
+        """Longest lateness the loop caused itself: min(lateness, its own CPU) per wake
+        (``child``: only the wakes with a snapshot child alive, or only those without)."""
+        return max(
+            (min(w.late_ms, w.cpu_ms) for w in self.wakes if child is None or w.child == child),
+            default=0.0,
+        )
 
 
 async def idle(seconds: float) -> LagProbe:

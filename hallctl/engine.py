@@ -267,7 +267,8 @@ class HallEngine:
         last freeze are all a collection walks. gc.freeze() itself is a list splice: O(1).
 
         Cyclic garbage not yet collected would be frozen too, and never freed (the wait
-        estimates' play-forward copies: 2 MB over a 20,000-ticket day), so a collection comes
+        estimates' play-forward copies were: 2 MB over a 20,000-ticket day, before a run broke
+        its own cycles, hall/eta.py _Run.close; any other), so a collection comes
         first. It walks only what is not frozen yet, like the collector's own full collections
         between freezes: 1-3 ms every FREEZE_EVERY events (docs/performance.md, "Memory.").
         """

@@ -37,6 +37,7 @@ from hallctl.hall.policy import choose
 from hallctl.hall.queue import Item, OrderedQueue
 from hallctl.hall.service_time_cache import ServiceTimeCache
 from hallctl.hall.service_times import (
+    GROUP_GRID,
     ServiceTime,
     first_finish,
     pause_left,
@@ -124,15 +125,15 @@ class _ShadowQueue(OrderedQueue):
         self.off = 0
         self.extra: list[Item] = []
         self.ex_off = 0
-        self.run = run
+        self.run: _Run | None = run  # None once the run is over (_Run.close)
         self.stream: _Stream | None = None
 
     def __bool__(self) -> bool:
         if self.off < self.base_len or self.ex_off < len(self.extra):
             return True
-        s = self.stream
-        if s is not None and s.next <= self.run.now:
-            self.run.add(s.service, s.channel, s.next, ghost=False)
+        s, run = self.stream, self.run
+        if s is not None and run is not None and s.next <= run.now:
+            run.add(s.service, s.channel, s.next, ghost=False)
             s.advance()
             return True
         return False
@@ -290,6 +291,7 @@ class Estimator:
             new = {code: run.calls[ghost_key(code, "normal")] for code in codes}
             slots = {code: run.slot(code) for code in codes}
             followers = {code: run.followers(code) for code in codes if slots[code] is None}
+            run.close()
             kept.keep(at, run.calls, new, slots, followers)
         return kept
 
@@ -357,7 +359,10 @@ class Estimator:
         targets: Collection[str] = (),
     ) -> Forecast:
         self.runs += 1
-        return _Run(self, at, list(ghosts), set(targets)).run()
+        run = _Run(self, at, list(ghosts), set(targets))
+        forecast = run.run()
+        run.close()
+        return forecast
 
 
 class _Run:
@@ -432,7 +437,7 @@ class _Run:
             if len(ks) < 2:
                 continue
             members = [busy[k] for k in ks]
-            g_first = first_finish([residuals[k] for k in ks])
+            g_first = first_finish([residuals[k] for k in ks], GROUP_GRID)
             gap = 1.0 / sum(1.0 / b[2].mean_s for b in members)
             for j, k in enumerate(ks):
                 stagger[k] = g_first + j * gap
@@ -451,6 +456,13 @@ class _Run:
                 stream = _Stream(code, channel, at, segments)
                 self.queues[(code, CHANNEL_CLASS[channel])].stream = stream
                 self.streams.append(stream)
+
+    def close(self) -> None:
+        """Break the queues' references back to the run: a run is then freed as soon as it
+        is dropped, not left as cyclic garbage for the collector (a hundred objects a run,
+        thousands of runs a busy day; the collector's passes over them stall the loop)."""
+        for q in self.queues.values():
+            q.run = None
 
     def _line(self, code: str) -> None:
         base = self.hall.state.lines.get(code)
