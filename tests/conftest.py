@@ -3,6 +3,7 @@
 ``mosquitto``            a running broker with default options (anonymous, plain TCP), per test.
 ``mosquitto_factory``    ``mosquitto_factory(password_users=..., tls=..., acl_file=...)`` starts a
                          broker with those options; every broker made is closed after the test.
+``journal``              a fresh journal in ``tmp_path`` (``journal.db``), closed after the test.
 ``short_tmp_path``       a fresh directory with a short path: UNIX socket paths must fit in 107
                          bytes, which pytest's ``tmp_path`` often does not.
 
@@ -20,6 +21,7 @@ from typing import Any, Protocol
 import pytest
 
 from hallctl.broker import Mosquitto
+from hallctl.journal import Journal
 
 _BROKERS = pytest.StashKey[list[Mosquitto]]()
 
@@ -71,3 +73,9 @@ def short_tmp_path() -> Iterator[Path]:
 
 # Real PostgreSQL and nats-server fixtures for the back-end sink tests (docs/backends.md).
 pytest_plugins = ["tests.backend_fixtures"]
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Iterator[Journal]:
+    with Journal(tmp_path / "journal.db") as j:
+        yield j
