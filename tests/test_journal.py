@@ -20,6 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hallctl import journal as journal_module
 from hallctl.journal import (
     CACHE_KIB,
     SCHEMA_VERSION,
@@ -210,20 +211,51 @@ def test_envelope_json_escapes_strings_it_splices(journal: Journal) -> None:
     assert json.loads(rec.envelope_json("h"))["id"] == 'a"b'
 
 
+def old_journal(path: Path, rows: list[tuple[str, str, str]]) -> None:
+    """A journal as a hallctl before plain fields (schema 2) left it, holding events with any
+    (id, type, ts): written past append()'s check, straight into SQLite."""
+    Journal(path).close()
+    raw = sqlite3.connect(path)
+    with raw:
+        raw.executemany(
+            "INSERT INTO events (id, type, ts, day, request_id, v, data) "
+            "VALUES (?, ?, ?, '2025-03-01', NULL, 1, '{\"n\":1}')", rows)
+        raw.execute("DELETE FROM meta WHERE key = 'plain_from'")
+        raw.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    raw.close()
+
+
+def both_ways(path: Path, after: int, hall: str) -> tuple[bytes, bytes]:
+    """The batch after ``after`` as SQLite builds it with json_quote and with plain quotes."""
+    raw = sqlite3.connect(path)
+    try:
+        params = {"hall": json.dumps(hall, ensure_ascii=False), "after": after, "limit": 100}
+        quoted = raw.execute(journal_module._ENVELOPES_SQL, params).fetchone()[3]
+        plain = raw.execute(journal_module._PLAIN_ENVELOPES_SQL, params).fetchone()[3]
+    finally:
+        raw.close()
+    return quoted, plain
+
+
+# Text JSON needs not escape: anything but quote, backslash and control characters (中文 too).
+PLAIN_TEXT = st.text(st.characters(blacklist_categories=("Cs",), min_codepoint=0x20,
+                                   blacklist_characters='"\\'), min_size=1, max_size=12)
+
+
 @settings(deadline=None)  # each example opens a journal: fsyncs, slow on a busy disk
 @given(
     st.lists(
         st.tuples(
-            st.text(min_size=1, max_size=12),  # any id: quotes, backslashes, controls, 中文
+            PLAIN_TEXT,
             st.sampled_from(["ticket.called", "voice.announced", "alarm.raised"]),
             st.dictionaries(st.text(max_size=6), st.one_of(st.text(max_size=8), st.integers())),
             st.sampled_from([None, "r-1"]),
         ),
         min_size=1, max_size=8, unique_by=lambda t: t[0],
     ),
-    st.text(min_size=1, max_size=10),
+    st.text(min_size=1, max_size=10),  # the hall: any text, quoted by Python
 )
-def test_envelopes_read_from_sqlite_are_the_records_envelope_json(
+def test_plain_envelopes_are_byte_for_byte_the_json_quote_ones(
     tmp_path_factory: pytest.TempPathFactory, events: list[tuple[str, str, dict[str, object],
                                                             str | None]], hall: str
 ) -> None:
@@ -239,6 +271,68 @@ def test_envelopes_read_from_sqlite_are_the_records_envelope_json(
     assert envelopes.bodies == [r.envelope_json(hall) for r in records]
     assert envelopes.types == [r.type for r in records]
     assert (envelopes.last_seq, envelopes.first_ts) == (records[-1].seq, records[0].ts)
+    quoted, plain = both_ways(path, 0, hall)
+    assert plain == quoted == b"\0".join(envelopes.bodies)
+
+
+@settings(deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=6, unique=True))
+def test_old_rows_of_any_text_still_make_valid_json_envelopes(
+    tmp_path_factory: pytest.TempPathFactory, ids: list[str]
+) -> None:
+    # quotes, backslashes, control characters, NUL: what a journal from before the check holds
+    path = tmp_path_factory.mktemp("old") / "j.db"
+    old_journal(path, [(i, "t\n\"", "ts\\") for i in ids if "\0" not in i])
+    with Journal(path) as journal:
+        new = journal.append([ev(1)])
+        records = journal.read_after(0)
+        envelopes = journal.read_envelopes_after(0, 100, "h")
+    assert envelopes is not None
+    assert [json.loads(body) for body in envelopes.bodies] == [r.envelope("h") for r in records]
+    assert envelopes.bodies == [r.envelope_json("h") for r in records]
+    assert records[-1] == new[0]
+
+
+def test_a_migrated_journal_reads_plain_only_from_its_first_new_row(path: Path) -> None:
+    old_journal(path, [("a\"b", "ticket.issued", "ts"), ("c", "odd\\type", "ts")])
+    with Journal(path) as journal:
+        journal.append(evs(1, 3))  # seq 3, 4, 5: checked
+        assert journal._plain_from == 3
+        old = journal.read_envelopes_after(1, 10, "h")  # from seq 2: through json_quote
+        new = journal.read_envelopes_after(2, 10, "h")  # from seq 3: plain quotes
+    assert old is not None and new is not None
+    assert json.loads(old.bodies[0])["type"] == "odd\\type"
+    assert old.bodies[1:] == new.bodies
+    quoted, plain = both_ways(path, 2, "h")
+    assert plain == quoted == b"\0".join(new.bodies)
+    raw = sqlite3.connect(path)
+    try:
+        assert raw.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+            str(SCHEMA_VERSION),)
+    finally:
+        raw.close()
+
+
+def test_a_new_journal_is_plain_from_its_first_row(journal: Journal) -> None:
+    assert journal._plain_from == 1
+
+
+@pytest.mark.parametrize("field", ["id", "type", "ts"])
+@pytest.mark.parametrize("bad", ['a"b', "a\\b", "a\nb", "a\0b", "\x1f"])
+@pytest.mark.parametrize("encoded", [False, True])
+def test_append_refuses_an_id_type_or_ts_json_would_escape_and_writes_nothing(
+    journal: Journal, field: str, bad: str, encoded: bool
+) -> None:
+    journal.append([ev(1)])
+    fields = {"id": "e2", "type": "ticket.issued", "ts": "2025-03-01T09:00:00+08:00", field: bad}
+    odd = (EncodedEvent.encode(fields["id"], fields["type"], fields["ts"], "2025-03-01", None, 1,
+                               {}) if encoded
+           else PendingEvent(fields["id"], fields["type"], fields["ts"], "2025-03-01", None, 1,
+                             "{}"))
+    with pytest.raises(JournalError, match=f"{field} .* no quote, backslash or control"):
+        journal.append([ev(3), odd])
+    assert journal.last_seq() == 1
+    assert [r.id for r in journal.read_after(0)] == ["ev-00000001"]
 
 
 def test_envelope_batches_come_in_seq_order_across_many_pages(journal: Journal) -> None:
@@ -262,14 +356,16 @@ def test_envelope_batches_come_in_seq_order_across_many_pages(journal: Journal) 
     assert seen_types == [r.type for r in records]
 
 
-def test_a_type_holding_the_batch_separator_is_read_row_by_row(journal: Journal) -> None:
-    # Envelopes of a batch come from SQLite joined by NUL; a type with a NUL in it would split
-    # wrong, so the batch is read again row by row and still comes out right.
-    records = journal.append([
-        PendingEvent("e1", "odd\0type", "ts1", "2025-03-01", None, 1, '{"a":1}'),
-        PendingEvent("e2", "ticket.called", "ts2", "2025-03-01", None, 1, '{"b":"\\u0000"}'),
-    ])
-    envelopes = journal.read_envelopes_after(0, 10, "h")
+def test_a_type_holding_the_batch_separator_is_read_row_by_row(path: Path) -> None:
+    # Envelopes of a batch come from SQLite joined by NUL; a type with a NUL in it (only an old
+    # journal can hold one) would split wrong, so the batch is read again row by row.
+    old_journal(path, [("e1", "odd\0type", "ts1")])
+    with Journal(path) as journal:
+        journal.append([
+            PendingEvent("e2", "ticket.called", "ts2", "2025-03-01", None, 1, '{"b":"\\u0000"}'),
+        ])
+        records = journal.read_after(0)
+        envelopes = journal.read_envelopes_after(0, 10, "h")
     assert envelopes is not None
     assert envelopes.types == ["odd\0type", "ticket.called"]
     assert envelopes.bodies == [r.envelope_json("h") for r in records]
