@@ -327,14 +327,18 @@ class MqttPublisher(asyncio.Protocol):
         self.abort()
 
     def _fail_all(self, error: BaseException) -> None:
+        # A waiter gets the error as usual; a future nobody awaits any more (a delivery
+        # cancelled as the sink stops) is marked seen, not logged as "never retrieved".
         for batch, _ in self._pending.values():
             if not batch.done.done():
                 batch.done.set_exception(error)
+                batch.done.exception()
         self._pending.clear()
         self.outstanding = 0
         for fut in (self._room, self._connack):
             if fut is not None and not fut.done():
                 fut.set_exception(error)
+                fut.exception()
 
 
 def _receive_maximum(rest: bytes) -> int | None:
