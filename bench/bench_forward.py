@@ -6,12 +6,16 @@ unacknowledged, the next publish sent when a PUBACK frees room:
 (a') hallctl's publish-only client (`hallctl/forward/mqtt_wire.py`) on the asyncio loop;
 the strongest baseline is whichever of the two is faster in this run.
 (b) the forwarder (generic SinkForwarder + MqttSink) draining N journal records (read,
-    publish, PUBACK, save cursor); floor ≥ 90 % of the strongest baseline; rounds of (a),
-    (a') and (b) alternate, medians reported;
+    publish, PUBACK, save the cursor every 10 batches and at the end); floor ≥ 90 % of the
+    strongest baseline; rounds of (a), (a') and (b) alternate, medians reported;
 (c) a 100,000-record backlog journaled while the broker was down, drained by the forwarder
     after the broker returns; target: ≤ 30 s.
 (d) the engine with its MQTT link and forwarder in one process (as in the daemon), 50
     clients: durable commands/s, against the engine alone, rounds alternated; floor 10,000/s.
+(e) the journal's share of (b), CPU of this thread: reading the N envelopes in batches as the
+    forwarder does, plain quotes (rows since the journal checks their fields) against
+    json_quote (older rows), rounds alternated; a cursor save, and its cost a message at the
+    forwarder's pace (every 10 batches) and at a save a batch.
 
 The broker announces Receive Maximum = INFLIGHT (`max_inflight_messages`), so every client
 may keep 100 in flight (mqtt_wire honours the broker's Receive Maximum; Mosquitto's default
@@ -39,7 +43,7 @@ from typing import Any
 import structlog
 
 from hallctl.broker import Mosquitto
-from hallctl.forward.forwarder import SinkForwarder
+from hallctl.forward.forwarder import SAVE_EVERY, SinkForwarder
 from hallctl.forward.mqtt_sink import CURSOR, MqttSink
 from hallctl.forward.sinks import mqtt_forwarder
 from hallctl.journal import Journal, PendingEvent
@@ -217,6 +221,38 @@ async def engine_rate(broker: Mosquitto | None, seconds: float, clients: int) ->
         return rate
 
 
+def journal_cost(journal: Journal, count: int, rounds: int) -> None:
+    """(e): CPU of this thread a record, the envelopes read as the forwarder reads them, both
+    ways; and a cursor save. `_plain_from` is the journal's own switch between the two."""
+    plain_from = journal._plain_from
+    per_record: dict[str, list[float]] = {"plain quotes": [], "json_quote": []}
+    try:
+        for _ in range(rounds):
+            for name, switch in (("plain quotes", plain_from), ("json_quote", 2**63)):
+                journal._plain_from = switch
+                after, started = 0, time.thread_time()
+                while (batch := journal.read_envelopes_after(after, BATCH, "bench")) is not None:
+                    after = batch.last_seq
+                per_record[name].append((time.thread_time() - started) / count * 1e6)
+    finally:
+        journal._plain_from = plain_from
+    saves = 200
+    started = time.thread_time()
+    for n in range(saves):
+        journal.set_cursor("bench-e", n)
+    save_us = (time.thread_time() - started) / saves * 1e6
+    plain, quoted = (statistics.median(v) for v in per_record.values())
+    print(f"(e)  journal's share, CPU of this thread: envelopes {plain:.2f} µs a record "
+          f"(json_quote: {quoted:.2f} µs, rounds {_rounds_f(per_record['json_quote'])} / "
+          f"{_rounds_f(per_record['plain quotes'])}); a cursor save {save_us:.0f} µs back to "
+          f"back = {save_us / (BATCH * SAVE_EVERY):.3f} µs a message every {SAVE_EVERY} "
+          f"batches ({save_us / BATCH:.3f} at one a batch; spaced out, a save costs more)")
+
+
+def _rounds_f(values: list[float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
+
+
 def _rounds(rates: list[float]) -> str:
     return ", ".join(f"{r:,.0f}" for r in rates)
 
@@ -248,6 +284,8 @@ async def main() -> None:
                 before = cpu_s()
                 fwd_rates.append(await forwarder_rate(broker, journal, args.events))
                 fwd_cpu.append((cpu_s() - before) / args.events * 1e6)
+            if "e" not in args.skip:
+                journal_cost(journal, args.events, args.rounds)
         drain = None
         if "c" not in args.skip:
             with Journal(Path(tmp) / "b.db") as journal:
