@@ -221,7 +221,7 @@ async def engine_rate(broker: Mosquitto | None, seconds: float, clients: int) ->
         return rate
 
 
-def journal_cost(journal: Journal, count: int, rounds: int) -> None:
+def journal_cost(journal: Journal, count: int, rounds: int) -> str:
     """(e): CPU of this thread a record, the envelopes read as the forwarder reads them, both
     ways; and a cursor save. `_plain_from` is the journal's own switch between the two."""
     plain_from = journal._plain_from
@@ -242,7 +242,7 @@ def journal_cost(journal: Journal, count: int, rounds: int) -> None:
         journal.set_cursor("bench-e", n)
     save_us = (time.thread_time() - started) / saves * 1e6
     plain, quoted = (statistics.median(v) for v in per_record.values())
-    print(f"(e)  journal's share, CPU of this thread: envelopes {plain:.2f} µs a record "
+    return (f"(e)  journal's share, CPU of this thread: envelopes {plain:.2f} µs a record "
           f"(json_quote: {quoted:.2f} µs, rounds {_rounds_f(per_record['json_quote'])} / "
           f"{_rounds_f(per_record['plain quotes'])}); a cursor save {save_us:.0f} µs back to "
           f"back = {save_us / (BATCH * SAVE_EVERY):.3f} µs a message every {SAVE_EVERY} "
@@ -284,8 +284,7 @@ async def main() -> None:
                 before = cpu_s()
                 fwd_rates.append(await forwarder_rate(broker, journal, args.events))
                 fwd_cpu.append((cpu_s() - before) / args.events * 1e6)
-            if "e" not in args.skip:
-                journal_cost(journal, args.events, args.rounds)
+            cost = None if "e" in args.skip else journal_cost(journal, args.events, args.rounds)
         drain = None
         if "c" not in args.skip:
             with Journal(Path(tmp) / "b.db") as journal:
@@ -318,6 +317,8 @@ async def main() -> None:
     print(f"     round by round, (b) / {name}: median {paired:.0%}; CPU of this process per "
           f"message: (a') {statistics.median(wire_cpu):.1f} µs, (b) "
           f"{statistics.median(fwd_cpu):.1f} µs (all threads)")
+    if cost is not None:
+        print(cost)
     if drain is not None:
         print(f"(c)  {args.backlog:,} backlog drained  {drain:10.1f} s       "
               f"({args.backlog / drain:,.0f} msg/s, target ≤ 30 s) "
