@@ -523,6 +523,12 @@ class Journal:
             return Envelopes.of(records, hall) if records else None
         return batch
 
+    @property
+    def plain_from(self) -> int:
+        """The first seq whose id, type and ts append() checked need no JSON escaping (schema 3;
+        rows before it come from an older hallctl and may hold anything)."""
+        return self._plain_from
+
     def last_seq(self) -> int:
         """The highest seq ever assigned (it does not go down when old events are pruned)."""
         with self._reader() as conn:

@@ -297,7 +297,7 @@ def test_a_migrated_journal_reads_plain_only_from_its_first_new_row(path: Path) 
     old_journal(path, [("a\"b", "ticket.issued", "ts"), ("c", "odd\\type", "ts")])
     with Journal(path) as journal:
         journal.append(evs(1, 3))  # seq 3, 4, 5: checked
-        assert journal._plain_from == 3
+        assert journal.plain_from == 3
         old = journal.read_envelopes_after(1, 10, "h")  # from seq 2: through json_quote
         new = journal.read_envelopes_after(2, 10, "h")  # from seq 3: plain quotes
     assert old is not None and new is not None
@@ -314,7 +314,7 @@ def test_a_migrated_journal_reads_plain_only_from_its_first_new_row(path: Path) 
 
 
 def test_a_new_journal_is_plain_from_its_first_row(journal: Journal) -> None:
-    assert journal._plain_from == 1
+    assert journal.plain_from == 1
 
 
 @pytest.mark.parametrize("field", ["id", "type", "ts"])
