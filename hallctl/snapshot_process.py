@@ -1,0 +1,153 @@
+"""The periodic snapshot, made by a fresh interpreter that shares no memory with the daemon.
+
+Pickling a busy day's state takes 70-400 ms of CPU, with the GIL held throughout: not on the
+event loop, and not in a thread. A forked child (Redis's way, and ours until issue 15) copies
+the daemon's page tables at the fork (2 ms with 62 MB, more on a loaded machine) and makes the
+parent copy each page it writes while the child lives: 1,500-3,000 page faults in one loop wake,
+2-5 ms, the largest part of the day's longest stalls.
+
+This process needs nothing from the daemon's memory. The journal already holds the state:
+the latest snapshot plus the events after it, folded exactly as a restart folds them
+(``hallctl.snapshot.fold``; a restart gives the live state, tests/test_engine.py and the
+invariant in tests/hall/test_invariants.py keep that). So the daemon starts
+``python -m hallctl.snapshot_process JOURNAL SEQ`` with its config pickled on stdin (the very
+object the daemon folds with, not a file read again), and the child folds the journal up to
+``SEQ``, pickles the state and saves it through its own ``Journal`` (SQLite WAL: the daemon's
+writer thread and the child take turns on the write lock; a wait is the busy timeout's). The
+spawn is a ``vfork``: the parent copies no page tables and is suspended only until the child's
+``exec``. The daemon then only reaps the child and logs its one line of result.
+
+The child lowers its own priority before it imports anything heavy (``SCHED_IDLE``): on a
+2-core machine a busy child at the daemon's priority takes a core the event loop then waits
+for, while a waking thread of normal priority preempts an idle one at once. Lowering one's own
+priority needs no privilege; where a sandbox refuses it, nice 19.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import pickle
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hallctl.config.models import HallConfig
+
+__all__ = ["Made", "SnapshotFailed", "lower_priority", "make", "spawn"]
+
+# A busy day's fold, pickle and write take 1-2 s of CPU; at idle priority on a saturated
+# machine the child may wait much longer for a core. Past this it is killed: the next one
+# folds from the previous snapshot anyway.
+TIMEOUT_S = 600.0
+_STDERR_KEPT = 2000  # characters of a failed child's stderr kept in the log
+# sys.path[0] of `python -m` is the working directory: run from the directory that holds this
+# very package, so the child imports the daemon's own code whatever the daemon's cwd.
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SnapshotFailed(Exception):
+    """The snapshot process made no snapshot (it failed, was killed, or took too long)."""
+
+
+@dataclass(frozen=True)
+class Made:
+    """What the child reports: the seq it saved, from which snapshot, and its size."""
+
+    seq: int
+    after: int  # the snapshot it started from (0: none, a full replay)
+    replayed: int  # events folded onto it
+    size: int  # bytes
+
+
+async def spawn(config: HallConfig, journal: Path, seq: int) -> asyncio.subprocess.Process:
+    """Start the snapshot process for ``seq``; returns once it runs (its config on the way)."""
+    return await asyncio.create_subprocess_exec(
+        *command(journal, seq),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=_ROOT,
+        # Its own session: a Ctrl-C at the terminal is for the daemon, which then ends the
+        # child itself (systemd stops the whole cgroup anyway).
+        start_new_session=True,
+    )
+
+
+def command(journal: Path, seq: int) -> list[str]:
+    """The child's command line (the journal absolute: the child runs in another directory)."""
+    return [sys.executable, "-m", "hallctl.snapshot_process", str(journal.absolute()), str(seq)]
+
+
+async def make(config: HallConfig, journal: Path, seq: int) -> Made:
+    """Have a separate process save the snapshot at ``seq``; cancelling kills it.
+
+    Raises SnapshotFailed when no snapshot was saved; the journal is then as it was.
+    """
+    try:
+        proc = await spawn(config, journal, seq)
+    except OSError as e:  # out of memory or processes
+        raise SnapshotFailed(f"cannot start: {e}") from e
+    try:
+        async with asyncio.timeout(TIMEOUT_S):
+            out, err = await proc.communicate(pickle.dumps(config, protocol=5))
+    except BaseException as e:
+        # Cancelled (shutdown) or too slow: kill it and reap it. Killed mid-write, SQLite
+        # rolls its transaction back (the WAL frames of an uncommitted write are ignored).
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await asyncio.shield(proc.wait())
+        if isinstance(e, TimeoutError):
+            raise SnapshotFailed(f"killed after {TIMEOUT_S:.0f} s") from e
+        raise
+    if proc.returncode != 0:
+        tail = err.decode(errors="replace")[-_STDERR_KEPT:].strip()
+        raise SnapshotFailed(f"ended with {proc.returncode}: {tail}")
+    try:
+        return Made(**json.loads(out))
+    except (ValueError, TypeError) as e:
+        raise SnapshotFailed(f"unreadable report {out[:200]!r}") from e
+
+
+def lower_priority() -> None:
+    """Run this process only when a core is otherwise idle (``SCHED_IDLE``), else at nice 19."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, 0, 19)
+
+
+def main(argv: list[str]) -> int:
+    """The child: fold the journal up to SEQ and save it as the latest snapshot."""
+    lower_priority()  # before the imports below: they are most of a start's CPU
+    from hallctl.config.models import HallConfig
+    from hallctl.journal import Journal
+    from hallctl.logging import configure_logging
+    from hallctl.snapshot import fold, snapshot_blob
+
+    configure_logging(level="warning", json=True)  # stderr: the daemon logs it if we fail
+    path, seq = Path(argv[0]), int(argv[1])
+    config = pickle.loads(sys.stdin.buffer.read())  # the daemon's own object, through a pipe
+    if not isinstance(config, HallConfig):
+        raise TypeError(f"stdin holds a {type(config).__name__}, not a HallConfig")
+    with Journal(path) as journal:
+        latest = journal.load_snapshot()
+        if latest is not None and latest[0] >= seq:
+            made = Made(seq=latest[0], after=latest[0], replayed=0, size=len(latest[1]))
+        else:
+            hall, after, replayed = fold(config, journal, upto=seq)
+            hall.state.last_seq = seq  # as the live engine's state has it
+            blob = snapshot_blob(hall.state)
+            journal.save_snapshot(seq, blob)
+            made = Made(seq=seq, after=after, replayed=replayed, size=len(blob))
+    sys.stdout.write(json.dumps(made.__dict__))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
