@@ -269,7 +269,8 @@ class HallEngine:
         try:
             made = await snapshot_process.make(self.config, self.journal.path, seq)
         except snapshot_process.SnapshotFailed as e:
-            log.warning("engine.snapshot_skipped", reason=str(e))  # an optimisation only
+            # an optimisation only: the next one folds from the previous snapshot
+            log.warning("engine.snapshot_skipped", reason=str(e), detail=e.detail)
             return
         log.info("engine.snapshot", seq=made.seq, bytes=made.size, replayed=made.replayed)
 

@@ -51,7 +51,14 @@ _ROOT = Path(__file__).resolve().parent.parent
 
 
 class SnapshotFailed(Exception):
-    """The snapshot process made no snapshot (it failed, was killed, or took too long)."""
+    """The snapshot process made no snapshot (it failed, was killed, or took too long).
+
+    ``detail``: the end of what it wrote to stderr (a traceback, for a bug).
+    """
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -79,8 +86,17 @@ async def spawn(config: HallConfig, journal: Path, seq: int) -> asyncio.subproce
 
 
 def command(journal: Path, seq: int) -> list[str]:
-    """The child's command line (the journal absolute: the child runs in another directory)."""
-    return [sys.executable, "-m", "hallctl.snapshot_process", str(journal.absolute()), str(seq)]
+    """The child's command line (the journal absolute: the child runs in another directory).
+
+    With the daemon's snapshot format: after an upgrade installed under a running daemon, the
+    child would run the new code with the old daemon's config object; it refuses instead.
+    """
+    from hallctl.snapshot import SNAPSHOT_FORMAT
+
+    return [
+        sys.executable, "-m", "hallctl.snapshot_process",
+        str(journal.absolute()), str(seq), SNAPSHOT_FORMAT,
+    ]  # fmt: skip
 
 
 async def make(config: HallConfig, journal: Path, seq: int) -> Made:
@@ -106,7 +122,8 @@ async def make(config: HallConfig, journal: Path, seq: int) -> Made:
         raise
     if proc.returncode != 0:
         tail = err.decode(errors="replace")[-_STDERR_KEPT:].strip()
-        raise SnapshotFailed(f"ended with {proc.returncode}: {tail}")
+        last = tail.rsplit("\n", 1)[-1]  # a traceback's last line: the exception
+        raise SnapshotFailed(f"ended with {proc.returncode}: {last}", tail)
     try:
         return Made(**json.loads(out))
     except (ValueError, TypeError) as e:
@@ -128,10 +145,12 @@ def main(argv: list[str]) -> int:
     from hallctl.config.models import HallConfig
     from hallctl.journal import Journal
     from hallctl.logging import configure_logging
-    from hallctl.snapshot import fold, snapshot_blob
+    from hallctl.snapshot import SNAPSHOT_FORMAT, fold, snapshot_blob
 
     configure_logging(level="warning", json=True)  # stderr: the daemon logs it if we fail
-    path, seq = Path(argv[0]), int(argv[1])
+    path, seq, daemons_format = Path(argv[0]), int(argv[1]), argv[2]
+    if daemons_format != SNAPSHOT_FORMAT:
+        raise RuntimeError(f"the daemon runs {daemons_format}, this code is {SNAPSHOT_FORMAT}")
     config = pickle.loads(sys.stdin.buffer.read())  # the daemon's own object, through a pipe
     if not isinstance(config, HallConfig):
         raise TypeError(f"stdin holds a {type(config).__name__}, not a HallConfig")

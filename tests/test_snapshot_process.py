@@ -5,6 +5,7 @@ A snapshot process that fails, is killed or is still running at shutdown changes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import pickle
@@ -22,7 +23,6 @@ from hallctl.engine import SNAPSHOT_FORMAT, HallEngine, snapshot_blob
 from hallctl.hall.commands import parse_command
 from hallctl.hall.core import Hall
 from hallctl.hall.views import retained_state
-from hallctl.journal import Journal
 from tests.hall.conftest import SMALL_HALL
 from tests.serial_support import eventually
 from tests.test_engine import Running
@@ -120,3 +120,128 @@ async def test_a_restart_from_the_processs_snapshot_alone_is_the_live_engine(
             numbers = await next_numbers(restarted)
         assert numbers[1] > "B040" and numbers[2] == "H001"
         assert await next_numbers(live) == numbers  # what the live one gives too
+
+
+async def test_a_process_that_fails_saves_nothing_and_says_why(
+    config: HallConfig, tmp_path: Path
+) -> None:
+    not_a_journal = tmp_path / "notes.db"
+    not_a_journal.write_text("not SQLite")
+    with pytest.raises(
+        snapshot_process.SnapshotFailed,
+        match=r"^ended with 1: .*JournalError: cannot open journal .*not a database$",
+    ) as failed:
+        await snapshot_process.make(config, not_a_journal, 5)
+    assert "Traceback" in failed.value.detail  # the whole story, for the log
+    assert not_a_journal.read_text() == "not SQLite"
+    assert snapshot_children() == []  # reaped
+
+
+async def test_a_killed_process_changes_nothing_is_logged_and_the_next_one_is_made(
+    config: HallConfig, tmp_path: Path
+) -> None:
+    async with Running(config, tmp_path / "j.db", snapshot_every=20) as engine:
+        with capture_logs() as logs:
+            for _ in range(20):
+                await engine.execute({"action": "take_ticket", "service": "SB"})
+            await eventually(snapshot_children)
+            (pid,) = snapshot_children()
+            os.kill(pid, signal.SIGKILL)
+            await eventually(lambda: engine._snapshotting is None)
+        assert engine.journal.load_snapshot() is None
+        skipped = [e for e in logs if e["event"] == "engine.snapshot_skipped"]
+        assert len(skipped) == 1 and "ended with -9" in skipped[0]["reason"]
+        assert (await engine.execute({"action": "take_ticket", "service": "SB"}))["ok"]
+        for _ in range(19):  # the next snapshot is due
+            await engine.execute({"action": "take_ticket", "service": "ZH"})
+        await eventually(lambda: engine.journal.load_snapshot() is not None, within=30)
+        snap = engine.journal.load_snapshot()
+        assert snap is not None and engine.last_seq() - 20 < snap[0] <= engine.last_seq()
+
+
+async def test_one_snapshot_process_at_a_time_each_at_idle_priority(
+    config: HallConfig, tmp_path: Path
+) -> None:
+    async with Running(config, tmp_path / "j.db", snapshot_every=1) as engine:
+        most, policies = 0, set()
+        with capture_logs() as logs:
+            for i in range(100):  # a snapshot is due after every command
+                await engine.execute({"action": "take_ticket", "service": ("SB", "ZH")[i % 2]})
+                children = snapshot_children()
+                most = max(most, len(children))
+                for pid in children:
+                    with contextlib.suppress(ProcessLookupError):  # ended meanwhile
+                        policies.add(os.sched_getscheduler(pid))
+                await asyncio.sleep(0.01)
+            await eventually(lambda: engine._snapshotting is None, within=30)
+        made = [e for e in logs if e["event"] == "engine.snapshot"]
+        assert most == 1 and 1 <= len(made) < 100
+        assert os.SCHED_IDLE in policies  # it lowers itself first thing
+        assert os.sched_getscheduler(0) != os.SCHED_IDLE  # the daemon keeps its own
+
+
+async def test_shutdown_during_a_snapshot_ends_it_and_saves_the_final_one(
+    config: HallConfig, tmp_path: Path
+) -> None:
+    path = tmp_path / "j.db"
+    async with Running(config, path, snapshot_every=20) as engine:
+        await a_busy_morning(engine)
+        await eventually(snapshot_children)
+        # the daemon's order at stop (hallctl/daemon.py)
+        await engine.drain()
+        await engine.snapshot()
+        assert snapshot_children() == []
+        snap = engine.journal.load_snapshot()
+        assert snap is not None and snap[0] == engine.last_seq()
+        before = no_estimates(engine)
+    async with Running(config, path) as restarted:
+        assert restarted._since_snapshot == 0 and no_estimates(restarted) == before
+
+
+async def test_a_snapshot_process_alive_when_the_writer_ends_is_killed_and_reaped(
+    config: HallConfig, tmp_path: Path
+) -> None:
+    async with Running(config, tmp_path / "j.db", snapshot_every=20) as engine:
+        await a_busy_morning(engine)
+        await eventually(snapshot_children)
+    assert snapshot_children() == []
+    assert engine._snapshotting is None
+
+
+def test_a_snapshot_keeps_every_ticket_and_writes_its_field_names_once() -> None:
+    config: HallConfig = parse_config(SMALL_HALL)
+    hall = Hall(config)
+    hall.eta.enabled = False
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=config.hall.tz)
+    for _ in range(50):
+        hall.execute(parse_command({"action": "take_ticket", "service": "BDC"}), now)
+    blob = snapshot_blob(hall.state)
+    fmt, payload = blob.split(b"\n", 1)
+    assert fmt.decode() == SNAPSHOT_FORMAT
+    back = snapshot.loads(payload)
+    assert back.tickets == hall.state.tickets and len(back.tickets) == 50
+    assert payload.count(b"waiting_since") == 0  # a ticket is its fields, not a dict of names
+    assert len(payload) < len(pickle.dumps(hall.state, protocol=5))
+
+
+def test_a_snapshot_that_is_not_a_hall_state_is_refused() -> None:
+    with pytest.raises(TypeError, match="HallState"):
+        snapshot.loads(pickle.dumps({"tickets": {}}))
+
+
+async def test_code_installed_under_a_running_daemon_makes_no_snapshot(
+    config: HallConfig, tmp_path: Path
+) -> None:
+    """An upgrade replaces the package while the old daemon runs: a child would run new code
+    with the old daemon's config object. It refuses, and the journal keeps what it had."""
+    async with Running(config, tmp_path / "j.db") as engine:
+        await engine.execute({"action": "take_ticket", "service": "SB"})
+        argv = snapshot_process.command(engine.journal.path, engine.last_seq())
+        argv[-1] = "hallstate/4/0.0.9"  # what the older daemon would pass
+        proc = await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        _, err = await proc.communicate(pickle.dumps(config))
+        assert proc.returncode == 1
+        assert b"the daemon runs hallstate/4/0.0.9, this code is hallstate/5/" in err
+        assert engine.journal.load_snapshot() is None
