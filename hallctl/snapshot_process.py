@@ -14,8 +14,9 @@ invariant in tests/hall/test_invariants.py keep that). So the daemon starts
 object the daemon folds with, not a file read again), and the child folds the journal up to
 ``SEQ``, pickles the state and saves it through its own ``Journal`` (SQLite WAL: the daemon's
 writer thread and the child take turns on the write lock; a wait is the busy timeout's). The
-spawn is a ``vfork``: the parent copies no page tables and is suspended only until the child's
-``exec``. The daemon then only reaps the child and logs its one line of result.
+spawn is a ``vfork``: the parent copies no page tables, and its starting thread (a worker, not
+the event loop's) waits only until the child's ``exec``. The daemon then only reaps the child
+and logs its one line of result. One at a time: the engine starts the next only after.
 
 The child lowers its own priority before it imports anything heavy (``SCHED_IDLE``): on a
 2-core machine a busy child at the daemon's priority takes a core the event loop then waits
@@ -30,7 +31,10 @@ import contextlib
 import json
 import os
 import pickle
+import signal
+import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -71,13 +75,13 @@ class Made:
     size: int  # bytes
 
 
-async def spawn(config: HallConfig, journal: Path, seq: int) -> asyncio.subprocess.Process:
-    """Start the snapshot process for ``seq``; returns once it runs (its config on the way)."""
-    return await asyncio.create_subprocess_exec(
-        *command(journal, seq),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+def spawn(argv: list[str]) -> subprocess.Popen[bytes]:
+    """Start the child (a ``vfork``: the caller's thread waits until the child's ``exec``)."""
+    return subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         cwd=_ROOT,
         # Its own session: a Ctrl-C at the terminal is for the daemon, which then ends the
         # child itself (systemd stops the whole cgroup anyway).
@@ -99,31 +103,66 @@ def command(journal: Path, seq: int) -> list[str]:
     ]  # fmt: skip
 
 
+class _Child:
+    """The child's whole life, run in a worker thread: start, feed, wait, reap.
+
+    Not on the event loop: with ``vfork`` the starting thread waits until the child's ``exec``,
+    and on a loaded machine the new child may wait milliseconds for a core (4-6 ms in
+    bench_day at load 3 when asyncio started it from the loop). The GIL is released meanwhile.
+    """
+
+    def __init__(self, argv: list[str], job: bytes) -> None:
+        self._argv = argv
+        self._job = job
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._ended = False  # the daemon wants no child any more
+
+    def run(self) -> tuple[int, bytes, bytes]:
+        with self._lock:
+            if self._ended:
+                return -signal.SIGKILL, b"", b""
+            try:
+                proc = self._proc = spawn(self._argv)
+            except OSError as e:  # out of memory or processes
+                raise SnapshotFailed(f"cannot start: {e}") from e
+        try:
+            out, err = proc.communicate(self._job, timeout=TIMEOUT_S)
+        except subprocess.TimeoutExpired as e:
+            proc.kill()
+            proc.communicate()
+            raise SnapshotFailed(f"killed after {TIMEOUT_S:.0f} s") from e
+        return proc.returncode, out, err
+
+    def end(self) -> None:
+        """Kill the child if it runs, or keep it from starting; ``run`` then reaps it."""
+        with self._lock:
+            self._ended = True
+            if self._proc is not None and self._proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    self._proc.kill()
+
+
 async def make(config: HallConfig, journal: Path, seq: int) -> Made:
     """Have a separate process save the snapshot at ``seq``; cancelling kills it.
 
     Raises SnapshotFailed when no snapshot was saved; the journal is then as it was.
     """
+    child = _Child(command(journal, seq), pickle.dumps(config, protocol=5))
+    running = asyncio.ensure_future(asyncio.to_thread(child.run))
     try:
-        proc = await spawn(config, journal, seq)
-    except OSError as e:  # out of memory or processes
-        raise SnapshotFailed(f"cannot start: {e}") from e
-    try:
-        async with asyncio.timeout(TIMEOUT_S):
-            out, err = await proc.communicate(pickle.dumps(config, protocol=5))
-    except BaseException as e:
-        # Cancelled (shutdown) or too slow: kill it and reap it. Killed mid-write, SQLite
+        code, out, err = await asyncio.shield(running)
+    except asyncio.CancelledError:
+        # The daemon stops: kill it and wait until it is reaped. Killed mid-write, SQLite
         # rolls its transaction back (the WAL frames of an uncommitted write are ignored).
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await asyncio.shield(proc.wait())
-        if isinstance(e, TimeoutError):
-            raise SnapshotFailed(f"killed after {TIMEOUT_S:.0f} s") from e
+        child.end()
+        with contextlib.suppress(Exception):
+            await running
         raise
-    if proc.returncode != 0:
+    if code != 0:
         tail = err.decode(errors="replace")[-_STDERR_KEPT:].strip()
         last = tail.rsplit("\n", 1)[-1]  # a traceback's last line: the exception
-        raise SnapshotFailed(f"ended with {proc.returncode}: {last}", tail)
+        raise SnapshotFailed(f"ended with {code}: {last}", tail)
     try:
         return Made(**json.loads(out))
     except (ValueError, TypeError) as e:
