@@ -193,7 +193,7 @@ def main(argv: list[str]) -> int:
     config = pickle.loads(sys.stdin.buffer.read())  # the daemon's own object, through a pipe
     if not isinstance(config, HallConfig):
         raise TypeError(f"stdin holds a {type(config).__name__}, not a HallConfig")
-    with Journal(path) as journal:
+    with Journal(path, check_mark=False) as journal:  # the mark is the daemon's to move
         latest = journal.load_snapshot()
         if latest is not None and latest[0] >= seq:
             made = Made(seq=latest[0], after=latest[0], replayed=0, size=len(latest[1]))

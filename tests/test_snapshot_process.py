@@ -23,6 +23,7 @@ from hallctl.engine import SNAPSHOT_FORMAT, HallEngine, snapshot_blob
 from hallctl.hall.commands import parse_command
 from hallctl.hall.core import Hall
 from hallctl.hall.views import retained_state
+from hallctl.journal_mark import mark_path
 from tests.hall.conftest import SMALL_HALL
 from tests.serial_support import eventually
 from tests.test_engine import Running
@@ -245,3 +246,18 @@ async def test_code_installed_under_a_running_daemon_makes_no_snapshot(
         assert proc.returncode == 1
         assert b"the daemon runs hallstate/4/0.0.9, this code is hallstate/5/" in err
         assert engine.journal.load_snapshot() is None
+
+
+async def test_the_process_leaves_the_high_water_mark_to_the_daemon(
+    config: HallConfig, tmp_path: Path
+) -> None:
+    """Only the appender moves the mark: a check in the child would write the journal's end as
+    the child read it, older than the daemon's mark if the daemon appended meanwhile."""
+    async with Running(config, tmp_path / "j.db") as engine:
+        for _ in range(3):
+            await engine.execute({"action": "take_ticket", "service": "SB"})
+        hwm = mark_path(engine.journal.path)
+        assert int(hwm.read_text()) == engine.last_seq()
+        hwm.write_text(f"{engine.last_seq() - 1:020d}\n")  # as if the daemon's write were due
+        await snapshot_process.make(config, engine.journal.path, engine.last_seq())
+        assert int(hwm.read_text()) == engine.last_seq() - 1
