@@ -39,6 +39,7 @@ log = structlog.get_logger("hallctl.engine")
 
 EVENT_VERSION = 1
 SNAPSHOT_EVERY = 20_000
+QUIET_TRIES = 10  # batches the final snapshot waits for (commands still coming at shutdown)
 RECENT_REQUESTS = 20_000
 FREEZE_EVERY = 2_000  # events between gc.freeze() calls (see _freeze)
 MAX_REQUEST_ID = 128  # as the request models say; a longer one is refused, and not kept
@@ -287,10 +288,23 @@ class HallEngine:
         For shutdown: the state is at hand and the loop has nobody left to keep waiting, so it
         is pickled on the loop (a busy day: 70-400 ms) rather than folded again by a process.
         A snapshot process still running is ended first: one writer of snapshots at a time.
+        Memory must be what the journal holds: a batch gathered or being written is in memory
+        but not yet at its seq (a restart would replay it onto a state that has it), so this
+        waits for it, a few batches at most.
         """
-        if self._batch is not None:
-            return
         await self._stop_snapshotting()
+        for _ in range(QUIET_TRIES):
+            pending = self._batch or self._writing
+            if pending is None:
+                break
+            try:
+                await pending.wait()
+            except Exception:
+                return  # it failed: memory is ahead of the journal, nothing to save
+        else:
+            log.warning("engine.snapshot_skipped", reason="commands kept coming")
+            return
+        # no await from the check to the pickle: memory is the journal as of `seq`
         seq = self._durable_seq
         self._since_snapshot = 0
         blob = snapshot_blob(self.hall.state)

@@ -261,3 +261,31 @@ async def test_the_process_leaves_the_high_water_mark_to_the_daemon(
         hwm.write_text(f"{engine.last_seq() - 1:020d}\n")  # as if the daemon's write were due
         await snapshot_process.make(config, engine.journal.path, engine.last_seq())
         assert int(hwm.read_text()) == engine.last_seq() - 1
+
+
+async def test_the_final_snapshot_waits_for_commands_in_flight_and_holds_each_once(
+    config: HallConfig, tmp_path: Path
+) -> None:
+    """The final snapshot pickles memory: only when memory is what the journal holds, so a
+    batch being written is in it exactly when its seq is (a restart replays it once)."""
+    path = tmp_path / "j.db"
+    async with Running(config, path) as engine:
+        await engine.execute({"action": "take_ticket", "service": "SB"})
+        engine.journal._write_lock.acquire()  # the disk is slow: the next append waits
+        writing = [
+            asyncio.ensure_future(engine.execute({"action": "take_ticket", "service": "SB"}))
+            for _ in range(20)
+        ]
+        await eventually(lambda: engine._writing is not None)
+        final = asyncio.ensure_future(engine.snapshot())  # memory is ahead of the journal now
+        await asyncio.sleep(0.1)
+        engine.journal._write_lock.release()
+        await final
+        await asyncio.gather(*writing)
+        snap = engine.journal.load_snapshot()
+        assert snap is not None
+        before = no_estimates(engine)
+    async with Running(config, path) as restarted:
+        assert no_estimates(restarted) == before
+        r = await restarted.execute({"action": "take_ticket", "service": "SB"})
+        assert r["result"]["ticket"] == "B022"
