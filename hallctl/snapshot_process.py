@@ -1,17 +1,17 @@
 """The periodic snapshot, made by a fresh interpreter that shares no memory with the daemon.
 
 Pickling a busy day's state takes 70-400 ms of CPU, with the GIL held throughout: not on the
-event loop, and not in a thread. A forked child (Redis's way, and ours until issue 15) copies
-the daemon's page tables at the fork (2 ms with 62 MB, more on a loaded machine) and makes the
-parent copy each page it writes while the child lives: 1,500-3,000 page faults in one loop wake,
-2-5 ms, the largest part of the day's longest stalls.
+event loop, and not in a thread. A forked child (Redis's way, and ours until issue 15's fifth
+session) copies the daemon's page tables at the fork (2 ms with 62 MB, more on a loaded machine)
+and makes the parent copy each page it writes while the child lives: 1,500-3,000 page faults in
+one loop wake, 2-5 ms, the largest part of the day's longest stalls.
 
 This process needs nothing from the daemon's memory. The journal already holds the state:
 the latest snapshot plus the events after it, folded exactly as a restart folds them
 (``hallctl.snapshot.fold``; a restart gives the live state, tests/test_engine.py and the
 invariant in tests/hall/test_invariants.py keep that). So the daemon starts
-``python -m hallctl.snapshot_process JOURNAL SEQ`` with its config pickled on stdin (the very
-object the daemon folds with, not a file read again), and the child folds the journal up to
+``python -m hallctl.snapshot_process JOURNAL SEQ FORMAT`` with its config pickled on stdin (the
+very object the daemon folds with, not a file read again), and the child folds the journal up to
 ``SEQ``, pickles the state and saves it through its own ``Journal`` (SQLite WAL: the daemon's
 writer thread and the child take turns on the write lock; a wait is the busy timeout's). The
 spawn is a ``vfork``: the parent copies no page tables, and its starting thread (a worker, not
