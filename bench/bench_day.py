@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import contextlib
 import random
+import resource
 import statistics
 import sys
 import tempfile
@@ -168,7 +169,8 @@ async def run(args: argparse.Namespace) -> None:
           f"{probe.own_stall_ms(True):.1f} ms")
     print(f"for comparison, pickling the day's final state on the loop (what the process "
           f"spares it): "
-          f"{on_loop * 1000:.0f} ms")
+          f"{on_loop * 1000:.0f} ms; the largest child's peak RSS "
+          f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB")
     args.results.append((probe, base))
 
 
