@@ -273,7 +273,8 @@ class HallEngine:
             # an optimisation only: the next one folds from the previous snapshot
             log.warning("engine.snapshot_skipped", reason=str(e), detail=e.detail)
             return
-        log.info("engine.snapshot", seq=made.seq, bytes=made.size, replayed=made.replayed)
+        if made.blob:  # else one at `seq` is there already
+            await self._save_snapshot(made.seq, made.blob, replayed=made.replayed)
 
     async def _stop_snapshotting(self) -> None:
         """End a snapshot process still running (it is killed and reaped; nothing saved)."""
@@ -305,9 +306,10 @@ class HallEngine:
             log.warning("engine.snapshot_skipped", reason="commands kept coming")
             return
         # no await from the check to the pickle: memory is the journal as of `seq`
-        seq = self._durable_seq
         self._since_snapshot = 0
-        blob = snapshot_blob(self.hall.state)
+        await self._save_snapshot(self._durable_seq, snapshot_blob(self.hall.state))
+
+    async def _save_snapshot(self, seq: int, blob: bytes, **facts: int) -> None:
         try:
             await asyncio.to_thread(self.journal.save_snapshot, seq, blob)
         except Exception as e:
@@ -315,7 +317,7 @@ class HallEngine:
                 raise
             log.warning("engine.snapshot_skipped", reason="disk full")  # an optimisation only
             return
-        log.info("engine.snapshot", seq=seq, bytes=len(blob))
+        log.info("engine.snapshot", seq=seq, bytes=len(blob), **facts)
 
     async def drain(self) -> None:
         """Wait until nothing is pending (shutdown: the final snapshot needs a quiet state)."""

@@ -12,11 +12,13 @@ the latest snapshot plus the events after it, folded exactly as a restart folds 
 invariant in tests/hall/test_invariants.py keep that). So the daemon starts
 ``python -m hallctl.snapshot_process JOURNAL SEQ FORMAT`` with its config pickled on stdin (the
 very object the daemon folds with, not a file read again), and the child folds the journal up to
-``SEQ``, pickles the state and saves it through its own ``Journal`` (SQLite WAL: the daemon's
-writer thread and the child take turns on the write lock; a wait is the busy timeout's). The
-spawn is a ``vfork``: the parent copies no page tables, and its starting thread (a worker, not
-the event loop's) waits only until the child's ``exec``. The daemon then only reaps the child
-and logs its one line of result. One at a time: the engine starts the next only after.
+``SEQ`` (reading only: SQLite WAL readers block no writer), pickles the state and writes the
+blob to stdout. The daemon saves it with its own journal writer, as it saved the forked
+child's: a writer at idle priority could hold SQLite's write lock while a busy machine gives
+it no core, and the daemon's commits would wait. The spawn is a ``vfork``: the parent copies
+no page tables, and its starting thread (a worker, not the event loop's) waits only until the
+child's ``exec``; the same thread feeds it, reads its 2 MB and reaps it. One at a time: the
+engine starts the next only after.
 
 The child lowers its own priority before it imports anything heavy (``SCHED_IDLE``): on a
 2-core machine a busy child at the daemon's priority takes a core the event loop then waits
@@ -67,12 +69,12 @@ class SnapshotFailed(Exception):
 
 @dataclass(frozen=True)
 class Made:
-    """What the child reports: the seq it saved, from which snapshot, and its size."""
+    """What the child made: the snapshot's blob at ``seq`` (empty: one at ``seq`` exists)."""
 
     seq: int
     after: int  # the snapshot it started from (0: none, a full replay)
     replayed: int  # events folded onto it
-    size: int  # bytes
+    blob: bytes  # as ``snapshot_blob`` makes it, for ``Journal.save_snapshot``
 
 
 def spawn(argv: list[str]) -> subprocess.Popen[bytes]:
@@ -163,10 +165,11 @@ async def make(config: HallConfig, journal: Path, seq: int) -> Made:
         tail = err.decode(errors="replace")[-_STDERR_KEPT:].strip()
         last = tail.rsplit("\n", 1)[-1]  # a traceback's last line: the exception
         raise SnapshotFailed(f"ended with {code}: {last}", tail)
+    head, _, blob = out.partition(b"\n")
     try:
-        return Made(**json.loads(out))
+        return Made(**json.loads(head), blob=blob)
     except (ValueError, TypeError) as e:
-        raise SnapshotFailed(f"unreadable report {out[:200]!r}") from e
+        raise SnapshotFailed(f"unreadable report {head[:200]!r}") from e
 
 
 def lower_priority() -> None:
@@ -179,7 +182,7 @@ def lower_priority() -> None:
 
 
 def main(argv: list[str]) -> int:
-    """The child: fold the journal up to SEQ and save it as the latest snapshot."""
+    """The child: fold the journal up to SEQ; write a JSON line, then the snapshot's blob."""
     lower_priority()  # before the imports below: they are most of a start's CPU
     from hallctl.config.models import HallConfig
     from hallctl.journal import Journal
@@ -193,17 +196,19 @@ def main(argv: list[str]) -> int:
     config = pickle.loads(sys.stdin.buffer.read())  # the daemon's own object, through a pipe
     if not isinstance(config, HallConfig):
         raise TypeError(f"stdin holds a {type(config).__name__}, not a HallConfig")
+    # Read only: the daemon writes the snapshot. This process runs at idle priority and could
+    # hold SQLite's write lock for seconds when a busy machine leaves it no core, while the
+    # daemon's commits waited (and failed after the busy timeout). WAL readers block nobody.
     with Journal(path, check_mark=False) as journal:  # the mark is the daemon's to move
         latest = journal.load_snapshot()
         if latest is not None and latest[0] >= seq:
-            made = Made(seq=latest[0], after=latest[0], replayed=0, size=len(latest[1]))
+            head, blob = {"seq": latest[0], "after": latest[0], "replayed": 0}, b""
         else:
             hall, after, replayed = fold(config, journal, upto=seq)
             hall.state.last_seq = seq  # as the live engine's state has it
+            head = {"seq": seq, "after": after, "replayed": replayed}
             blob = snapshot_blob(hall.state)
-            journal.save_snapshot(seq, blob)
-            made = Made(seq=seq, after=after, replayed=replayed, size=len(blob))
-    sys.stdout.write(json.dumps(made.__dict__))
+    sys.stdout.buffer.write(json.dumps(head).encode() + b"\n" + blob)
     return 0
 
 

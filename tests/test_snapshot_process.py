@@ -111,8 +111,10 @@ async def test_a_restart_from_the_processs_snapshot_alone_is_the_live_engine(
     path = tmp_path / "j.db"
     async with Running(config, path) as live:
         await a_busy_morning(live)
-        made = await snapshot_process.make(live.config, path, live.last_seq())
-        assert (made.seq, made.after, made.replayed) == (live.last_seq(), 0, live.last_seq())
+        with capture_logs() as logs:
+            await live._snapshot_aside(live.last_seq())  # made by the process, saved by the engine
+        (saved,) = [e for e in logs if e["event"] == "engine.snapshot"]
+        assert (saved["seq"], saved["replayed"]) == (live.last_seq(), live.last_seq())
         async with Running(config, path) as restarted:  # a second engine on the same journal
             assert restarted._since_snapshot == 0  # nothing replayed: the snapshot alone
             assert no_estimates(restarted) == no_estimates(live)
@@ -248,7 +250,7 @@ async def test_code_installed_under_a_running_daemon_makes_no_snapshot(
         assert engine.journal.load_snapshot() is None
 
 
-async def test_the_process_leaves_the_high_water_mark_to_the_daemon(
+async def test_the_process_only_reads_the_journal_and_leaves_the_mark_to_the_daemon(
     config: HallConfig, tmp_path: Path
 ) -> None:
     """Only the appender moves the mark: a check in the child would write the journal's end as
@@ -259,8 +261,11 @@ async def test_the_process_leaves_the_high_water_mark_to_the_daemon(
         hwm = mark_path(engine.journal.path)
         assert int(hwm.read_text()) == engine.last_seq()
         hwm.write_text(f"{engine.last_seq() - 1:020d}\n")  # as if the daemon's write were due
-        await snapshot_process.make(config, engine.journal.path, engine.last_seq())
+        made = await snapshot_process.make(config, engine.journal.path, engine.last_seq())
         assert int(hwm.read_text()) == engine.last_seq() - 1
+        # it only reads: the daemon's own writer saves what it made
+        assert made.blob.startswith(SNAPSHOT_FORMAT.encode() + b"\n")
+        assert engine.journal.load_snapshot() is None
 
 
 async def test_the_final_snapshot_waits_for_commands_in_flight_and_holds_each_once(
