@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import contextlib
 import random
+import resource
 import statistics
 import sys
 import tempfile
@@ -37,7 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_engine import HALL  # noqa: E402
 from loop_probe import LagProbe, idle  # noqa: E402
 
-from hallctl import forked  # noqa: E402
+from hallctl import snapshot_process  # noqa: E402
 from hallctl.config import parse_config  # noqa: E402
 from hallctl.engine import HallEngine, snapshot_blob  # noqa: E402
 from hallctl.journal import Journal  # noqa: E402
@@ -63,26 +64,28 @@ class DayClock:
 
 
 class Snapshots:
-    """Counts the engine's snapshots and times each fork (the parent's side of it)."""
+    """Counts the engine's snapshot processes and times each spawn (``subprocess.Popen``: a
+    vfork and the child's exec, in a worker thread; the loop's side of it is the probe's)."""
 
     def __init__(self) -> None:
         self.count = 0
-        self.fork_ms: list[float] = []
-        self._fork = forked.fork
+        self.spawn_ms: list[float] = []
+        self._spawn = snapshot_process.spawn
 
     def __enter__(self) -> Snapshots:
-        def timed(make):  # type: ignore[no-untyped-def]
+        def timed(argv):  # type: ignore[no-untyped-def]
             t = time.perf_counter()
             try:
-                return self._fork(make)
+                return self._spawn(argv)
             finally:
-                self.fork_ms.append((time.perf_counter() - t) * 1000)
+                self.spawn_ms.append((time.perf_counter() - t) * 1000)
                 self.count += 1
-        forked.fork = timed  # type: ignore[assignment]
+
+        snapshot_process.spawn = timed  # type: ignore[assignment]
         return self
 
     def __exit__(self, *exc: object) -> None:
-        forked.fork = self._fork  # type: ignore[assignment]
+        snapshot_process.spawn = self._spawn  # type: ignore[assignment]
 
 
 async def day(args: argparse.Namespace) -> tuple[LagProbe, Snapshots, float]:
@@ -153,18 +156,21 @@ async def run(args: argparse.Namespace) -> None:
     base = before
     print(f"baseline, idle loop {args.idle:.0f} s (half before, half after): {base.summary()}")
     print(f"{args.tickets:,}-ticket day in {secs:.0f} s ({args.day_hours:g} h of hall time; "
-          f"{snaps.count} snapshots, fork median {statistics.median(snaps.fork_ms or [0]):.1f} ms, "
-          f"at most {max(snaps.fork_ms, default=0):.1f} ms): "
+          f"{snaps.count} snapshot processes, spawn median "
+          f"{statistics.median(snaps.spawn_ms or [0]):.1f} ms, "
+          f"at most {max(snaps.spawn_ms, default=0):.1f} ms, in a worker thread): "
           f"{probe.summary()}")
     print(f"longest stall {probe.longest_ms():.1f} ms (floor ≤ 5 ms; idle baseline "
           f"{base.longest_ms():.1f} ms); longest stall of the loop's own making "
           f"{probe.own_stall_ms():.1f} ms; p99 {probe.pct(99):.2f} ms (idle "
           f"{base.pct(99):.2f} ms)")
     print(f"of the loop's own making, no snapshot child alive {probe.own_stall_ms(False):.1f} ms; "
-          f"with one alive (the fork's copy-on-write faults land then) "
+          f"with one alive "
           f"{probe.own_stall_ms(True):.1f} ms")
-    print(f"for comparison, pickling the day's final state on the loop (before the fork): "
-          f"{on_loop * 1000:.0f} ms")
+    print(f"for comparison, pickling the day's final state on the loop (what the process "
+          f"spares it): "
+          f"{on_loop * 1000:.0f} ms; the largest child's peak RSS "
+          f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB")
     args.results.append((probe, base))
 
 

@@ -205,24 +205,23 @@ async def daemon(args: argparse.Namespace, ports: list[tuple[str, str]], conn: C
     from hallctl.logging import configure_logging
 
     configure_logging(level="warning")
-    if args.child_at_daemon_priority:  # the comparison: the snapshot child as before issue 15
-        from hallctl import forked
-        forked.lower_priority = lambda: None
     config = parse_config(hall_yaml(args.windows, serial_section(args, ports)))
     assert config.serial is not None
     journal = Journal(tmp / "journal.db")
     kw = {} if args.snapshot_every is None else {"snapshot_every": args.snapshot_every}
     clock = DayClock(config.hall.tz, 8, args.day_tickets)
     engine = HallEngine(config, journal, secret=b"b" * 32, clock=clock, **kw)  # type: ignore[arg-type]
-    snapshots = 0
-    take_snapshot = engine.snapshot
+    from hallctl import snapshot_process
 
-    async def counted() -> None:
+    snapshots = 0
+    spawn = snapshot_process.spawn
+
+    def counted(argv: list[str]) -> subprocess.Popen[bytes]:
         nonlocal snapshots
         snapshots += 1
-        await take_snapshot()
+        return spawn(argv)
 
-    engine.snapshot = counted  # type: ignore[method-assign]
+    snapshot_process.spawn = counted
     engine.recover()
     writer = asyncio.create_task(engine.run())
     devices = SerialDevices(config.serial, engine, config)
@@ -275,11 +274,11 @@ def main() -> None:
                         help="tickets issued before the presses (20000: a busy day's state)")
     parser.add_argument("--waiting", type=int, default=200,
                         help="of those, how many are still waiting (the rest were served)")
-    parser.add_argument("--child-at-daemon-priority", action="store_true",
-                        help="leave the snapshot child at the daemon's priority (comparison)")
     parser.add_argument("--rounds", type=int, default=0,
-                        help="alternate the child at idle and at the daemon's priority this many "
-                        "rounds each (one process a run) and print medians and their ratio")
+                        help="alternate this checkout and --baseline's this many rounds each "
+                        "(one process a run) and print medians and their ratio")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="another checkout (e.g. main's, from git archive) for --rounds")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--idle", type=float, default=5,
                         help="seconds of idle-loop baseline before the presses")
@@ -346,29 +345,38 @@ def main() -> None:
 
 
 def rounds(args: argparse.Namespace) -> None:
-    """Child at idle priority against the child at the daemon's, alternating, one process each."""
-    i = sys.argv.index("--rounds")
-    argv = sys.argv[1:i] + sys.argv[i + 2:]
-    results: dict[str, list[dict[str, float]]] = {"idle priority": [], "daemon priority": []}
+    """This checkout against another one (--baseline), alternating, one process a run."""
+    if args.baseline is None:
+        raise SystemExit("--rounds needs --baseline DIR (another checkout of hallctl)")
+    argv, skip = [], 0
+    for arg in sys.argv[1:]:  # the same arguments, without --rounds N and --baseline DIR
+        if skip:
+            skip -= 1
+        elif arg in ("--rounds", "--baseline"):
+            skip = 1
+        elif not arg.startswith(("--rounds=", "--baseline=")):
+            argv.append(arg)
+    roots = {"this": ROOT, "baseline": args.baseline.resolve()}
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in roots}
     for r in range(args.rounds):
-        for name, extra in (("idle priority", []),
-                            ("daemon priority", ["--child-at-daemon-priority"])):
-            out = subprocess.run([sys.executable, __file__, *argv, *extra, "--json"],
-                                 capture_output=True, text=True, check=True, cwd=ROOT).stdout
+        for name, root in roots.items():
+            out = subprocess.run([sys.executable, str(root / "bench" / "bench_keypress.py"),
+                                  *argv, "--json"],
+                                 capture_output=True, text=True, check=True, cwd=root).stdout
             res = json.loads(out.strip().splitlines()[-1])
             results[name].append(res)
-            print(f"round {r + 1}, child at {name}: share p50 {res['p50']:.1f} ms, "
+            print(f"round {r + 1}, {name} ({root}): share p50 {res['p50']:.1f} ms, "
                   f"p99 {res['p99']:.1f} ms; loop longest {res['loop_longest']:.1f} ms, own CPU "
                   f"{res['loop_cpu']:.1f} ms; idle baseline {res['idle_longest']:.1f} ms; "
                   f"load {res['load']:.1f}", flush=True)
     med = {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
            for name, rs in results.items()}
     for name, m in med.items():
-        print(f"median, child at {name}: share p50 {m['p50']:.1f} ms, p99 {m['p99']:.1f} ms; "
+        print(f"median, {name}: share p50 {m['p50']:.1f} ms, p99 {m['p99']:.1f} ms; "
               f"loop longest {m['loop_longest']:.1f} ms, own CPU {m['loop_cpu']:.1f} ms; "
               f"idle baseline {m['idle_longest']:.1f} ms")
-    a, b = med["idle priority"], med["daemon priority"]
-    print(f"ratio idle/daemon priority: share p99 {a['p99'] / b['p99']:.2f}, "
+    a, b = med["this"], med["baseline"]
+    print(f"ratio this/baseline: share p99 {a['p99'] / b['p99']:.2f}, "
           f"loop longest {a['loop_longest'] / b['loop_longest']:.2f}")
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 
-from hallctl import __version__, forked, snapshot
+from hallctl import snapshot_process
 from hallctl.commit_batch import Batch
 from hallctl.config.models import HallConfig
 from hallctl.disk_full import is_disk_full
@@ -26,30 +26,25 @@ from hallctl.disk_watch import DiskFullError, DiskWatch
 from hallctl.hall.commands import READ_ONLY, parse_command
 from hallctl.hall.core import Event, Hall
 from hallctl.hall.errors import HallError
-from hallctl.hall.state import HallState
 from hallctl.hall.views import retained_state
 from hallctl.ids import new_id
 from hallctl.journal import EncodedEvent, Journal, Record, encode_json
 from hallctl.privacy import hash_id, mask_id
+from hallctl.snapshot import SNAPSHOT_FORMAT as SNAPSHOT_FORMAT
+from hallctl.snapshot import fold
+from hallctl.snapshot import snapshot_blob as snapshot_blob
 from hallctl.wall_clock import WallClock
 
 log = structlog.get_logger("hallctl.engine")
 
 EVENT_VERSION = 1
 SNAPSHOT_EVERY = 20_000
-# 4: the arrival profile (hall/eta.py); 5: tickets as tuples (hallctl.snapshot), without
-# appointment and id_hash
-SNAPSHOT_FORMAT = f"hallstate/5/{__version__}"
+QUIET_TRIES = 10  # batches the final snapshot waits for (commands still coming at shutdown)
 RECENT_REQUESTS = 20_000
 FREEZE_EVERY = 2_000  # events between gc.freeze() calls (see _freeze)
 MAX_REQUEST_ID = 128  # as the request models say; a longer one is refused, and not kept
 
 Clock = Callable[[], datetime]
-
-
-def snapshot_blob(state: HallState) -> bytes:
-    """A snapshot tagged with its format, so another version falls back to a full replay."""
-    return SNAPSHOT_FORMAT.encode() + b"\n" + snapshot.dumps(state)
 
 
 def ok(result: dict[str, Any]) -> dict[str, Any]:
@@ -147,32 +142,14 @@ class HallEngine:
 
     def _rebuild(self) -> tuple[Hall, int, int]:
         """The hall as the journal has it: (hall, snapshot seq, events replayed)."""
-        state: HallState | None = None
-        after = 0
-        snap = self.journal.load_snapshot()
-        if snap is not None:
-            seq, blob = snap
-            try:
-                fmt, payload = blob.split(b"\n", 1)
-                if fmt.decode() == SNAPSHOT_FORMAT:
-                    state = snapshot.loads(payload)
-                    after = seq
-            except Exception as e:  # a snapshot is an optimisation: fall back to full replay
-                log.warning("engine.snapshot_unreadable", error=str(e))
-        hall = Hall(self.config, state)
-        count = 0
-        for rec in self.journal.replay(after):
-            hall.apply(rec.type, json.loads(rec.data), datetime.fromisoformat(rec.ts).timestamp())
-            count += 1
-        return hall, after, count
+        return fold(self.config, self.journal)  # as the snapshot process folds it
 
     async def run(self) -> None:
         """The writer: turns queued batches into durable records. Run it in the TaskGroup."""
         try:
             await self._write_batches()
         finally:
-            if self._snapshotting is not None:
-                self._snapshotting.cancel()  # its child finishes and is reaped on its own
+            await self._stop_snapshotting()
 
     async def _write_batches(self) -> None:
         while True:
@@ -254,7 +231,10 @@ class HallEngine:
             and self._snapshotting is None
         ):
             # Its own task: the writer goes on committing while the snapshot is made and saved.
-            self._snapshotting = asyncio.create_task(self.snapshot(), name="snapshot")
+            self._since_snapshot = 0
+            self._snapshotting = asyncio.create_task(
+                self._snapshot_aside(self._durable_seq), name="snapshot"
+            )
             self._snapshotting.add_done_callback(self._snapshot_done)
 
     def _freeze(self) -> None:
@@ -281,28 +261,55 @@ class HallEngine:
         if not task.cancelled() and task.exception() is not None:
             log.error("engine.snapshot_failed", error=repr(task.exception()))
 
-    async def snapshot(self) -> None:
-        """Save the state as of the last durable seq (only when nothing is pending).
+    async def _snapshot_aside(self, seq: int) -> None:
+        """Have a separate process save the state as of ``seq`` (hallctl/snapshot_process.py).
 
-        The state is pickled in a forked child (hallctl.forked): on a busy day that takes
-        tens of milliseconds or more, which would stall every device on the event loop.
+        It folds the journal up to ``seq`` itself: the daemon shares no memory with it, so it
+        pays neither a fork's page tables nor copy-on-write faults, only the spawn.
         """
-        if self._batch is not None:
-            return
-        seq = self._durable_seq
-        self._since_snapshot = 0
-        state = self.hall.state
         try:
-            child = forked.fork(lambda: snapshot_blob(state))  # memory as of `seq`, now
-        except OSError as e:
-            log.warning("engine.snapshot_on_loop", reason=str(e))
-            blob = snapshot_blob(state)
-        else:
+            made = await snapshot_process.make(self.config, self.journal.path, seq)
+        except snapshot_process.SnapshotFailed as e:
+            # an optimisation only: the next one folds from the previous snapshot
+            log.warning("engine.snapshot_skipped", reason=str(e), detail=e.detail)
+            return
+        if made.blob:  # else one at `seq` is there already
+            await self._save_snapshot(made.seq, made.blob, replayed=made.replayed)
+
+    async def _stop_snapshotting(self) -> None:
+        """End a snapshot process still running (it is killed and reaped; nothing saved)."""
+        task = self._snapshotting
+        if task is not None:
+            task.cancel()
+            await asyncio.wait([task])
+
+    async def snapshot(self) -> None:
+        """Save the state as of the last durable seq, here and now (only when nothing is pending).
+
+        For shutdown: the state is at hand and the loop has nobody left to keep waiting, so it
+        is pickled on the loop (a busy day: 70-400 ms) rather than folded again by a process.
+        A snapshot process still running is ended first: one writer of snapshots at a time.
+        Memory must be what the journal holds: a batch gathered or being written is in memory
+        but not yet at its seq (a restart would replay it onto a state that has it), so this
+        waits for it, a few batches at most.
+        """
+        await self._stop_snapshotting()
+        for _ in range(QUIET_TRIES):
+            pending = self._batch or self._writing
+            if pending is None:
+                break
             try:
-                blob = await child.result()
-            except forked.ChildFailed as e:
-                log.warning("engine.snapshot_skipped", reason=str(e))  # an optimisation only
-                return
+                await pending.wait()
+            except Exception:
+                return  # it failed: memory is ahead of the journal, nothing to save
+        else:
+            log.warning("engine.snapshot_skipped", reason="commands kept coming")
+            return
+        # no await from the check to the pickle: memory is the journal as of `seq`
+        self._since_snapshot = 0
+        await self._save_snapshot(self._durable_seq, snapshot_blob(self.hall.state))
+
+    async def _save_snapshot(self, seq: int, blob: bytes, **facts: int) -> None:
         try:
             await asyncio.to_thread(self.journal.save_snapshot, seq, blob)
         except Exception as e:
@@ -310,7 +317,7 @@ class HallEngine:
                 raise
             log.warning("engine.snapshot_skipped", reason="disk full")  # an optimisation only
             return
-        log.info("engine.snapshot", seq=seq, bytes=len(blob))
+        log.info("engine.snapshot", seq=seq, bytes=len(blob), **facts)
 
     async def drain(self) -> None:
         """Wait until nothing is pending (shutdown: the final snapshot needs a quiet state)."""

@@ -267,11 +267,16 @@ SCHEMA_VERSION: Final = max(_MIGRATIONS)
 class Journal:
     """SQLite WAL journal. Synchronous and thread-safe; one instance per database file."""
 
-    def __init__(self, path: Path, *, accept_loss: bool = False) -> None:
+    def __init__(
+        self, path: Path, *, accept_loss: bool = False, check_mark: bool = True
+    ) -> None:
         """Open (or create) the journal at ``path``.
 
         Raises JournalBehind when the journal ends before its high-water mark (its tail was
         lost), unless ``accept_loss``: then the mark is set back to the journal's end.
+        ``check_mark=False``: a process beside the daemon that never appends (the snapshot
+        process) leaves the mark alone; its check would write the journal's end as it read it,
+        older than the daemon's own mark if the daemon appended meanwhile.
         """
         self.path = Path(path)
         self._write_lock = threading.Lock()
@@ -300,7 +305,11 @@ class Journal:
             # another process meanwhile can only be found ahead of it, never behind.
             mark = self._mark.read()
             last = self.last_seq()
-            lost_from = self._mark.check(self.path, last, mark, accept_loss=accept_loss)
+            lost_from = (
+                self._mark.check(self.path, last, mark, accept_loss=accept_loss)
+                if check_mark
+                else None
+            )
         except (OSError, JournalBehind) as exc:
             self.close_quietly()
             if isinstance(exc, JournalBehind):

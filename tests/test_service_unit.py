@@ -171,8 +171,9 @@ def _allowed_calls(groups: dict[str, list[str]]) -> set[str]:
 
 
 def test_the_unit_gives_back_only_the_snapshot_childs_priority_call() -> None:
-    """@resources stays denied but for sched_setscheduler, which forked.py uses to lower the
-    child's own priority (no privilege needed); setrlimit, setpriority & co. stay refused."""
+    """@resources stays denied but for sched_setscheduler, which the snapshot process
+    (hallctl/snapshot_process.py) uses to lower its own priority (no privilege needed);
+    setrlimit, setpriority & co. stay refused."""
     if shutil.which("systemd-analyze") is None:
         pytest.skip("needs systemd-analyze")
     groups = _syscall_sets()
