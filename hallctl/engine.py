@@ -23,6 +23,7 @@ from hallctl.commit_batch import Batch
 from hallctl.config.models import HallConfig
 from hallctl.disk_full import is_disk_full
 from hallctl.disk_watch import DiskFullError, DiskWatch
+from hallctl.forecast_refresh import refreshing
 from hallctl.hall.commands import READ_ONLY, parse_command
 from hallctl.hall.core import Event, Hall
 from hallctl.hall.errors import HallError
@@ -167,9 +168,11 @@ class HallEngine:
         return hall, after, count
 
     async def run(self) -> None:
-        """The writer: turns queued batches into durable records. Run it in the TaskGroup."""
+        """The writer: turns queued batches into durable records. Run it in the TaskGroup.
+        Meanwhile the wait forecast's refreshes are made in steps (hallctl/forecast_refresh.py)."""
         try:
-            await self._write_batches()
+            async with refreshing(lambda: self.hall, self._clock):
+                await self._write_batches()
         finally:
             if self._snapshotting is not None:
                 self._snapshotting.cancel()  # its child finishes and is reaped on its own
