@@ -144,8 +144,9 @@ def main() -> None:
     _, whole = day(args.tickets, afresh=False, stepped=steps)
     cpu = time.process_time() - t0
     worked = [ms for ms in steps if ms > 0.004]  # a step with nothing to do: a few µs
+    longest = ", ".join(f"{ms:.2f}" for ms in sorted(worked)[-5:])
     print(f"refreshes in steps, one after each command: {len(whole)} runs made in one go by a "
-          f"command; {len(worked)} steps with work: {show(worked)}, longest {', '.join(f'{ms:.2f}' for ms in sorted(worked)[-5:])} ms "
+          f"command; {len(worked)} steps with work: {show(worked)}, the 5 longest {longest} ms "
           f"(day's CPU {cpu:.1f} s)")
 
 

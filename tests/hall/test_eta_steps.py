@@ -108,7 +108,7 @@ def test_a_run_made_in_steps_while_the_hall_moves_on_says_what_it_would_have_sai
         expected = one_go(before)  # in one go, and the hall stops here
         d = busy(seed)
         samples = d.hall.state.samples_seen
-        got, making, steps = in_steps(d, between=lambda: play(d, rng, 8))  # noqa: B023
+        got, making, _ = in_steps(d, between=lambda: play(d, rng, 8))  # noqa: B023
         assert d.hall.state.samples_seen > samples + 10  # finishes came meanwhile
         assert making.run.pin is not None and making.run.pin.times  # answered from the pin
         assert got == expected
