@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Collection, Generator, Iterable
+from collections.abc import Callable, Collection, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -179,10 +179,13 @@ class _Overlay(dict[str, Ticket]):
         return self.real[key]
 
 
-def arrival_rates(state: HallState, at: float) -> dict[tuple[str, str], float]:
-    """Citizens per second per (service, channel) over the last half hour of today."""
+def arrival_rates(
+    state: HallState, at: float, logs: Mapping[str, Sequence[tuple[float, str]]] | None = None
+) -> dict[tuple[str, str], float]:
+    """Citizens per second per (service, channel) over the last half hour of today (``logs``:
+    the state's arrival logs as they were, for a run made in steps)."""
     rates: dict[tuple[str, str], float] = {}
-    for code, log in state.arrival_log.items():
+    for code, log in (state.arrival_log if logs is None else logs).items():
         if not log:
             continue
         span = min(ARRIVAL_SPAN_S, max(MIN_SPAN_S, at - log[0][0]))
@@ -198,6 +201,16 @@ def arrival_rates(state: HallState, at: float) -> dict[tuple[str, str], float]:
 
 
 _View = tuple[float, int, list[float]]
+
+
+@dataclass(frozen=True, slots=True)
+class ArrivalInputs:
+    """What the expected arrivals read of the hall that moves with each ticket, as it was:
+    the arrival logs, the profile's keys and its counts of the current half hour."""
+
+    logs: dict[str, tuple[tuple[float, str], ...]]
+    keys: tuple[tuple[str, str], ...]
+    current: dict[tuple[str, str], int]
 
 
 def _profile_view(
@@ -371,21 +384,34 @@ class Estimator:
 
     # ---- citizens still to come ---------------------------------------------------------
 
-    def expected_arrivals(self, at: float) -> dict[tuple[str, str], list[tuple[float, float]]]:
+    def arrival_inputs(self, at: float) -> ArrivalInputs:
+        """A copy of what ``expected_arrivals`` reads that changes with each ticket."""
+        s = self.hall.state
+        prof, now = s.arrival_profile, slot_of(at)
+        return ArrivalInputs(
+            {code: tuple(log) for code, log in s.arrival_log.items()},
+            tuple(prof.counts),
+            {key: n for key, per in prof.counts.items() if (n := per.get(now, 0))},
+        )
+
+    def expected_arrivals(
+        self, at: float, inputs: ArrivalInputs | None = None
+    ) -> dict[tuple[str, str], list[tuple[float, float]]]:
         """Per (service, channel): the expected rate from now on, as (until, per second).
 
         With history, the profile of this weekday (hall/arrival_profile.py) half hour by half
         hour, scaled by how busy today has been against it so far; without, or for a service
-        the profile did not expect today, the last half hour's rate from now on."""
+        the profile did not expect today, the last half hour's rate from now on. (``inputs``:
+        the hall as it was, for a run made in steps.)"""
         s = self.hall.state
-        recent = arrival_rates(s, at)
+        recent = arrival_rates(s, at, inputs.logs if inputs is not None else None)
         prof = s.arrival_profile
         shifts = prof.shifts(s.day) if s.day else []
         first = prof.days.get(s.day)
         now = slot_of(at)
         out: dict[tuple[str, str], list[tuple[float, float]]] = {}
         by_service: dict[str, list[tuple[str, str]]] = {}
-        for key in (*prof.counts, *recent):
+        for key in (*(prof.counts if inputs is None else inputs.keys), *recent):
             keys = by_service.setdefault(key[0], [])
             if key not in keys:
                 keys.append(key)
@@ -401,7 +427,11 @@ class Estimator:
                     if got is None:
                         got = cache[key] = _profile_view(prof, key, shifts, first, now)
                     usual += got[0] + got[2][0] * part
-                    seen += got[1] + prof.counts.get(key, {}).get(now, 0)
+                    seen += got[1] + (
+                        prof.counts.get(key, {}).get(now, 0)
+                        if inputs is None
+                        else inputs.current.get(key, 0)
+                    )
             if usual <= 0:
                 out.update((k, [(math.inf, r)]) for k in keys if (r := recent.get(k, 0.0)) > 0)
                 continue
@@ -440,6 +470,7 @@ class Estimator:
 
 
 STEP_UNITS = 16  # a step of a stepped run does at most this many windows' (or calls') work
+BASE_UNITS = 8  # a service's summary of its 1,000 samples, in windows' work
 
 _Busy = tuple[float, int, ServiceTime, float, str]
 
@@ -508,11 +539,8 @@ class _Run:
         self._free: dict[int, float] | None = None  # when each window is free after the run
         self.credit: dict[int, float] = {}
         self.streams: list[_Stream] = []
-        for (code, channel), segments in sorted(est.expected_arrivals(at).items()):
-            if code in hall._services and segments:
-                stream = _Stream(code, channel, at, segments)
-                self.queues[(code, CHANNEL_CLASS[channel])].stream = stream
-                self.streams.append(stream)
+        # made in a step of their own (a third of a millisecond on a large hall), from a copy
+        self._arrivals = est.arrival_inputs(at) if pin is not None else None
         self.units = 0  # work done in the current step
         self.most_units = 0  # the most work any step did (tests/hall/test_eta_steps.py)
         self.step_count = 0
@@ -558,12 +586,9 @@ class _Run:
     # ---- made in steps ------------------------------------------------------------------
     # Each ``yield`` ends a step: a step does at most STEP_UNITS units of work, a unit being one
     # window's share of the set-up (its time left, its factor in a first finish, its slice) or
-    # one call. Made in one go (``drain``), the same code gives the same numbers.
-
-    def _unit(self, n: int = 1) -> bool:
-        """Count ``n`` units of work: True when the step is full (the caller yields)."""
-        self.units += n
-        return self.units >= STEP_UNITS
+    # one call, and a service's summary of its history BASE_UNITS. Before each piece of work:
+    # "if it does not fit in this step, yield", then the work, then it is counted. Made in one
+    # go (``drain``), the same code gives the same numbers.
 
     def step(self, steps: Generator[None, None, Any]) -> tuple[bool, Any]:
         """One step of ``steps``: (done, its result when done)."""
@@ -580,22 +605,44 @@ class _Run:
     def _counted(self, steps: Generator[None, None, _T]) -> Generator[None, None, _T]:
         """A window-by-window computation (first_finish_steps), a unit a window."""
         while True:
+            if self.units >= STEP_UNITS:
+                yield
             try:
                 next(steps)
             except StopIteration as done:
                 return done.value  # type: ignore[no-any-return]
-            if self._unit():
-                yield
+            self.units += 1
 
     def _set_up(self) -> Generator[None, None, None]:
-        """The busy windows: when each is expected to be free."""
-        at = self.at
+        """The citizens still to come; the busy windows: when each is expected to be free."""
+        at, est = self.at, self.est
+        arrivals = (
+            est.expected_arrivals(at)
+            if self._arrivals is None  # in one go: read now (a bench may replace the method)
+            else est.expected_arrivals(at, self._arrivals)
+        )
+        for (code, channel), segments in sorted(arrivals.items()):
+            if code in self.hall._services and segments:
+                stream = _Stream(code, channel, at, segments)
+                self.queues[(code, CHANNEL_CLASS[channel])].stream = stream
+                self.streams.append(stream)
+        if self.pin is not None:
+            yield
+        # each service's summary of its history (1,000 samples): BASE_UNITS of work each
+        for code in self.hall._services:
+            if est.times.prepared(code, self.pin):
+                continue
+            if self.units + BASE_UNITS > STEP_UNITS:
+                yield
+            est.times.prepare(code, self.pin)
+            self.units += BASE_UNITS
         busy: list[_Busy] = []
         for n, service, elapsed in self._busy:
+            if self.units >= STEP_UNITS:
+                yield
             st = self._time(service, n)
             busy.append((st.remaining(elapsed), n, st, elapsed, service))
-            if self._unit():
-                yield
+            self.units += 1
         # Busy windows do not all finish at their mean: one of several finishes early.
         # - The first finish is expected at ∫ P(every busy window still busy at t) dt, from each
         #   one's own distribution of the time left (service_times.first_finish).
@@ -613,9 +660,10 @@ class _Run:
         spread = (len(busy) - 1) / len(busy) if busy else 0.0
         residuals = []
         for b in busy:
-            residuals.append(b[2].residual(b[3], b[0]))
-            if self._unit():
+            if self.units >= STEP_UNITS:
                 yield
+            residuals.append(b[2].residual(b[3], b[0]))
+            self.units += 1
         first = (yield from self._counted(first_finish_steps(residuals))) if busy else 0.0
         groups: dict[tuple[object, str], list[int]] = {}  # interchangeable busy windows
         skills = self.est.skills
@@ -633,13 +681,14 @@ class _Run:
             for j, k in enumerate(ks):
                 stagger[k] = g_first + j * gap
         for k, (_, n, st, elapsed, _) in enumerate(busy):
+            if self.units >= STEP_UNITS:
+                yield
             sliced = first if k == 0 else st.remaining_slice(elapsed, k, len(busy))
             share = min(st.cv2, 1.0) if k in stagger else 0.0
             left = (1 - share) * sliced + share * stagger.get(k, 0.0)
             frees[n] = max(frees[n], at + left)
             self.credit[n] = (1 - share) * spread * min(st.cv2, 1.0) * st.mean_s / 2
-            if self._unit():
-                yield
+            self.units += 1
         self.heap = sorted((f, n) for n, f in frees.items())
 
     def steps(self) -> Generator[None, None, Forecast]:
@@ -652,7 +701,7 @@ class _Run:
         while self.heap and pending and calls < MAX_CALLS and steps < MAX_STEPS:
             if self.units >= STEP_UNITS:
                 yield
-            self.units += 1
+            self.units += 1  # (counted first: the loop has several ends)
             steps += 1
             now, n = heapq.heappop(self.heap)
             self.now = now

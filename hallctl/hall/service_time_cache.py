@@ -166,6 +166,32 @@ class ServiceTimeCache:
         self._bases[service] = (version, base, base.long_run)
         return base, base.long_run
 
+    def prepared(self, service: str, pin: SamplesPin | None) -> bool:
+        """Whether the service's summary is kept (``pin``: as its samples were then; a kept
+        one unchanged since the pin is kept in the pin too, so a finish later changes nothing)."""
+        version = self._version(service)
+        if pin is not None:
+            if service in pin.bases:
+                return True
+            if version > pin.seen or self._cleared > pin.seen:
+                return False
+        cached = self._bases.get(service)
+        if cached is None or cached[0] != version:
+            return False
+        if pin is not None:
+            pin.bases[service] = cached[1]
+        return True
+
+    def prepare(self, service: str, pin: SamplesPin | None) -> None:
+        """Make the service's summary now (a run made in steps gives it a step of its own)."""
+        version = self._version(service)
+        if pin is None:
+            self._base(service, version)
+        elif version > pin.seen or self._cleared > pin.seen:
+            self._pinned(pin, (service, None, None))
+        else:
+            pin.bases[service] = self._base(service, version)[0]  # unchanged since the pin
+
     def _pinned(self, pin: SamplesPin, key: _Key) -> ServiceTime:
         """A time from the pin's copy of the samples: what ``service_time`` said at the pin."""
         got = pin.times.get(key)

@@ -23,7 +23,7 @@ import pytest
 from hallctl.config import parse_config
 from hallctl.hall import eta
 from hallctl.hall.errors import HallError
-from hallctl.hall.eta import STEP_UNITS, Refresh, drain
+from hallctl.hall.eta import BASE_UNITS, STEP_UNITS, Refresh, drain
 from hallctl.hall.eta_cache import REFRESH_S
 from hallctl.hall.eta_steps import GRACE_S, SteppedRefresh
 from hallctl.hall.service_times import Residual, ServiceTime
@@ -118,8 +118,16 @@ def test_a_step_does_at_most_step_units_windows_or_calls_work(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # the work a step does, counted where it is done: a busy window's time left, its
-    # distribution, its slice, its factor in a first finish; a call of the policy
+    # distribution, its slice, its factor in a first finish; a call of the policy; a service's
+    # summary of its history (BASE_UNITS)
     work = [0]
+    real_of = ServiceTime.of
+
+    def of(*args: Any, **kwargs: Any) -> ServiceTime:
+        work[0] += BASE_UNITS
+        return real_of(*args, **kwargs)
+
+    monkeypatch.setattr(ServiceTime, "of", of)
 
     def counted(name: str) -> None:
         real = getattr(ServiceTime, name)
@@ -153,6 +161,7 @@ def test_a_step_does_at_most_step_units_windows_or_calls_work(
     monkeypatch.setattr(eta, "choose", choose)
     monkeypatch.setattr(eta, "first_finish_steps", first_finish_steps)
     d = busy(4)
+    d.hall.eta.times.clear()  # every summary to be made again
     making = SteppedRefresh(d.hall.eta, d.now.timestamp())
     per_step = []
     while True:
@@ -163,6 +172,7 @@ def test_a_step_does_at_most_step_units_windows_or_calls_work(
             break
     assert sum(per_step) > 8 * STEP_UNITS  # the run in one go would be this much
     assert max(per_step) <= STEP_UNITS
+    assert per_step.count(2 * BASE_UNITS) >= SERVICES // 2 - 1  # two summaries a step
 
 
 def edge(d: Driver) -> list[int]:
