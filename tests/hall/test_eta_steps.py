@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import random
 from collections.abc import Generator, Sequence
 from datetime import datetime
@@ -255,3 +256,30 @@ def test_an_edge_that_stops_stepping_is_noticed_after_the_grace() -> None:
     d.later(seconds=GRACE_S)
     d("take_ticket", service="S2")  # nobody made the refresh: the command makes its own
     assert est.runs == runs + 1 and est.making is None
+
+
+def test_a_refresh_made_in_steps_leaves_no_cyclic_garbage() -> None:
+    # thousands of refreshes a busy day: each freed by reference counting when it is kept or
+    # dropped, none left for the collector's passes on the loop
+    d = busy(10, rounds=300)
+    edge(d)
+    est = d.hall.eta
+    rng = random.Random(4)
+    gc.collect()
+    gc.disable()
+    try:
+        for k in range(30):
+            d.later(seconds=REFRESH_S + 1)
+            d("take_ticket", service="S1")  # asks for a refresh
+            while est.refresh_step(d.now.timestamp()):
+                if k % 3 == 0:
+                    play(d, rng, 2)
+            if k % 5 == 0:
+                d("take_ticket", service="S3")
+                est.services_min(d.now.timestamp() + REFRESH_S + 1)
+                est.refresh_step(d.now.timestamp())
+                d("pause_window", window=k + 1)  # drops the refresh just started
+                assert est.making is None
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
