@@ -21,6 +21,8 @@ Deterministic and pure: a function of the hall's state and the time, nothing els
 6. A run is kept and reused while the hall goes as it foresaw (hall/eta_cache.py): a burst of
    tickets, the calls and finishes between them and every read of the retained state cost one
    run per ``REFRESH_S`` hall seconds, not one each.
+7. A run is a generator of bounded steps (``_Run.steps``): made in one go by a command, or,
+   when an edge offers, a step a loop pass while the kept run still answers (hall/eta_steps.py).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from hallctl.hall.arrival_profile import SLOT_S, ArrivalProfile, slot_of
 from hallctl.hall.eta_cache import FORESEEN, REFRESH_S, KeptForecast, wait_min
-from hallctl.hall.eta_steps import GRACE_S, SteppedRefresh
+from hallctl.hall.eta_steps import GRACE_S, SteppedRefresh, drain
 from hallctl.hall.policy import choose
 from hallctl.hall.queue import Item, OrderedQueue
 from hallctl.hall.service_time_cache import SamplesPin, ServiceTimeCache
@@ -473,15 +475,6 @@ STEP_UNITS = 16  # a step of a stepped run does at most this many windows' (or c
 BASE_UNITS = 8  # a service's summary of its 1,000 samples, in windows' work
 
 _Busy = tuple[float, int, ServiceTime, float, str]
-
-
-def drain(steps: Generator[None, None, _T]) -> _T:
-    """Run a step-wise computation to its end in one go: its result."""
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
 
 
 class _Run:

@@ -25,14 +25,25 @@ never needs to say it again. Pure and synchronous: time is an input, the edge de
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from hallctl.hall.eta import Estimator, Refresh, _Run
 
+_T = TypeVar("_T")
+
 # hall seconds a kept forecast may serve beyond REFRESH_S while its refresh is being made (an
 # edge that stopped stepping is then noticed: the command path makes its own run again)
 GRACE_S = 300.0
+
+
+def drain(steps: Generator[None, None, _T]) -> _T:
+    """Run a step-wise computation to its end in one go: its result."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
 
 
 class SteppedRefresh:

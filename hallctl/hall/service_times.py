@@ -28,6 +28,8 @@ from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
 from statistics import median
 
+from hallctl.hall.eta_steps import drain
+
 SAMPLES = 1000
 RECENT = 60  # the latest samples, for a pace that differs from the long run
 STAFF_SAMPLES = 40
@@ -257,12 +259,7 @@ def first_finish(busy: Sequence[Residual], points: int = FIRST_GRID) -> float:
     """Expected time until the first of several busy windows finishes: ∫ P(all still busy at
     t) dt, on a grid of ``points`` quantiles of the window with history likeliest to finish
     first, and the times left of those without (taken as certain). With one window, its mean."""
-    steps = first_finish_steps(busy, points)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+    return drain(first_finish_steps(busy, points))
 
 
 def first_finish_steps(

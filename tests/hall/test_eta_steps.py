@@ -24,9 +24,9 @@ import pytest
 from hallctl.config import parse_config
 from hallctl.hall import eta
 from hallctl.hall.errors import HallError
-from hallctl.hall.eta import BASE_UNITS, STEP_UNITS, Refresh, drain
+from hallctl.hall.eta import BASE_UNITS, STEP_UNITS, Refresh
 from hallctl.hall.eta_cache import REFRESH_S
-from hallctl.hall.eta_steps import GRACE_S, SteppedRefresh
+from hallctl.hall.eta_steps import GRACE_S, SteppedRefresh, drain
 from hallctl.hall.service_times import Residual, ServiceTime
 from tests.hall.conftest import TZ, Driver
 
