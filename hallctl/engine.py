@@ -23,6 +23,7 @@ from hallctl.commit_batch import Batch
 from hallctl.config.models import HallConfig
 from hallctl.disk_full import is_disk_full
 from hallctl.disk_watch import DiskFullError, DiskWatch
+from hallctl.forecast_refresh import refreshing
 from hallctl.hall.commands import READ_ONLY, parse_command
 from hallctl.hall.core import Event, Hall
 from hallctl.hall.errors import HallError
@@ -145,9 +146,11 @@ class HallEngine:
         return fold(self.config, self.journal)  # as the snapshot process folds it
 
     async def run(self) -> None:
-        """The writer: turns queued batches into durable records. Run it in the TaskGroup."""
+        """The writer: turns queued batches into durable records. Run it in the TaskGroup.
+        Meanwhile the wait forecast's refreshes are made in steps (hallctl/forecast_refresh.py)."""
         try:
-            await self._write_batches()
+            async with refreshing(lambda: self.hall, self._clock):
+                await self._write_batches()
         finally:
             await self._stop_snapshotting()
 

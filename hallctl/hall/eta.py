@@ -21,25 +21,28 @@ Deterministic and pure: a function of the hall's state and the time, nothing els
 6. A run is kept and reused while the hall goes as it foresaw (hall/eta_cache.py): a burst of
    tickets, the calls and finishes between them and every read of the retained state cost one
    run per ``REFRESH_S`` hall seconds, not one each.
+7. A run is a generator of bounded steps (``_Run.steps``): made in one go by a command, or,
+   when an edge offers, a step a loop pass while the kept run still answers (hall/eta_steps.py).
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hallctl.hall.arrival_profile import SLOT_S, ArrivalProfile, slot_of
-from hallctl.hall.eta_cache import KeptForecast, wait_min
+from hallctl.hall.eta_cache import FORESEEN, REFRESH_S, KeptForecast, wait_min
+from hallctl.hall.eta_steps import GRACE_S, SteppedRefresh, drain
 from hallctl.hall.policy import choose
 from hallctl.hall.queue import Item, OrderedQueue
-from hallctl.hall.service_time_cache import ServiceTimeCache
+from hallctl.hall.service_time_cache import SamplesPin, ServiceTimeCache
 from hallctl.hall.service_times import (
     GROUP_GRID,
     ServiceTime,
-    first_finish,
+    first_finish_steps,
     pause_left,
 )
 from hallctl.hall.state import (
@@ -63,6 +66,7 @@ MIN_SPAN_S = 300.0
 HORIZON_SLOTS = 16  # half hours of expected arrivals a run looks ahead
 LEVEL_PRIOR = 10.0  # citizens' worth of "a usual day" in today's level against the profile
 GHOST = "~"
+_T = TypeVar("_T")
 
 
 def ghost_key(service: str, channel: str) -> str:
@@ -78,6 +82,17 @@ class Forecast:
 
     def wait_min(self, key: str) -> float:
         return wait_min(self.calls[key], self.at)
+
+
+@dataclass(frozen=True, slots=True)
+class Refresh:
+    """A run made for a kept forecast: what ``KeptForecast.keep`` takes."""
+
+    at: float
+    calls: dict[str, float]
+    new: dict[str, float]
+    slots: dict[str, float | None]
+    followers: dict[str, list[tuple[float, float]] | None]
 
 
 class _Stream:
@@ -166,10 +181,13 @@ class _Overlay(dict[str, Ticket]):
         return self.real[key]
 
 
-def arrival_rates(state: HallState, at: float) -> dict[tuple[str, str], float]:
-    """Citizens per second per (service, channel) over the last half hour of today."""
+def arrival_rates(
+    state: HallState, at: float, logs: Mapping[str, Sequence[tuple[float, str]]] | None = None
+) -> dict[tuple[str, str], float]:
+    """Citizens per second per (service, channel) over the last half hour of today (``logs``:
+    the state's arrival logs as they were, for a run made in steps)."""
     rates: dict[tuple[str, str], float] = {}
-    for code, log in state.arrival_log.items():
+    for code, log in (state.arrival_log if logs is None else logs).items():
         if not log:
             continue
         span = min(ARRIVAL_SPAN_S, max(MIN_SPAN_S, at - log[0][0]))
@@ -185,6 +203,16 @@ def arrival_rates(state: HallState, at: float) -> dict[tuple[str, str], float]:
 
 
 _View = tuple[float, int, list[float]]
+
+
+@dataclass(frozen=True, slots=True)
+class ArrivalInputs:
+    """What the expected arrivals read of the hall that moves with each ticket, as it was:
+    the arrival logs, the profile's keys and its counts of the current half hour."""
+
+    logs: dict[str, tuple[tuple[float, str], ...]]
+    keys: tuple[tuple[str, str], ...]
+    current: dict[tuple[str, str], int]
 
 
 def _profile_view(
@@ -210,6 +238,11 @@ class Estimator:
         # state is read never changes a number a command journals
         self._shown = KeptForecast(remember=False)
         self.runs = 0
+        # An edge that makes refreshes a step at a time (hall/eta_steps.py) sets this: it is
+        # called to ask for one. None: a command that finds the forecast stale makes it itself.
+        self.wake: Callable[[], None] | None = None
+        self._wanted: float | None = None  # a refresh asked for, not started yet
+        self.making: SteppedRefresh | None = None
         # off only in simulations that study the line itself (a new ticket then says 0)
         self.enabled = True
         self.times = ServiceTimeCache(hall)
@@ -268,7 +301,9 @@ class Estimator:
 
     def services_min(self, at: float) -> dict[str, float]:
         """Minutes for a new normal ticket of every service, from the kept forecast."""
-        kept = self._kept if self._kept.fresh(at) else self._refreshed(self._shown, at)
+        kept = self._kept
+        if not kept.fresh(at) and not self._extended(at):
+            kept = self._refreshed(self._shown, at)
         return {s.code: wait_min(kept.new_call(s.code), at) for s in self.hall.config.services}
 
     def saw(self, type_: str, data: dict[str, Any]) -> None:
@@ -280,38 +315,105 @@ class Estimator:
         self._kept.saw(type_, data, order)
         self._shown.saw(type_, data, order)
         self.times.saw(type_, data)
+        making = self.making
+        if making is not None and type_ not in FORESEEN:
+            if type_ == "ticket.issued" and data.get("channel") == "normal":
+                making.issued.append((type_, data, order))
+            else:  # the run cannot foresee it: dropped (the next command makes its own)
+                self._drop()
+
+    # ---- a refresh made in steps (hall/eta_steps.py) --------------------------------------
+
+    def _extended(self, at: float) -> bool:
+        """Whether the command path's forecast still answers at ``at``, out of its time,
+        because an edge is making its refresh in steps (asked for here if it is not yet)."""
+        kept = self._kept
+        if self.wake is None or not kept.valid or not (
+            kept.made_at <= at < kept.made_at + REFRESH_S + GRACE_S
+        ):
+            return False
+        if self.making is None and self._wanted is None:
+            self._wanted = at
+            self.wake()
+        return True
+
+    def refresh_step(self, at: float) -> bool:
+        """One step of the refresh asked for (the first takes its inputs, ``at`` the hall time
+        then): True while more steps remain."""
+        making = self.making
+        if making is None:
+            if self._wanted is None:
+                return False
+            self.making = SteppedRefresh(self, max(at, self._wanted))
+            self._wanted = None
+            return True
+        got = making.step()
+        if got is None:
+            return True
+        self.making = None
+        self.runs += 1
+        kept = self._kept
+        kept.keep(got.at, got.calls, got.new, got.slots, got.followers)
+        for type_, data, order in making.issued:  # as the new forecast would have seen them
+            kept.saw(type_, data, order)
+        return False
+
+    def _drop(self) -> None:
+        if self.making is not None:
+            self.making.drop()
+            self.making = None
+        self._wanted = None
 
     def _refreshed(self, kept: KeptForecast, at: float) -> KeptForecast:
+        if kept is self._kept and not kept.fresh(at) and self._extended(at):
+            return kept
         if not kept.fresh(at):
-            codes = [s.code for s in self.hall.config.services]
-            ghosts = [(code, "normal") for code in codes]
-            run = _Run(self, at, ghosts, {ghost_key(code, "normal") for code in codes})
-            run.run()
-            self.runs += 1
-            new = {code: run.calls[ghost_key(code, "normal")] for code in codes}
-            slots = {code: run.slot(code) for code in codes}
-            followers = {code: run.followers(code) for code in codes if slots[code] is None}
+            if kept is self._kept:
+                self._drop()  # this run is newer than the one being made
+            run, codes = self.refresh_run(at)
+            got = drain(run.refresh_steps(codes))
             run.close()
-            kept.keep(at, run.calls, new, slots, followers)
+            self.runs += 1
+            kept.keep(got.at, got.calls, got.new, got.slots, got.followers)
         return kept
+
+    def refresh_run(self, at: float, pin: SamplesPin | None = None) -> tuple[_Run, list[str]]:
+        """A run for a kept forecast at ``at`` (not made yet: ``refresh_steps`` makes it)."""
+        codes = [s.code for s in self.hall.config.services]
+        ghosts = [(code, "normal") for code in codes]
+        run = _Run(self, at, ghosts, {ghost_key(code, "normal") for code in codes}, pin=pin)
+        return run, codes
 
     # ---- citizens still to come ---------------------------------------------------------
 
-    def expected_arrivals(self, at: float) -> dict[tuple[str, str], list[tuple[float, float]]]:
+    def arrival_inputs(self, at: float) -> ArrivalInputs:
+        """A copy of what ``expected_arrivals`` reads that changes with each ticket."""
+        s = self.hall.state
+        prof, now = s.arrival_profile, slot_of(at)
+        return ArrivalInputs(
+            {code: tuple(log) for code, log in s.arrival_log.items()},
+            tuple(prof.counts),
+            {key: n for key, per in prof.counts.items() if (n := per.get(now, 0))},
+        )
+
+    def expected_arrivals(
+        self, at: float, inputs: ArrivalInputs | None = None
+    ) -> dict[tuple[str, str], list[tuple[float, float]]]:
         """Per (service, channel): the expected rate from now on, as (until, per second).
 
         With history, the profile of this weekday (hall/arrival_profile.py) half hour by half
         hour, scaled by how busy today has been against it so far; without, or for a service
-        the profile did not expect today, the last half hour's rate from now on."""
+        the profile did not expect today, the last half hour's rate from now on. (``inputs``:
+        the hall as it was, for a run made in steps.)"""
         s = self.hall.state
-        recent = arrival_rates(s, at)
+        recent = arrival_rates(s, at, inputs.logs if inputs is not None else None)
         prof = s.arrival_profile
         shifts = prof.shifts(s.day) if s.day else []
         first = prof.days.get(s.day)
         now = slot_of(at)
         out: dict[tuple[str, str], list[tuple[float, float]]] = {}
         by_service: dict[str, list[tuple[str, str]]] = {}
-        for key in (*prof.counts, *recent):
+        for key in (*(prof.counts if inputs is None else inputs.keys), *recent):
             keys = by_service.setdefault(key[0], [])
             if key not in keys:
                 keys.append(key)
@@ -327,7 +429,11 @@ class Estimator:
                     if got is None:
                         got = cache[key] = _profile_view(prof, key, shifts, first, now)
                     usual += got[0] + got[2][0] * part
-                    seen += got[1] + prof.counts.get(key, {}).get(now, 0)
+                    seen += got[1] + (
+                        prof.counts.get(key, {}).get(now, 0)
+                        if inputs is None
+                        else inputs.current.get(key, 0)
+                    )
             if usual <= 0:
                 out.update((k, [(math.inf, r)]) for k in keys if (r := recent.get(k, 0.0)) > 0)
                 continue
@@ -365,13 +471,26 @@ class Estimator:
         return forecast
 
 
+STEP_UNITS = 16  # a step of a stepped run does at most this many windows' (or calls') work
+BASE_UNITS = 8  # a service's summary of its 1,000 samples, in windows' work
+
+_Busy = tuple[float, int, ServiceTime, float, str]
+
+
 class _Run:
+    """One forward run. Its inputs are taken when it is made (the constructor): the lines, the
+    windows and who is at them, the expected arrivals and, with a ``pin``, the service-time
+    samples; so a run made step by step (``steps``) over several loop passes, while the hall
+    moves on, says what it would have said made in one go at its start."""
+
     def __init__(
         self,
         est: Estimator,
         at: float,
         ghosts: list[tuple[str, str]],
         targets: set[str],
+        *,
+        pin: SamplesPin | None = None,
     ) -> None:
         hall = est.hall
         real = hall.state
@@ -379,6 +498,7 @@ class _Run:
         self.hall = hall
         self.at = at
         self.targets = targets
+        self.pin = pin
         self.now = at
         self.calls: dict[str, float] = {}
         self.served_calls: dict[str, int] = {}
@@ -388,14 +508,14 @@ class _Run:
         self.shadow = shadow
         self.queues: dict[tuple[str, str], _ShadowQueue] = {}
         for code in hall._services:
-            self._line(code)
+            self._line(code, copy=pin is not None)
         self.order = real.arrivals
         self._times: dict[tuple[str, int], ServiceTime] = {}
         for service, channel in ghosts:
             self.add(service, channel, at, ghost=True)
-        # windows that can serve, and when each is free
+        # windows that can serve, and when each is free; the busy ones' set-up is a step's work
         self.heap: list[tuple[float, int]] = []
-        busy: list[tuple[float, int, ServiceTime, float, str]] = []
+        self._busy: list[tuple[int, str, float]] = []  # (window, its citizen's service, elapsed)
         for n, services in hall._window_services.items():
             w = real.window(n)
             if w.status == "closed" or not services:
@@ -406,10 +526,116 @@ class _Run:
                 free = at + pause_left(real.pause_samples, at - w.paused_at)
             t = real.tickets.get(w.current) if w.current else None
             if t is not None and t.state in (CALLED, SERVING) and t.called_at is not None:
-                st = self._time(t.service, n)
-                elapsed = at - t.called_at
-                busy.append((st.remaining(elapsed), n, st, elapsed, t.service))
+                self._busy.append((n, t.service, at - t.called_at))
             heapq.heappush(self.heap, (free, n))
+        self.serves = est.serves
+        self._free: dict[int, float] | None = None  # when each window is free after the run
+        self.credit: dict[int, float] = {}
+        self.streams: list[_Stream] = []
+        # made in a step of their own (a third of a millisecond on a large hall), from a copy
+        self._arrivals = est.arrival_inputs(at) if pin is not None else None
+        self.units = 0  # work done in the current step
+        self.most_units = 0  # the most work any step did (tests/hall/test_eta_steps.py)
+        self.step_count = 0
+
+    def close(self) -> None:
+        """Break the queues' references back to the run: a run is then freed as soon as it
+        is dropped, not left as cyclic garbage for the collector (a hundred objects a run,
+        thousands of runs a busy day; the collector's passes over them stall the loop)."""
+        for q in self.queues.values():
+            q.run = None
+
+    def _line(self, code: str, copy: bool) -> None:
+        base = self.hall.state.lines.get(code)
+        sl = ServiceLine()
+        for cls in CLASSES:
+            if base is None:
+                real = OrderedQueue()
+            else:
+                real = base.queues[cls].copy() if copy else base.queues[cls]
+            q = _ShadowQueue(real, self)
+            sl.queues[cls] = q
+            self.queues[(code, cls)] = q
+        self.shadow.lines[code] = sl
+
+    def service_time(self, service: str, staff: str | None, window: int | None) -> ServiceTime:
+        return self.est.times.service_time(service, staff, window, self.pin)
+
+    def _time(self, service: str, window: int) -> ServiceTime:
+        key = (service, window)
+        st = self._times.get(key)
+        if st is None:
+            w = self.shadow.windows.get(window)
+            st = self._times[key] = self.service_time(service, w.staff if w else None, window)
+        return st
+
+    def add(self, service: str, channel: str, when: float, ghost: bool) -> None:
+        self.order += 1
+        number = ghost_key(service, channel) if ghost else f"{GHOST}{self.order}"
+        t = Ticket(number, service, channel, when, self.order, waiting_since=when)
+        self.shadow.tickets[number] = t
+        self.queues[(service, CHANNEL_CLASS[channel])].extra.append((self.order, number))
+
+    # ---- made in steps ------------------------------------------------------------------
+    # Each ``yield`` ends a step: a step does at most STEP_UNITS units of work, a unit being one
+    # window's share of the set-up (its time left, its factor in a first finish, its slice) or
+    # one call, and a service's summary of its history BASE_UNITS. Before each piece of work:
+    # "if it does not fit in this step, yield", then the work, then it is counted. Made in one
+    # go (``drain``), the same code gives the same numbers.
+
+    def step(self, steps: Generator[None, None, Any]) -> tuple[bool, Any]:
+        """One step of ``steps``: (done, its result when done)."""
+        self.units = 0
+        self.step_count += 1
+        try:
+            next(steps)
+        except StopIteration as done:
+            return True, done.value
+        finally:
+            self.most_units = max(self.most_units, self.units)
+        return False, None
+
+    def _counted(self, steps: Generator[None, None, _T]) -> Generator[None, None, _T]:
+        """A window-by-window computation (first_finish_steps), a unit a window."""
+        while True:
+            if self.units >= STEP_UNITS:
+                yield
+            try:
+                next(steps)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            self.units += 1
+
+    def _set_up(self) -> Generator[None, None, None]:
+        """The citizens still to come; the busy windows: when each is expected to be free."""
+        at, est = self.at, self.est
+        arrivals = (
+            est.expected_arrivals(at)
+            if self._arrivals is None  # in one go: read now (a bench may replace the method)
+            else est.expected_arrivals(at, self._arrivals)
+        )
+        for (code, channel), segments in sorted(arrivals.items()):
+            if code in self.hall._services and segments:
+                stream = _Stream(code, channel, at, segments)
+                self.queues[(code, CHANNEL_CLASS[channel])].stream = stream
+                self.streams.append(stream)
+        if self.pin is not None:
+            yield
+        # each service's summary of its history (1,000 samples): BASE_UNITS of work each
+        for code in self.hall._services:
+            if est.times.prepared(code, self.pin):
+                continue
+            if self.units + BASE_UNITS > STEP_UNITS:
+                yield
+            est.times.prepare(code, self.pin)
+            self.units += BASE_UNITS
+        busy: list[_Busy] = []
+        for n, service, elapsed in self._busy:
+            if self.units >= STEP_UNITS:
+                yield
+            st = self._time(service, n)
+            busy.append((st.remaining(elapsed), n, st, elapsed, service))
+            self.units += 1
         # Busy windows do not all finish at their mean: one of several finishes early.
         # - The first finish is expected at ∫ P(every busy window still busy at t) dt, from each
         #   one's own distribution of the time left (service_times.first_finish).
@@ -425,11 +651,15 @@ class _Run:
         busy.sort()
         frees = dict((n, f) for f, n in self.heap)
         spread = (len(busy) - 1) / len(busy) if busy else 0.0
-        self.credit: dict[int, float] = {}
-        residuals = [b[2].residual(b[3], b[0]) for b in busy]
-        first = first_finish(residuals) if busy else 0.0
+        residuals = []
+        for b in busy:
+            if self.units >= STEP_UNITS:
+                yield
+            residuals.append(b[2].residual(b[3], b[0]))
+            self.units += 1
+        first = (yield from self._counted(first_finish_steps(residuals))) if busy else 0.0
         groups: dict[tuple[object, str], list[int]] = {}  # interchangeable busy windows
-        skills = est.skills
+        skills = self.est.skills
         for k, b in enumerate(busy):
             groups.setdefault((skills[b[1]], b[4]), []).append(k)
         stagger: dict[int, float] = {}
@@ -437,63 +667,34 @@ class _Run:
             if len(ks) < 2:
                 continue
             members = [busy[k] for k in ks]
-            g_first = first_finish([residuals[k] for k in ks], GROUP_GRID)
+            g_first = yield from self._counted(
+                first_finish_steps([residuals[k] for k in ks], GROUP_GRID)
+            )
             gap = 1.0 / sum(1.0 / b[2].mean_s for b in members)
             for j, k in enumerate(ks):
                 stagger[k] = g_first + j * gap
         for k, (_, n, st, elapsed, _) in enumerate(busy):
+            if self.units >= STEP_UNITS:
+                yield
             sliced = first if k == 0 else st.remaining_slice(elapsed, k, len(busy))
             share = min(st.cv2, 1.0) if k in stagger else 0.0
             left = (1 - share) * sliced + share * stagger.get(k, 0.0)
             frees[n] = max(frees[n], at + left)
             self.credit[n] = (1 - share) * spread * min(st.cv2, 1.0) * st.mean_s / 2
+            self.units += 1
         self.heap = sorted((f, n) for n, f in frees.items())
-        self.serves = est.serves
-        self._free: dict[int, float] | None = None  # when each window is free after the run
-        self.streams: list[_Stream] = []
-        for (code, channel), segments in sorted(est.expected_arrivals(at).items()):
-            if code in hall._services and segments:
-                stream = _Stream(code, channel, at, segments)
-                self.queues[(code, CHANNEL_CLASS[channel])].stream = stream
-                self.streams.append(stream)
 
-    def close(self) -> None:
-        """Break the queues' references back to the run: a run is then freed as soon as it
-        is dropped, not left as cyclic garbage for the collector (a hundred objects a run,
-        thousands of runs a busy day; the collector's passes over them stall the loop)."""
-        for q in self.queues.values():
-            q.run = None
-
-    def _line(self, code: str) -> None:
-        base = self.hall.state.lines.get(code)
-        sl = ServiceLine()
-        for cls in CLASSES:
-            q = _ShadowQueue(base.queues[cls] if base is not None else OrderedQueue(), self)
-            sl.queues[cls] = q
-            self.queues[(code, cls)] = q
-        self.shadow.lines[code] = sl
-
-    def _time(self, service: str, window: int) -> ServiceTime:
-        key = (service, window)
-        st = self._times.get(key)
-        if st is None:
-            w = self.shadow.windows.get(window)
-            st = self._times[key] = self.est.service_time(service, w.staff if w else None, window)
-        return st
-
-    def add(self, service: str, channel: str, when: float, ghost: bool) -> None:
-        self.order += 1
-        number = ghost_key(service, channel) if ghost else f"{GHOST}{self.order}"
-        t = Ticket(number, service, channel, when, self.order, waiting_since=when)
-        self.shadow.tickets[number] = t
-        self.queues[(service, CHANNEL_CLASS[channel])].extra.append((self.order, number))
-
-    def run(self) -> Forecast:
+    def steps(self) -> Generator[None, None, Forecast]:
+        """The run, a step at a time: its forecast of the targets."""
+        yield from self._set_up()
         hall, shadow, calls = self.hall, self.shadow, 0
         pending = set(self.targets)
         steps = 0
         now = self.at
         while self.heap and pending and calls < MAX_CALLS and steps < MAX_STEPS:
+            if self.units >= STEP_UNITS:
+                yield
+            self.units += 1  # (counted first: the loop has several ends)
             steps += 1
             now, n = heapq.heappop(self.heap)
             self.now = now
@@ -520,6 +721,25 @@ class _Run:
         for key in pending:
             self.calls[key] = self._extrapolate(key, now)
         return Forecast(self.at, {k: v for k, v in self.calls.items() if k in self.targets})
+
+    def run(self) -> Forecast:
+        return drain(self.steps())
+
+    def refresh_steps(self, codes: list[str]) -> Generator[None, None, Refresh]:
+        """The run for a kept forecast (ghosts of every service's normal ticket), a step at a
+        time: what ``KeptForecast.keep`` takes."""
+        yield from self.steps()
+        new = {code: self.calls[ghost_key(code, "normal")] for code in codes}
+        slots = {code: self.slot(code) for code in codes}
+        followers: dict[str, list[tuple[float, float]] | None] = {}
+        for code in codes:
+            if slots[code] is None:
+                windows = len(self.est.serving.get(code, ()))
+                if self.units and self.units + windows > STEP_UNITS:
+                    yield
+                self.units += windows
+                followers[code] = self.followers(code)
+        return Refresh(self.at, self.calls, new, slots, followers)
 
     def slot(self, service: str) -> float | None:
         """Seconds per citizen of this service behind a new ticket of it: the rate the run
@@ -549,7 +769,7 @@ class _Run:
         windows = self.shadow.windows
         serving = [n for n in self.est.serving.get(service, ()) if n in windows]
         if not serving:  # nobody can say when one opens: as many as are configured, from now
-            mean = self.est.service_time(service, None).mean_s
+            mean = self.service_time(service, None, None).mean_s
             configured = max(1, len(self.hall.windows_serving.get(service, ())))
             return [(self.at + mean / configured, mean / configured)]
         first = [n for n in self.est.first_serving.get(service, ()) if n in windows]
@@ -582,7 +802,7 @@ class _Run:
             for n in self.shadow.windows
             if any(code == t.service for code, _, _ in self.hall._window_services[n])
         )
-        mean = self.est.service_time(t.service, None).mean_s
+        mean = self.service_time(t.service, None, None).mean_s
         if windows == 0:
             # No window that serves it is open: nobody can say when one opens, so the estimate
             # is the wait once one does (from now), not the end of a run of the other lines,

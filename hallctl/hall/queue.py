@@ -54,6 +54,13 @@ class OrderedQueue:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def copy(self) -> OrderedQueue:
+        """The same items in a queue of its own (a forward run made over several passes reads
+        the line as it was when it started)."""
+        q = OrderedQueue()
+        q._items = self._items[self._start :]
+        return q
+
     def head(self) -> Item | None:
         """The first item, or None when empty (one call where ``q and q[0]`` made two)."""
         items, start = self._items, self._start

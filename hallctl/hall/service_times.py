@@ -24,9 +24,11 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
 from statistics import median
+
+from hallctl.hall.eta_steps import drain
 
 SAMPLES = 1000
 RECENT = 60  # the latest samples, for a pace that differs from the long run
@@ -257,6 +259,14 @@ def first_finish(busy: Sequence[Residual], points: int = FIRST_GRID) -> float:
     """Expected time until the first of several busy windows finishes: ∫ P(all still busy at
     t) dt, on a grid of ``points`` quantiles of the window with history likeliest to finish
     first, and the times left of those without (taken as certain). With one window, its mean."""
+    return drain(first_finish_steps(busy, points))
+
+
+def first_finish_steps(
+    busy: Sequence[Residual], points: int = FIRST_GRID
+) -> Generator[None, None, float]:
+    """``first_finish``, a window at a time: it yields after each window's factor of the
+    product (a forward run made over several loop passes, hall/eta.py), then returns it."""
     if len(busy) == 1:
         return busy[0].mean
     spread = [r for r in busy if len(r.xs) - r.i > 1]
@@ -284,6 +294,7 @@ def first_finish(busy: Sequence[Residual], points: int = FIRST_GRID) -> float:
             p * ((n - bisect_right(xs, e + t / scale)) / left)
             for p, t in zip(ps, grid, strict=True)
         ]
+        yield
     total, prev_t, prev_p = 0.0, 0.0, 1.0
     log = math.log
     for t, p in zip(grid, ps, strict=True):
