@@ -23,6 +23,7 @@ from hallctl.commit_batch import Batch
 from hallctl.config.models import HallConfig
 from hallctl.disk_full import is_disk_full
 from hallctl.disk_watch import DiskFullError, DiskWatch
+from hallctl.event_json import encode_event
 from hallctl.hall.commands import READ_ONLY, parse_command
 from hallctl.hall.core import Event, Hall
 from hallctl.hall.errors import HallError
@@ -423,7 +424,7 @@ class HallEngine:
                     data["day"] if type_ == "day.started" else day,
                     rid,
                     EVENT_VERSION,
-                    encode_json(data),
+                    encode_event(data),
                 )
                 append(encoded)
         if rid and response is not None:
