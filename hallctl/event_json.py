@@ -63,7 +63,7 @@ def _make(data: dict[str, Any]) -> _Encoder:
         "bool": bool,
         "NoneType": type(None),
     }
-    exec("\n".join(lines), scope)  # noqa: S102 - our own text: keys enter as repr() only
+    exec("\n".join(lines), scope)  # our own text: the keys enter as repr() only
     encoder: _Encoder = scope["encode"]
     return encoder
 
