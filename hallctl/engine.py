@@ -46,6 +46,7 @@ FREEZE_EVERY = 2_000  # events between gc.freeze() calls (see _freeze)
 MAX_REQUEST_ID = 128  # as the request models say; a longer one is refused, and not kept
 
 Clock = Callable[[], datetime]
+_new_tuple = tuple.__new__
 
 
 def snapshot_blob(state: HallState) -> bytes:
@@ -415,16 +416,20 @@ class HallEngine:
             day = self.hall.state.day
             append = batch.events.append
             for type_, data in events:
-                if not isinstance(data, dict):  # JSON object text by construction (journal)
+                if data.__class__ is not dict and not isinstance(data, dict):  # JSON objects only
                     raise TypeError(f"event {type_}: data must be a dict, not {type(data)}")
-                encoded = EncodedEvent(
-                    new_id(),
-                    type_,
-                    ts,
-                    data["day"] if type_ == "day.started" else day,
-                    rid,
-                    EVENT_VERSION,
-                    encode_event(data),
+                # tuple.__new__: the named tuple's own __new__ is one more Python frame an event
+                encoded = _new_tuple(
+                    EncodedEvent,
+                    (
+                        new_id(),
+                        type_,
+                        ts,
+                        data["day"] if type_ == "day.started" else day,
+                        rid,
+                        EVENT_VERSION,
+                        encode_event(data),
+                    ),
                 )
                 append(encoded)
         if rid and response is not None:

@@ -169,18 +169,34 @@ def _choose_default(
         queues = line.queues
         for rank, cls in _RANKED_CLASSES:
             q = queues[cls]
-            head = q.head() if q.__class__ is OrderedQueue else (q[0] if q else None)
-            if head is not None and rank <= top:
-                if rank < top:
-                    top = rank
-                    pool = []
-                pool.append((level, position, code, weight, head[1]))
+            if q.__class__ is OrderedQueue:
+                number = q.head_number()
+                if number is None or rank > top:
+                    continue
+            else:  # the forecast's shadow queues: asked as candidates() asks them
+                head = q[0] if q else None
+                if head is None or rank > top:
+                    continue
+                number = head[1]
+            if rank < top:
+                top = rank
+                pool = [(level, position, code, weight, number)]
+            else:
+                pool.append((level, position, code, weight, number))
     if len(pool) < 2:
         return pool[0][4] if pool else None
-    best = min(x[0] for x in pool)
-    pool = [x for x in pool if x[0] == best]
-    if len(pool) == 1:
-        return pool[0][4]
+    levels = {x[0] for x in pool}
+    if len(levels) > 1:
+        best = min(levels)
+        pool = [x for x in pool if x[0] == best]
+        if len(pool) == 1:
+            return pool[0][4]
     served = state.window(window).served
     # the service whose (served + 1) / weight is smallest is furthest behind its share
-    return min(pool, key=lambda x: ((served.get(x[2], 0) + 1) / x[3], x[1]))[4]
+    pick = pool[0]
+    behind = ((served.get(pick[2], 0) + 1) / pick[3], pick[1])
+    for x in pool[1:]:
+        key = ((served.get(x[2], 0) + 1) / x[3], x[1])
+        if key < behind:
+            pick, behind = x, key
+    return pick[4]
