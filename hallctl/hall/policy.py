@@ -170,9 +170,12 @@ def _choose_default(
         for rank, cls in _RANKED_CLASSES:
             q = queues[cls]
             if q.__class__ is OrderedQueue:
-                number = q.head_number()
-                if number is None or rank > top:
+                # its head read in place: six queues a call, and a method call each cost more
+                # than the rest of the scan
+                items, start = q._items, q._start
+                if len(items) <= start or rank > top:
                     continue
+                number = items[start][1]
             else:  # the forecast's shadow queues: asked as candidates() asks them
                 head = q[0] if q else None
                 if head is None or rank > top:

@@ -59,11 +59,6 @@ class OrderedQueue:
         items, start = self._items, self._start
         return items[start] if len(items) > start else None
 
-    def head_number(self) -> str | None:
-        """The first item's ticket number, or None when empty."""
-        items, start = self._items, self._start
-        return items[start][1] if len(items) > start else None
-
     def add(self, order: int, number: str) -> None:
         item = (order, number)
         items, start = self._items, self._start

@@ -163,7 +163,7 @@ def _enqueue(s: HallState, t: Ticket, at: float, front: bool) -> None:
 
 def _dequeue(s: HallState, t: Ticket) -> None:
     s.line(t.service).remove(CHANNEL_CLASS[t.channel], t.order, t.number)
-    if f"long_wait:{t.number}" in s.alarms:
+    if s.alarms and f"long_wait:{t.number}" in s.alarms:
         s.long_wait_left.add(t.number)
 
 
