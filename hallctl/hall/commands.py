@@ -332,7 +332,7 @@ INTERNAL: frozenset[str] = frozenset({"record_report"})
 # is frozen and the core only reads it, so the same request may share its validated command:
 # kept for flat requests of a few str and int fields (without a request id, unique to one
 # request). Exact classes only: 1 == True == 1.0, but a strict window refuses the others.
-_PARSED_MAX = 256
+_PARSED_MAX = 1024
 _PARSED_FIELDS = 4
 _parsed: dict[tuple[tuple[str, Any], ...], AnyCommand] = {}
 
@@ -366,6 +366,6 @@ def parse_command(request: Any) -> AnyCommand:
         raise HallError("bad_request", "; ".join(parts)) from None
     if key is not None:
         if len(_parsed) >= _PARSED_MAX:
-            _parsed.clear()  # a few hundred requests a hall repeats: a rare refill
+            _parsed.clear()  # a hall repeats several hundred requests: a rare refill
         _parsed[key] = cmd
     return cmd
