@@ -345,12 +345,14 @@ def parse_command(request: Any) -> AnyCommand:
     if len(request) <= _PARSED_FIELDS and "request_id" not in request:
         key = tuple(request.items())
         # before the lookup: a True or a 1.0 would find the command of a 1
-        if all(v.__class__ is str or v.__class__ is int for _, v in key):
+        for _, v in key:
+            if v.__class__ is not str and v.__class__ is not int:
+                key = None
+                break
+        else:
             cmd = _parsed.get(key)
             if cmd is not None:
                 return cmd
-        else:
-            key = None
     action = request.get("action")
     validate = _VALIDATORS.get(action) if isinstance(action, str) else None
     if validate is None:

@@ -157,12 +157,15 @@ def _enqueue(s: HallState, t: Ticket, at: float, front: bool) -> None:
         t.order = s.arrivals
     t.state = WAITING
     t.window = None
-    s.line(t.service).add(CHANNEL_CLASS[t.channel], t.order, t.number)
-    heapq.heappush(s.wait_watch.setdefault(t.service, []), (t.waiting_since, t.number))
+    s.line(t.service).queues[CHANNEL_CLASS[t.channel]].add(t.order, t.number)
+    watch = s.wait_watch.get(t.service)
+    if watch is None:
+        watch = s.wait_watch[t.service] = []
+    heapq.heappush(watch, (t.waiting_since, t.number))
 
 
 def _dequeue(s: HallState, t: Ticket) -> None:
-    s.line(t.service).remove(CHANNEL_CLASS[t.channel], t.order, t.number)
+    s.line(t.service).queues[CHANNEL_CLASS[t.channel]].remove(t.order, t.number)
     if s.alarms and f"long_wait:{t.number}" in s.alarms:
         s.long_wait_left.add(t.number)
 
