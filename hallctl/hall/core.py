@@ -1,9 +1,10 @@
 """The hall core: commands in, events out. Pure and synchronous: no I/O, no clock of its own.
 
 ``Hall.execute(command, now)`` checks the command against the state, and only when every check
-has passed emits events; each emitted event is folded into the state at once (``state.apply``)
-so that a command's later events see its earlier ones. A command that fails raises HallError
-before its first event, so a bad request changes nothing.
+has passed emits events; each emitted event is folded into the state at once (``state.apply``;
+the busiest ones from the values the handler put in them, ``state.fold_*``, which a replay
+reaches through ``apply`` too) so that a command's later events see its earlier ones. A
+command that fails raises HallError before its first event, so a bad request changes nothing.
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ from hallctl.hall.state import (
 
 Event = tuple[str, dict[str, Any]]
 CHANNELS = {ch: sys.intern(ch) for ch in CHANNEL_CLASS}
-_NO_OVERRIDE: dict[str, Any] = {}  # read only
 
 
 @dataclass(slots=True)
@@ -81,13 +81,13 @@ class Hall:
             )
             for w in config.windows
         }
-        # per-command lookups made once (the hall file is frozen): a service's issuing hours
-        # and number limits, a window's shown name, each action's handler
+        # per-command lookups made once (the hall file is frozen): a service's issuing hours,
+        # a window's shown name, each action's handler
         self._hours = {s.code: s.hours or config.hall.hours for s in config.services}
-        self._limits = {s.code: (s.last_number, s.capacity) for s in config.services}
         self._window_names = {w.number: w.display_name for w in config.windows}
         # what issuing a ticket reads of its service: its code (interned, as a replay's), the
-        # text its numbers are made with, its number limits, whether it has hours
+        # %-format its numbers are made with, the counter before its first, its number
+        # limits, whether it has hours
         self._issue = {
             s.code: (
                 sys.intern(s.code),
