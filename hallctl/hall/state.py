@@ -232,7 +232,7 @@ def fold_issued(
     appointment: str | None,
 ) -> None:
     """ticket.issued from its values (``service`` and ``channel`` interned by the caller)."""
-    t = Ticket(number, service, channel, at, 0, WAITING, at)
+    t = Ticket(number, service, channel, issued_at=at, order=0, waiting_since=at)
     s.tickets[number] = t
     s.counters[service] = counter
     issued = s.issued
