@@ -502,6 +502,53 @@ async def engine_parts(seconds: float, clients: int) -> tuple[dict[str, float], 
     return parts, done / wall
 
 
+async def bare_parts(
+    seconds: float, clients: int, commits: list[list[EncodedEvent]]
+) -> dict[str, float]:
+    """The bare loop's CPU µs a command, split as ``engine_parts`` splits the engine's: its
+    journal append (timed the same way) and the rest (its ids, event tuples, futures, the
+    loop), to set the engine's "rest" against."""
+    spent = dict.fromkeys(("journal", "timer"), 0)
+    calls = dict.fromkeys(spent, 0)
+    clock = time.thread_time_ns
+    append = Journal.append
+
+    def timed_append(*args: Any, **kwargs: Any) -> Any:
+        calls["journal"] += 1
+        t0 = clock()
+        try:
+            return append(*args, **kwargs)
+        finally:
+            spent["journal"] += clock() - t0
+
+    def timed(fn: Any, part: str) -> Any:
+        def run() -> Any:
+            t0 = clock()
+            try:
+                return fn()
+            finally:
+                spent[part] += clock() - t0
+
+        return run
+
+    inside, whole = timer_cost(timed, spent, calls)
+    Journal.append = timed_append  # type: ignore[method-assign]
+    try:
+        spent["journal"] = calls["journal"] = 0
+        rate = await bare_group_commit(seconds, clients, commits)
+    finally:
+        Journal.append = append  # type: ignore[method-assign]
+    done = rate.per_s * seconds  # as counted by bare_group_commit, over its own wall time
+    journal = (spent["journal"] - calls["journal"] * inside) / done / 1000
+    timers = calls["journal"] * whole / done / 1000
+    return {
+        "journal": journal,
+        "timers": timers,
+        "rest": rate.cpu_us - journal - timers,
+        "total": rate.cpu_us,
+    }
+
+
 def timer_cost(
     timed: Any, spent: dict[str, int], calls: dict[str, int], n: int = 50_000
 ) -> tuple[float, float]:
@@ -554,11 +601,18 @@ def main() -> None:
         tempfile.tempdir = args.dir  # every journal and fsync probe below is made there
 
     if args.parts:
-        runs = [asyncio.run(engine_parts(args.seconds, args.clients)) for _ in range(args.rounds)]
+        commits = recorded_commits(20_000)
+        runs, bare_runs = [], []
+        for _ in range(args.rounds):  # alternated, as the rounds below
+            bare_runs.append(asyncio.run(bare_parts(args.seconds, args.clients, commits)))
+            runs.append(asyncio.run(engine_parts(args.seconds, args.clients)))
         parts, rate = min(runs, key=lambda run: run[0]["total"])
         print("CPU µs a command, best of", args.rounds, "rounds: "
               + ", ".join(f"{k} {v:.1f}" for k, v in parts.items())
               + f"  ({rate:,.0f} commands/s with the timers)")
+        bare = min(bare_runs, key=lambda run: run["total"])
+        print("the bare loop, the same way: "
+              + ", ".join(f"{k} {v:.1f}" for k, v in bare.items()))
         return
     if args.only_memory:
         ready, after = daemon_rss_mb(args.tickets)
