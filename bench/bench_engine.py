@@ -422,6 +422,158 @@ def daemon_rss_mb(tickets: int, served: bool = False) -> tuple[float, float]:
             proc.wait()
 
 
+PARTS = ("parse", "core", "events", "journal")
+
+
+async def engine_parts(seconds: float, clients: int) -> tuple[dict[str, float], float]:
+    """CPU µs a command in each part of the running engine (50 clients, forecast on): thread
+    time around the request parse, the core (``Hall.execute``), the events' ids, JSON and
+    batch (``_join``), and the journal append in the writer thread, each less its timer's
+    own reading (calibrated on a call of nothing); "timers" is what the timing itself cost
+    (a thread clock read is a system call); "the rest" is what the process spent besides
+    (coroutines, futures, the loop, snapshots, gc). Timed from outside, on the engine as
+    shipped."""
+    import hallctl.engine as engine_module
+
+    spent = dict.fromkeys((*PARTS, "timer"), 0)
+    calls = dict.fromkeys(spent, 0)
+    clock = time.thread_time_ns
+
+    def timed(fn: Any, part: str) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            calls[part] += 1
+            t0 = clock()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[part] += clock() - t0
+
+        return run
+
+    inside, whole = timer_cost(timed, spent, calls)
+
+    patched = [
+        (engine_module, "parse_command"),
+        (HallEngine, "_join"),
+        (Journal, "append"),
+    ]
+    saved = [(owner, name, getattr(owner, name)) for owner, name in patched]
+    engine_module.parse_command = timed(engine_module.parse_command, "parse")  # type: ignore[attr-defined]
+    HallEngine._join = timed(HallEngine._join, "events")  # type: ignore[method-assign]
+    Journal.append = timed(Journal.append, "journal")  # type: ignore[method-assign]
+    try:
+        cfg = parse_config(HALL)
+        with tempfile.TemporaryDirectory() as d, Journal(Path(d) / "j.db") as journal:
+            engine = HallEngine(cfg, journal, secret=b"x" * 32)
+            engine.recover()
+            engine.hall.execute = timed(engine.hall.execute, "core")  # type: ignore[method-assign]
+            writer = asyncio.create_task(engine.run())
+            for n in range(1, 101):
+                await engine.execute({"action": "open_window", "window": n})
+            made = {seed: requests(seed, 2_000) for seed in range(clients)}
+            done = 0
+            stop_at = time.perf_counter() + seconds
+
+            async def client(seed: int) -> None:
+                nonlocal done
+                mine, i = made[seed], 0
+                while time.perf_counter() < stop_at:
+                    await engine.execute(mine[i % len(mine)])
+                    i += 1
+                    done += 1
+
+            for part in spent:
+                spent[part] = calls[part] = 0
+            c0, t0 = time.process_time(), time.perf_counter()
+            await asyncio.gather(*(client(i) for i in range(clients)))
+            cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+            writer.cancel()
+    finally:
+        for owner, name, original in saved:
+            setattr(owner, name, original)
+    # Each part less what its timer read around nothing; the timers' whole cost (the clock is
+    # a system call, 0.5-0.6 µs) is shown apart, so "the rest" is the engine's own.
+    parts = {
+        part: (spent[part] - calls[part] * inside) / done / 1000 for part in PARTS
+    }
+    parts["timers"] = sum(calls[part] for part in PARTS) * whole / done / 1000
+    parts["rest"] = cpu / done * 1e6 - sum(parts.values())
+    parts["total"] = cpu / done * 1e6
+    return parts, done / wall
+
+
+async def bare_parts(
+    seconds: float, clients: int, commits: list[list[EncodedEvent]]
+) -> dict[str, float]:
+    """The bare loop's CPU µs a command, split as ``engine_parts`` splits the engine's: its
+    journal append (timed the same way) and the rest (its ids, event tuples, futures, the
+    loop), to set the engine's "rest" against."""
+    spent = dict.fromkeys(("journal", "timer"), 0)
+    calls = dict.fromkeys(spent, 0)
+    clock = time.thread_time_ns
+    append = Journal.append
+
+    def timed_append(*args: Any, **kwargs: Any) -> Any:
+        calls["journal"] += 1
+        t0 = clock()
+        try:
+            return append(*args, **kwargs)
+        finally:
+            spent["journal"] += clock() - t0
+
+    def timed(fn: Any, part: str) -> Any:
+        def run() -> Any:
+            t0 = clock()
+            try:
+                return fn()
+            finally:
+                spent[part] += clock() - t0
+
+        return run
+
+    inside, whole = timer_cost(timed, spent, calls)
+    Journal.append = timed_append  # type: ignore[method-assign]
+    try:
+        spent["journal"] = calls["journal"] = 0
+        rate = await bare_group_commit(seconds, clients, commits)
+    finally:
+        Journal.append = append  # type: ignore[method-assign]
+    done = rate.per_s * seconds  # as counted by bare_group_commit, over its own wall time
+    journal = (spent["journal"] - calls["journal"] * inside) / done / 1000
+    timers = calls["journal"] * whole / done / 1000
+    return {
+        "journal": journal,
+        "timers": timers,
+        "rest": rate.cpu_us - journal - timers,
+        "total": rate.cpu_us,
+    }
+
+
+def timer_cost(
+    timed: Any, spent: dict[str, int], calls: dict[str, int], n: int = 50_000
+) -> tuple[float, float]:
+    """ns a timed call adds: what its timer reads around a call of nothing (inside a part's
+    figure), and all it costs (the wrapper and both clock reads), best of 5."""
+    def nothing() -> None:
+        return None
+
+    wrapped = timed(nothing, "timer")
+    clock = time.thread_time_ns
+    best_inside = best_whole = float("inf")
+    for _ in range(5):
+        spent["timer"] = calls["timer"] = 0
+        t0 = clock()
+        for _ in range(n):
+            nothing()
+        bare = clock() - t0
+        t0 = clock()
+        for _ in range(n):
+            wrapped()
+        best_whole = min(best_whole, (clock() - t0 - bare) / n)
+        best_inside = min(best_inside, spent["timer"] / n)
+    return best_inside, best_whole
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=5.0)
@@ -438,10 +590,30 @@ def main() -> None:
         "nothing, gives the CPU-bound limit",
     )
     ap.add_argument("--tickets", type=int, default=20_000, help="tickets before reading RSS")
+    ap.add_argument(
+        "--parts",
+        action="store_true",
+        help="only where the engine's CPU goes a command (parse, core, events, journal, the "
+        "rest), best of --rounds rounds of --seconds",
+    )
     args = ap.parse_args()
     if args.dir:
         tempfile.tempdir = args.dir  # every journal and fsync probe below is made there
 
+    if args.parts:
+        commits = recorded_commits(20_000)
+        runs, bare_runs = [], []
+        for _ in range(args.rounds):  # alternated, as the rounds below
+            bare_runs.append(asyncio.run(bare_parts(args.seconds, args.clients, commits)))
+            runs.append(asyncio.run(engine_parts(args.seconds, args.clients)))
+        parts, rate = min(runs, key=lambda run: run[0]["total"])
+        print("CPU µs a command, best of", args.rounds, "rounds: "
+              + ", ".join(f"{k} {v:.1f}" for k, v in parts.items())
+              + f"  ({rate:,.0f} commands/s with the timers)")
+        bare = min(bare_runs, key=lambda run: run["total"])
+        print("the bare loop, the same way: "
+              + ", ".join(f"{k} {v:.1f}" for k, v in bare.items()))
+        return
     if args.only_memory:
         ready, after = daemon_rss_mb(args.tickets)
         print(f"`hallctl run` resident: ready {ready:.1f} MB, after {args.tickets:,} tickets "

@@ -23,6 +23,7 @@ from hallctl.commit_batch import Batch
 from hallctl.config.models import HallConfig
 from hallctl.disk_full import is_disk_full
 from hallctl.disk_watch import DiskFullError, DiskWatch
+from hallctl.event_json import encode_event
 from hallctl.forecast_refresh import refreshing
 from hallctl.hall.commands import READ_ONLY, parse_command
 from hallctl.hall.core import Event, Hall
@@ -46,6 +47,7 @@ FREEZE_EVERY = 2_000  # events between gc.freeze() calls (see _freeze)
 MAX_REQUEST_ID = 128  # as the request models say; a longer one is refused, and not kept
 
 Clock = Callable[[], datetime]
+_new_tuple = tuple.__new__
 
 
 def ok(result: dict[str, Any]) -> dict[str, Any]:
@@ -424,16 +426,20 @@ class HallEngine:
             day = self.hall.state.day
             append = batch.events.append
             for type_, data in events:
-                if not isinstance(data, dict):  # JSON object text by construction (journal)
+                if data.__class__ is not dict and not isinstance(data, dict):  # JSON objects only
                     raise TypeError(f"event {type_}: data must be a dict, not {type(data)}")
-                encoded = EncodedEvent(
-                    new_id(),
-                    type_,
-                    ts,
-                    data["day"] if type_ == "day.started" else day,
-                    rid,
-                    EVENT_VERSION,
-                    encode_json(data),
+                # tuple.__new__: the named tuple's own __new__ is one more Python frame an event
+                encoded = _new_tuple(
+                    EncodedEvent,
+                    (
+                        new_id(),
+                        type_,
+                        ts,
+                        data["day"] if type_ == "day.started" else day,
+                        rid,
+                        EVENT_VERSION,
+                        encode_event(data),
+                    ),
                 )
                 append(encoded)
         if rid and response is not None:

@@ -1,14 +1,16 @@
 """The hall core: commands in, events out. Pure and synchronous: no I/O, no clock of its own.
 
 ``Hall.execute(command, now)`` checks the command against the state, and only when every check
-has passed emits events; each emitted event is folded into the state at once (``state.apply``)
-so that a command's later events see its earlier ones. A command that fails raises HallError
-before its first event, so a bad request changes nothing.
+has passed emits events; each emitted event is folded into the state at once (``state.apply``;
+the busiest ones from the values the handler put in them, ``state.fold_*``, which a replay
+reaches through ``apply`` too) so that a command's later events see its earlier ones. A
+command that fails raises HallError before its first event, so a bad request changes nothing.
 """
 
 from __future__ import annotations
 
 import heapq
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -22,9 +24,10 @@ from hallctl.hall.errors import HallError
 from hallctl.hall.estimate import ahead_in_class, ahead_of
 from hallctl.hall.eta import Estimator
 from hallctl.hall.levels import parse_level
-from hallctl.hall.policy import choose
+from hallctl.hall.policy import choose, rules_for
 from hallctl.hall.state import (
     CALLED,
+    CHANNEL_CLASS,
     FINISHED,
     NO_SHOW,
     SERVING,
@@ -32,10 +35,14 @@ from hallctl.hall.state import (
     HallState,
     Ticket,
     apply,
+    fold_called,
+    fold_finished,
+    fold_issued,
+    folded,
 )
 
 Event = tuple[str, dict[str, Any]]
-_NO_OVERRIDE: dict[str, Any] = {}  # read only
+CHANNELS = {ch: sys.intern(ch) for ch in CHANNEL_CLASS}
 
 
 @dataclass(slots=True)
@@ -69,13 +76,30 @@ class Hall:
             for ws in w.services:
                 self.windows_serving[ws.service].append(w.number)
         self._rules = {
-            w.number: list((w.policy or config.calling.policy).rules) for w in config.windows
+            w.number: rules_for(
+                (w.policy or config.calling.policy).rules, self._window_services[w.number]
+            )
+            for w in config.windows
         }
-        # per-command lookups made once (the hall file is frozen): a service's issuing hours
-        # and number limits, a window's shown name, each action's handler
+        # per-command lookups made once (the hall file is frozen): a service's issuing hours,
+        # a window's shown name, each action's handler
         self._hours = {s.code: s.hours or config.hall.hours for s in config.services}
-        self._limits = {s.code: (s.last_number, s.capacity) for s in config.services}
         self._window_names = {w.number: w.display_name for w in config.windows}
+        # what issuing a ticket reads of its service: its code (interned, as a replay's), the
+        # %-format its numbers are made with, the counter before its first, its number
+        # limits, whether it has hours
+        self._issue = {
+            s.code: (
+                sys.intern(s.code),
+                s.prefix.replace("%", "%%") + f"%0{s.digits}d",
+                s.number_start - 1,
+                s.last_number,
+                s.capacity,
+                bool(self._hours[s.code]),
+            )
+            for s in config.services
+        }
+        self._service_name = {s.code: s.name for s in config.services}
         self._handlers: dict[type[c.Command], Callable[..., None]] = {}
         # the hall-local day of the latest command and the instants it spans, so that a
         # command within it needs no time zone conversion (at most one a day)
@@ -141,6 +165,12 @@ class Hall:
         self.eta.saw(type_, data)
         out.events.append((type_, data))
 
+    def _emitted(self, out: Outcome, type_: str, data: dict[str, Any]) -> None:
+        """An event the handler has folded itself, from the values it put in ``data``
+        (``state.fold_*`` then ``state.folded``: what ``apply`` would have done)."""
+        self.eta.saw(type_, data)
+        out.events.append((type_, data))
+
     def window_config(self, number: int) -> WindowConfig:
         """A window of the hall file by number, in O(1) (views run on every change)."""
         return self._windows[number]
@@ -176,8 +206,11 @@ class Hall:
         return t
 
     def _ticket_data(self, t: Ticket) -> dict[str, Any]:
-        svc = self._services[t.service]
-        return {"ticket": t.number, "service": t.service, "service_name": svc.name}
+        return {
+            "ticket": t.number,
+            "service": t.service,
+            "service_name": self._service_name[t.service],
+        }
 
     def _window_data(self, number: int) -> dict[str, Any]:
         data: dict[str, Any] = {"window": number, "window_name": self._window_names[number]}
@@ -186,13 +219,37 @@ class Hall:
             data["staff"] = staff
         return data
 
+    def _ticket_at_window(self, t: Ticket, number: int) -> dict[str, Any]:
+        """``{**_ticket_data(t), **_window_data(number)}`` in one dict."""
+        data: dict[str, Any] = {
+            "ticket": t.number,
+            "service": t.service,
+            "service_name": self._service_name[t.service],
+            "window": number,
+            "window_name": self._window_names[number],
+        }
+        staff = self.state.window(number).staff
+        if staff:
+            data["staff"] = staff
+        return data
+
     def _finish(self, out: Outcome, t: Ticket, at: float, case_no: str | None, auto: bool) -> None:
-        data = {**self._ticket_data(t), "window": t.window, "auto": auto}
+        window = t.window
+        data: dict[str, Any] = {
+            "ticket": t.number,
+            "service": t.service,
+            "service_name": self._service_name[t.service],
+            "window": window,
+            "auto": auto,
+        }
         if case_no:
             data["case_no"] = case_no
-        data["wait_s"] = round(((t.called_at or at) - t.issued_at), 1)
-        data["service_s"] = round(at - (t.served_at or t.called_at or at), 1)
-        self._emit(out, "ticket.finished", data, at)
+        called_at = t.called_at
+        data["wait_s"] = round(((called_at or at) - t.issued_at), 1)
+        data["service_s"] = round(at - (t.served_at or called_at or at), 1)
+        fold_finished(self.state, t, case_no or None, at)
+        folded(self.state, at, window)
+        self._emitted(out, "ticket.finished", data)
 
     def _in_hours(self, svc: ServiceConfig, now: datetime) -> bool:
         hours = self._hours[svc.code]
@@ -206,51 +263,59 @@ class Hall:
     def on_take_ticket(self, cmd: c.TakeTicket, out: Outcome, now: datetime, at: float) -> None:
         if cmd.id_value is not None:
             raise HallError("internal", "raw ID values must be hashed before the hall core")
-        svc = self._service(cmd.service)
+        svc = self._services.get(cmd.service) or self._service(cmd.service)
+        code, number_text, before_first, last_number, capacity, has_hours = self._issue[svc.code]
         s = self.state
-        if not self._in_hours(svc, now):
+        if has_hours and not self._in_hours(svc, now):
             hours = ", ".join(str(r) for r in svc.hours or self.config.hall.hours)
             local = now.astimezone(self._tz)
             raise HallError(
                 "outside_hours",
                 f"{svc.code} issues tickets {hours}; hall time is {local:%H:%M} ({self._tz})",
             )
-        override = s.service_overrides.get(svc.code, _NO_OVERRIDE)
-        if override.get("issuing") is False:
-            raise HallError("issuing_stopped", svc.code)
-        counter = s.counters.get(svc.code, svc.number_start - 1) + 1
-        last_number, capacity = self._limits[svc.code]
-        cap = min(capacity, override.get("cap", capacity))
-        if counter > last_number or s.issued.get(svc.code, 0) >= cap:
-            raise HallError("daily_cap_reached", svc.code)
-        if cmd.channel == "green" and not svc.green_channel:
-            raise HallError("green_not_allowed", svc.code)
-        if cmd.channel == "appointment":
-            appt = s.appointments.get(cmd.appointment_code or "")
-            if appt is None or appt["used"] or appt["day"] != s.day or appt["service"] != svc.code:
-                raise HallError("unknown_appointment", cmd.appointment_code)
-        if svc.one_per_person and cmd.id_hash and cmd.id_hash in s.id_hashes.get(svc.code, ()):
-            raise HallError("already_has_ticket", svc.code)
-        number = f"{svc.prefix}{counter:0{svc.digits}d}"
-        ahead = ahead_in_class(s.line(svc.code), cmd.channel)
+        override = s.service_overrides.get(code)
+        cap = capacity
+        if override is not None:
+            if override.get("issuing") is False:
+                raise HallError("issuing_stopped", code)
+            cap = min(capacity, override.get("cap", capacity))
+        counter = s.counters.get(code, before_first) + 1
+        if counter > last_number or s.issued.get(code, 0) >= cap:
+            raise HallError("daily_cap_reached", code)
+        channel = CHANNELS[cmd.channel]  # the interned word, as a replay's
+        if channel != "normal":
+            if channel == "green" and not svc.green_channel:
+                raise HallError("green_not_allowed", code)
+            if channel == "appointment":
+                appt = s.appointments.get(cmd.appointment_code or "")
+                if appt is None or appt["used"] or appt["day"] != s.day or appt["service"] != code:
+                    raise HallError("unknown_appointment", cmd.appointment_code)
+        id_hash = cmd.id_hash
+        if svc.one_per_person and id_hash and id_hash in s.id_hashes.get(code, ()):
+            raise HallError("already_has_ticket", code)
+        number = number_text % counter
         data: dict[str, Any] = {
             "ticket": number,
-            "service": svc.code,
+            "service": code,
             "service_name": svc.name,
-            "channel": cmd.channel,
+            "channel": channel,
             "counter": counter,
-            "ahead": ahead,
-            "est_wait_min": self.eta.new_ticket_min(svc.code, cmd.channel, at),
+            "ahead": ahead_in_class(s.line(code), channel),
+            "est_wait_min": self.eta.new_ticket_min(code, channel, at),
             "issued_at": self._local_second(now, at),
         }
-        if cmd.channel == "appointment":
-            data["appointment_code"] = cmd.appointment_code
-        if cmd.id_hash:
-            data["id_hash"] = cmd.id_hash
+        appointment = None
+        if channel == "appointment":
+            appointment = data["appointment_code"] = cmd.appointment_code
+        if id_hash:
+            data["id_hash"] = id_hash
             data["id_masked"] = cmd.id_masked
         if cmd.source:
             data["source"] = cmd.source
-        self._emit(out, "ticket.issued", data, at)
+        # folded from its values (the replay reads the same from the event: state.fold_issued)
+        fold_issued(s, number, code, channel, counter, at, id_hash, appointment)
+        folded(s, at)
+        self._emitted(out, "ticket.issued", data)
         out.result = data
 
     def on_book_appointment(
@@ -367,7 +432,8 @@ class Hall:
         out.result = {"window": cmd.window, "status": "paused"}
 
     def _open_window_checked(self, number: int) -> None:
-        self._window(number)
+        if number not in self._windows:
+            raise HallError("unknown_window", str(number))
         status = self.state.window(number).status
         if status == "closed":
             raise HallError("window_closed", str(number))
@@ -384,24 +450,27 @@ class Hall:
     # ---- calling ------------------------------------------------------------------------
 
     def on_call_next(self, cmd: c.CallNext, out: Outcome, now: datetime, at: float) -> None:
-        self._open_window_checked(cmd.window)
-        w = self.state.windows[cmd.window]
-        current = self.state.tickets.get(w.current) if w.current else None
-        number = choose(
-            self.state, cmd.window, self._window_services[cmd.window], self._rules[cmd.window]
-        )
-        if number is None and current is None:
-            raise HallError("queue_empty", str(cmd.window))
-        if current is not None:
+        number = cmd.window
+        self._open_window_checked(number)
+        s = self.state
+        current = s.windows[number].current
+        in_hand = s.tickets.get(current) if current else None
+        chosen = choose(s, number, self._window_services[number], self._rules[number])
+        if chosen is None and in_hand is None:
+            raise HallError("queue_empty", str(number))
+        if in_hand is not None:
             # a keypad has no "finish" key: calling the next citizen ends the current one
-            self._finish(out, current, at, None, auto=True)
-        if number is None:
-            out.result = {"window": cmd.window, "ticket": None, "queue_empty": True}
+            self._finish(out, in_hand, at, None, auto=True)
+        if chosen is None:
+            out.result = {"window": number, "ticket": None, "queue_empty": True}
             return
-        t = self.state.tickets[number]
-        data = {**self._ticket_data(t), **self._window_data(cmd.window), "channel": t.channel}
+        t = s.tickets[chosen]
+        data = self._ticket_at_window(t, number)
+        data["channel"] = t.channel
         data["wait_s"] = round(at - t.waiting_since, 1)
-        self._emit(out, "ticket.called", data, at)
+        fold_called(s, t, number, data["window_name"], at)
+        folded(s, at, number)
+        self._emitted(out, "ticket.called", data)
         out.result = data
 
     def on_call_ticket(self, cmd: c.CallTicket, out: Outcome, now: datetime, at: float) -> None:
@@ -440,12 +509,10 @@ class Hall:
         t = self._current(cmd.window, CALLED, SERVING)
         if t.recalls >= self.config.calling.recall_cap:
             raise HallError("recall_cap_reached", t.number)
-        data = {
-            **self._ticket_data(t),
-            **self._window_data(cmd.window),
-            "count": t.recalls + 1,
-        }
-        self._emit(out, "ticket.recalled", data, at)
+        data = self._ticket_at_window(t, cmd.window)
+        data["count"] = t.recalls = t.recalls + 1  # the fold of ticket.recalled
+        folded(self.state, at, cmd.window)
+        self._emitted(out, "ticket.recalled", data)
         out.result = data
 
     def on_no_show(self, cmd: c.NoShow, out: Outcome, now: datetime, at: float) -> None:

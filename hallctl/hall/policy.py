@@ -109,10 +109,34 @@ def candidates(state: HallState, services: Sequence[tuple[str, int, int]]) -> li
     return out
 
 
+# The default chain, as one object: a window whose services are each listed once and which
+# follows it gets ``DEFAULT_CHAIN`` itself (``rules_for``), and ``choose`` then takes the
+# shortcut below.
+DEFAULT_CHAIN: tuple[str, ...] = (
+    "green_first",
+    "appointments",
+    "service_level",
+    "weighted_ratio",
+    "longest_wait",
+    "fifo",
+)
+_RANKED_CLASSES = tuple(enumerate(CLASSES))
+
+
+def rules_for(rules: Sequence[str], services: Sequence[tuple[str, int, int]]) -> Sequence[str]:
+    """The chain a window's calls run: ``DEFAULT_CHAIN`` itself where the shortcut holds."""
+    codes = [code for code, _, _ in services]
+    if tuple(rules) == DEFAULT_CHAIN and len(set(codes)) == len(codes):
+        return DEFAULT_CHAIN
+    return list(rules)
+
+
 def choose(
     state: HallState, window: int, services: Sequence[tuple[str, int, int]], rules: Sequence[str]
 ) -> str | None:
     """The ticket number the window calls next, or None when nobody waits for it."""
+    if rules is DEFAULT_CHAIN:
+        return _choose_default(state, window, services)
     c = candidates(state, services)
     if not c:
         return None
@@ -123,3 +147,59 @@ def choose(
         if len(c) == 1:
             return c[0].head_number
     return _fifo(c, state, window)[0].head_number
+
+
+def _choose_default(
+    state: HallState, window: int, services: Sequence[tuple[str, int, int]]
+) -> str | None:
+    """What the default chain picks, without its candidates and lists (every call of a window
+    runs it). The queues' heads are read as ``candidates`` reads them, every one in the same
+    order (the forecast's shadow queues make citizens as they are asked). Then: green_first
+    and appointments keep the best class present, which leaves one queue per service (each
+    service is listed once: ``rules_for``); service_level keeps the best level; weighted_ratio
+    picks one service, so one queue: longest_wait and fifo are never reached.
+    tests/hall/test_policy_default.py holds it to the chain on random lines."""
+    lines = state.lines
+    top = 3  # the best class rank seen: green 0, appointment 1, normal 2
+    pool: list[tuple[int, int, str, int, str]] = []  # (level, position, service, weight, head)
+    for position, (code, level, weight) in enumerate(services):
+        line = lines.get(code)
+        if line is None:
+            continue
+        queues = line.queues
+        for rank, cls in _RANKED_CLASSES:
+            q = queues[cls]
+            if q.__class__ is OrderedQueue:
+                # its head read in place: six queues a call, and a method call each cost more
+                # than the rest of the scan
+                items, start = q._items, q._start
+                if len(items) <= start or rank > top:
+                    continue
+                number = items[start][1]
+            else:  # the forecast's shadow queues: asked as candidates() asks them
+                head = q[0] if q else None
+                if head is None or rank > top:
+                    continue
+                number = head[1]
+            if rank < top:
+                top = rank
+                pool = [(level, position, code, weight, number)]
+            else:
+                pool.append((level, position, code, weight, number))
+    if len(pool) < 2:
+        return pool[0][4] if pool else None
+    levels = {x[0] for x in pool}
+    if len(levels) > 1:
+        best = min(levels)
+        pool = [x for x in pool if x[0] == best]
+        if len(pool) == 1:
+            return pool[0][4]
+    served = state.window(window).served
+    # the service whose (served + 1) / weight is smallest is furthest behind its share
+    pick = pool[0]
+    behind = ((served.get(pick[2], 0) + 1) / pick[3], pick[1])
+    for x in pool[1:]:
+        key = ((served.get(x[2], 0) + 1) / x[3], x[1])
+        if key < behind:
+            pick, behind = x, key
+    return pick[4]

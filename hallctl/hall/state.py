@@ -17,6 +17,7 @@ from hallctl.hall import supervision_state
 from hallctl.hall.arrival_profile import ArrivalProfile
 from hallctl.hall.queue import OrderedQueue
 from hallctl.hall.service_times import PAUSE_SAMPLES, STAFF_SAMPLES, new_samples, server_key
+from hallctl.hall.supervision_state import sync_window
 
 WAITING, CALLED, SERVING, SUSPENDED, FINISHED, NO_SHOW = (
     "waiting",
@@ -156,13 +157,16 @@ def _enqueue(s: HallState, t: Ticket, at: float, front: bool) -> None:
         t.order = s.arrivals
     t.state = WAITING
     t.window = None
-    s.line(t.service).add(CHANNEL_CLASS[t.channel], t.order, t.number)
-    heapq.heappush(s.wait_watch.setdefault(t.service, []), (t.waiting_since, t.number))
+    s.line(t.service).queues[CHANNEL_CLASS[t.channel]].add(t.order, t.number)
+    watch = s.wait_watch.get(t.service)
+    if watch is None:
+        watch = s.wait_watch[t.service] = []
+    heapq.heappush(watch, (t.waiting_since, t.number))
 
 
 def _dequeue(s: HallState, t: Ticket) -> None:
-    s.line(t.service).remove(CHANNEL_CLASS[t.channel], t.order, t.number)
-    if f"long_wait:{t.number}" in s.alarms:
+    s.line(t.service).queues[CHANNEL_CLASS[t.channel]].remove(t.order, t.number)
+    if s.alarms and f"long_wait:{t.number}" in s.alarms:
         s.long_wait_left.add(t.number)
 
 
@@ -204,29 +208,45 @@ def _day_started(s: HallState, d: dict[str, Any], at: float) -> None:
 
 
 def _ticket_issued(s: HallState, d: dict[str, Any], at: float) -> None:
-    t = Ticket(
-        number=d["ticket"],
+    fold_issued(
+        s,
+        d["ticket"],
         # interned: from a replay's JSON each ticket had its own copy of these words
-        service=sys.intern(d["service"]),
-        channel=sys.intern(d["channel"]),
-        issued_at=at,
-        order=0,
-        waiting_since=at,
+        sys.intern(d["service"]),
+        sys.intern(d["channel"]),
+        d["counter"],
+        at,
+        d.get("id_hash"),
+        d.get("appointment_code"),
     )
-    s.tickets[t.number] = t
-    s.counters[t.service] = d["counter"]
-    s.issued[t.service] = s.issued.get(t.service, 0) + 1
-    id_hash, appointment = d.get("id_hash"), d.get("appointment_code")
+
+
+def fold_issued(
+    s: HallState,
+    number: str,
+    service: str,
+    channel: str,
+    counter: int,
+    at: float,
+    id_hash: str | None,
+    appointment: str | None,
+) -> None:
+    """ticket.issued from its values (``service`` and ``channel`` interned by the caller)."""
+    t = Ticket(number, service, channel, issued_at=at, order=0, waiting_since=at)
+    s.tickets[number] = t
+    s.counters[service] = counter
+    issued = s.issued
+    issued[service] = issued.get(service, 0) + 1
     if id_hash:
-        s.id_hashes.setdefault(t.service, set()).add(id_hash)
+        s.id_hashes.setdefault(service, set()).add(id_hash)
     if appointment and appointment in s.appointments:
         s.appointments[appointment]["used"] = True
     _enqueue(s, t, at, front=False)
-    log = s.arrival_log.get(t.service)
+    log = s.arrival_log.get(service)
     if log is None:
-        log = s.arrival_log[t.service] = deque(maxlen=ARRIVAL_LOG)
-    log.append((at, t.channel))
-    s.arrival_profile.note(s.day, at, t.service, t.channel)
+        log = s.arrival_log[service] = deque(maxlen=ARRIVAL_LOG)
+    log.append((at, channel))
+    s.arrival_profile.note(s.day, at, service, channel)
 
 
 def _occupancy(s: HallState, t: Ticket, at: float) -> None:
@@ -255,22 +275,26 @@ def _service_cap_changed(s: HallState, d: dict[str, Any], at: float) -> None:
 
 
 def _ticket_called(s: HallState, d: dict[str, Any], at: float) -> None:
-    t = s.tickets[d["ticket"]]
+    fold_called(s, s.tickets[d["ticket"]], d["window"], d.get("window_name"), at)
+
+
+def fold_called(s: HallState, t: Ticket, window: int, window_name: str | None, at: float) -> None:
+    """ticket.called from its values."""
     if t.state == WAITING:
         _dequeue(s, t)
     else:
         _release(s, t)  # called back from suspension
     t.state = CALLED
-    t.window = d["window"]
+    t.window = window
     t.called_at = at
     t.recalls = 0
-    w = s.window(d["window"])
+    w = s.window(window)
     w.current = t.number
-    w.served[t.service] = w.served.get(t.service, 0) + 1
-    s.recent_calls.insert(
-        0, {"ticket": t.number, "window": w.number, "window_name": d.get("window_name"), "at": at}
-    )
-    del s.recent_calls[s.recent_calls_max :]
+    served = w.served
+    served[t.service] = served.get(t.service, 0) + 1
+    recent = s.recent_calls
+    recent.insert(0, {"ticket": t.number, "window": w.number, "window_name": window_name, "at": at})
+    del recent[s.recent_calls_max :]
 
 
 def _ticket_recalled(s: HallState, d: dict[str, Any], at: float) -> None:
@@ -284,7 +308,11 @@ def _ticket_serving(s: HallState, d: dict[str, Any], at: float) -> None:
 
 
 def _ticket_finished(s: HallState, d: dict[str, Any], at: float) -> None:
-    t = s.tickets[d["ticket"]]
+    fold_finished(s, s.tickets[d["ticket"]], d.get("case_no"), at)
+
+
+def fold_finished(s: HallState, t: Ticket, case_no: str | None, at: float) -> None:
+    """ticket.finished from its values."""
     if t.served_at is None:
         t.served_at = t.called_at or at
     duration_min = max(0.0, (at - t.served_at) / 60.0)
@@ -297,7 +325,7 @@ def _ticket_finished(s: HallState, d: dict[str, Any], at: float) -> None:
     _release(s, t)
     t.state = FINISHED
     t.finished_at = at
-    t.case_no = d.get("case_no")
+    t.case_no = case_no
     if t.window is not None:
         s.window(t.window).last_finished = t.number
     if not t.evaluated:
@@ -486,3 +514,15 @@ def apply(state: HallState, type_: str, data: dict[str, Any], at: float) -> None
         state.changes += 1
         if at > state.clock:
             state.clock = at
+
+
+def folded(state: HallState, at: float, window: int | None = None) -> None:
+    """What ``apply`` does after an event's own fold, for the core's folds from values (the
+    ``fold_*`` functions): the supervision part, given the event's ``window``, and the
+    versions. Only for events the supervision part reads nothing else of (not no-shows,
+    not the day's start). tests/hall/test_direct_fold.py: both paths reach the same state."""
+    if window is not None:
+        sync_window(state, window, at)
+    state.changes += 1
+    if at > state.clock:
+        state.clock = at

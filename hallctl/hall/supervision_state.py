@@ -24,7 +24,7 @@ class NormTrack:
     no_shows: dict[int, list[tuple[float, float]]] = field(default_factory=dict)  # (at, after call)
 
 
-def _sync_window(s: HallState, number: int, at: float) -> None:
+def sync_window(s: HallState, number: int, at: float) -> None:
     w = s.windows.get(number)
     if w is None:
         return
@@ -43,10 +43,10 @@ def track(s: HallState, type_: str, data: dict[str, Any], at: float) -> None:
     window = data.get("window")
     if type_ == "day.started":
         for number in s.windows:
-            _sync_window(s, number, at)
+            sync_window(s, number, at)
         s.norms.no_shows.clear()
     elif isinstance(window, int):
-        _sync_window(s, window, at)
+        sync_window(s, window, at)
         if type_ == "ticket.no_show":
             t = s.tickets.get(data["ticket"])
             if t is not None and t.called_at is not None:
