@@ -282,6 +282,9 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--idle", type=float, default=5,
                         help="seconds of idle-loop baseline before the presses")
+    parser.add_argument("--dir", type=Path, default=None,
+                        help="where the journal goes (default: the system's temp directory; "
+                        "/dev/shm takes the disk's fsync out of the share)")
     parser.add_argument("--snapshot-every", type=int, default=None,
                         help="events between snapshots (default: the engine's); e.g. 300 to "
                         "have several snapshots under the presses")
@@ -314,7 +317,7 @@ def main() -> None:
     dev_proc.start()
     assert ours.recv() == "ready"
     try:
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
             samples, probe, idle_probe = asyncio.run(daemon(args, ports, ours, Path(tmp)))
     finally:
         dev_proc.join(5)
