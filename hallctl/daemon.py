@@ -24,6 +24,7 @@ from hallctl.config.models import HallConfig
 from hallctl.control import ControlServer
 from hallctl.engine import Clock, HallEngine
 from hallctl.files import private_dir
+from hallctl.heap_policy import fix_mmap_threshold
 from hallctl.journal import Journal
 from hallctl.privacy import load_or_create_secret
 from hallctl.sdnotify import Notifier
@@ -190,4 +191,5 @@ async def _supervised(component: Component) -> None:
 
 
 def run_daemon(config: HallConfig) -> None:
+    fix_mmap_threshold()  # snapshot blobs' pages go back to the kernel (hallctl/heap_policy.py)
     asyncio.run(Daemon(config).run())
