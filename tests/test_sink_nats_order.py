@@ -6,6 +6,7 @@ stream ends up holding exactly the journal, in order, once each."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import nats
 import pytest
 from nats.js.api import DiscardPolicy, StreamConfig
 
+from hallctl.engine import HallEngine
 from hallctl.forward.config import NatsSink
 from hallctl.forward.contract import SinkUnavailable
 from hallctl.forward.jetstream import NatsDelivery
@@ -37,6 +39,12 @@ async def make_stream(url: str, max_msg_size: int) -> None:
             await js.add_stream(config)
     finally:
         await nc.close()
+
+
+def alarm_states(engine: HallEngine) -> list[bool]:
+    """The journaled sink alarm's states, in order."""
+    replay = engine.journal.replay()
+    return [json.loads(r.data)["active"] for r in replay if r.type == "device.alarm"]
 
 
 async def test_a_refused_record_with_the_next_batch_in_flight_keeps_cursor_and_order(
@@ -65,8 +73,12 @@ async def test_a_refused_record_with_the_next_batch_in_flight_keeps_cursor_and_o
             assert "takes at most 700" in health["last_error"]
             # the operator raises the stream's limit; the parked sink goes on, in order
             await make_stream(nats_server.url, -1)
+            # the sink is ok again, its alarm's clearing is journaled (it comes just after the
+            # sink recovers, so a cursor at the tail before it would stop one record short),
+            # and the cursor has reached the journal's tail
             await wait_for(
                 lambda: sinks.report()[0]["state"] == "ok"
+                and alarm_states(engine) == [True, False]
                 and engine.journal.cursor("sink:js") == engine.last_seq(),
                 what="resumed",
             )
