@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
+from hallctl.config.models import DEFAULT_RULES
 from hallctl.hall.queue import OrderedQueue
 from hallctl.hall.state import CLASSES, HallState
 
@@ -112,14 +113,7 @@ def candidates(state: HallState, services: Sequence[tuple[str, int, int]]) -> li
 # The default chain, as one object: a window whose services are each listed once and which
 # follows it gets ``DEFAULT_CHAIN`` itself (``rules_for``), and ``choose`` then takes the
 # shortcut below.
-DEFAULT_CHAIN: tuple[str, ...] = (
-    "green_first",
-    "appointments",
-    "service_level",
-    "weighted_ratio",
-    "longest_wait",
-    "fifo",
-)
+DEFAULT_CHAIN: tuple[str, ...] = DEFAULT_RULES  # the config's default, the same object
 _RANKED_CLASSES = tuple(enumerate(CLASSES))
 
 
