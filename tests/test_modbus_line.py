@@ -202,3 +202,28 @@ async def test_tcp_polls_writes_and_recovers_after_the_server_restarts() -> None
             await until(lambda: a.values.get("count") == 77 and a.availability[-1] is True)
     # started before the gateway: offline at once, then online, lost, and back
     assert a.availability == [False, True, False, True]
+
+
+async def test_a_cancel_that_comes_as_an_answer_does_still_stops_the_line() -> None:
+    """pymodbus awaits each answer with ``asyncio.wait_for``; on Python 3.11 a cancel that lands
+    in the same loop pass as the answer is dropped and the answer returned. The line must stop
+    anyway (the daemon's shutdown waits for it)."""
+    async with rtu_line([1]) as (_, _sim, link):
+        a = Seen()
+        link.attach(device("a", 1, a, link.settings))
+        task = asyncio.create_task(link.run())
+        try:
+            await until(lambda: "count" in a.values)
+            # an answer awaited right now: cancel the line from that answer's own callback, so
+            # the cancel comes with it (wait_for's wake-up is registered first)
+            client = link._client  # the library's own transaction is the case under test
+            while client is None or client.ctx.response_future.done():
+                await asyncio.sleep(0)
+                client = link._client
+            client.ctx.response_future.add_done_callback(lambda _: task.cancel())
+            await asyncio.wait([task], timeout=3)
+            assert task.done(), "the line went on polling after it was cancelled"
+            assert task.cancelled()
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
