@@ -33,6 +33,7 @@ log = structlog.get_logger("hallctl.daemon")
 
 TICK_S = 5.0
 PRUNE_EVERY_S = 3600.0
+CANCEL_AGAIN_S = 1.0  # a stop cancels again a task still running after this long
 
 
 class DataDirLocked(RuntimeError):
@@ -84,18 +85,21 @@ class Daemon:
             secret = load_or_create_secret(cfg.privacy.secret_file or cfg.data_dir / "secret")
             engine = self.engine = HallEngine(cfg, journal, secret=secret, clock=self.clock)
             await asyncio.to_thread(engine.recover)
+            insisting: asyncio.Task[None] | None = None
             try:
                 async with asyncio.TaskGroup() as tg, self._signals():
-                    tg.create_task(engine.run(), name="journal-writer")
+                    tasks = [tg.create_task(engine.run(), name="journal-writer")]
                     async with ControlServer(
                         socket_path(cfg), self._control, mode=cfg.control.mode
                     ):
-                        tg.create_task(self._clock(engine), name="clock")
-                        tg.create_task(self._watchdog(), name="watchdog")
+                        tasks.append(tg.create_task(self._clock(engine), name="clock"))
+                        tasks.append(tg.create_task(self._watchdog(), name="watchdog"))
                         self.components = self._compose(engine)
-                        tg.create_task(self._prune(engine), name="retention")
+                        tasks.append(tg.create_task(self._prune(engine), name="retention"))
                         for component in self.components:
-                            tg.create_task(_supervised(component), name=component.name)
+                            tasks.append(
+                                tg.create_task(_supervised(component), name=component.name)
+                            )
                         self.ready.set()
                         self.notifier.ready(status=f"hall {cfg.hall.id} running")
                         log.info("daemon.ready", hall=cfg.hall.id, data_dir=str(cfg.data_dir))
@@ -104,9 +108,13 @@ class Daemon:
                         log.info("daemon.stopping")
                         await engine.drain()
                         await engine.snapshot()
+                        insisting = asyncio.create_task(_cancel_until_done(tasks))
                         raise _Stop
             except* _Stop:
                 pass
+            finally:
+                if insisting is not None:
+                    insisting.cancel()
         log.info("daemon.stopped")
 
     def _compose(self, engine: HallEngine) -> list[Component]:
@@ -172,6 +180,21 @@ class Daemon:
         while True:
             self.notifier.watchdog()
             await asyncio.sleep(interval)
+
+
+async def _cancel_until_done(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel again, once a second, the tasks a stop's cancel did not end.
+
+    A library that awaits with ``asyncio.wait_for`` (pymodbus, aiomqtt, nats-py) drops, on
+    Python 3.11, a cancel that lands in the same loop pass as what it awaited; the task then goes
+    on and the TaskGroup's exit waits for it forever (a Modbus line did, hallctl/modbus/line.py).
+    """
+    while True:
+        await asyncio.sleep(CANCEL_AGAIN_S)
+        for task in tasks:
+            if not task.done():
+                log.warning("daemon.cancel_again", task=task.get_name())
+                task.cancel()
 
 
 async def _supervised(component: Component) -> None:
