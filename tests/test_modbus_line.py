@@ -200,8 +200,10 @@ async def test_tcp_polls_writes_and_recovers_after_the_server_restarts() -> None
         async with ModbusSim({1: PROFILE, 2: PROFILE}, tcp=("127.0.0.1", port)) as sim:
             await sim.set(1, "count", 77)
             await until(lambda: a.values.get("count") == 77 and a.availability[-1] is True)
+            # read while the gateway is still up: once it stops, the line marks it lost again
+            seen = list(a.availability)
     # started before the gateway: offline at once, then online, lost, and back
-    assert a.availability == [False, True, False, True]
+    assert seen == [False, True, False, True]
 
 
 async def test_a_cancel_that_comes_as_an_answer_does_still_stops_the_line() -> None:
