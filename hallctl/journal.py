@@ -75,8 +75,9 @@ class Journal:
         Raises JournalBehind when the journal ends before its high-water mark (its tail was
         lost), unless ``accept_loss``: then the mark is set back to the journal's end.
         ``check_mark=False``: a process beside the daemon that never appends (the snapshot
-        process) leaves the mark alone; its check would write the journal's end as it read it,
-        older than the daemon's own mark if the daemon appended meanwhile.
+        process, `hallctl simulate --history`) leaves the mark alone; its check would write the
+        journal's end as it read it, older than the daemon's own mark if the daemon appended
+        meanwhile.
         """
         self.path = Path(path)
         self._write_lock = threading.Lock()
