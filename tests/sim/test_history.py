@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from hallctl.config import HallConfig, parse_config
-from hallctl.journal_mark import mark_path
 from hallctl.sim.history import history_scenario
 from tests.hall.conftest import SMALL_HALL
+from tests.journal_support import a_mark_one_behind
 from tests.test_engine import Running
 
 WEDNESDAY = 2  # the engine's clock in tests: Wednesday 2026-11-25, 09:30
@@ -46,11 +46,7 @@ async def test_reading_the_history_leaves_the_high_water_mark_to_the_daemon(
     """Only the appender moves the mark: a check here would write the journal's end as this
     process read it, older than the daemon's mark if the daemon appended meanwhile."""
     async with Running(config, tmp_path / "j.db") as engine:
-        for _ in range(3):
-            await engine.execute({"action": "take_ticket", "service": "SB"})
-        hwm = mark_path(engine.journal.path)
-        assert int(hwm.read_text()) == engine.last_seq()
-        hwm.write_text(f"{engine.last_seq() - 1:020d}\n")  # as if the daemon's write were due
+        hwm = await a_mark_one_behind(engine)
         history_scenario(config, engine.journal.path, weekday=WEDNESDAY, weeks=1,
                          today=date(2026, 12, 2))
         assert int(hwm.read_text()) == engine.last_seq() - 1
