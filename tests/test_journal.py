@@ -20,7 +20,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hallctl import journal as journal_module
 from hallctl.journal import (
     CACHE_KIB,
     SCHEMA_VERSION,
@@ -31,6 +30,7 @@ from hallctl.journal import (
     Record,
     encode_json,
 )
+from hallctl.journal_envelopes import ENVELOPES_SQL, PLAIN_ENVELOPES_SQL
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -230,8 +230,8 @@ def both_ways(path: Path, after: int, hall: str) -> tuple[bytes, bytes]:
     raw = sqlite3.connect(path)
     try:
         params = {"hall": json.dumps(hall, ensure_ascii=False), "after": after, "limit": 100}
-        quoted = raw.execute(journal_module._ENVELOPES_SQL, params).fetchone()[3]
-        plain = raw.execute(journal_module._PLAIN_ENVELOPES_SQL, params).fetchone()[3]
+        quoted = raw.execute(ENVELOPES_SQL, params).fetchone()[3]
+        plain = raw.execute(PLAIN_ENVELOPES_SQL, params).fetchone()[3]
     finally:
         raw.close()
     return quoted, plain
