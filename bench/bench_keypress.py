@@ -160,6 +160,7 @@ class Busy:
         self._is_busy = is_busy
         self._watched = watched
         self.intervals: list[tuple[float, float]] = []
+        self.child_cpu_ms = 0.0  # the snapshot processes' CPU a snapshot (set by the caller)
         self.totals: dict[bool, dict[str, float]] = {True: {}, False: {}}
         self._state = False
         self._since = time.perf_counter()
@@ -425,6 +426,7 @@ async def daemon(args: argparse.Namespace, ports: list[tuple[str, str]], conn: C
               f"{sum(spans) / args.seconds:.0%} of the time")
     writer.cancel()
     journal.close()
+    busy.child_cpu_ms = child_cpu * 1000 / max(1, len(spans))
     return samples, probe, idle_probe, busy
 
 
@@ -534,7 +536,9 @@ def main() -> None:
         print(json.dumps({"p50": pct(own, 50), "p99": pct(own, 99),
                           "p99_snap": pct(split[True], 99) if split[True] else 0.0,
                           "p99_quiet": pct(split[False], 99) if split[False] else 0.0,
-                          "n_snap": len(split[True]),
+                          "n_snap": len(split[True]), "snapshots": len(busy.intervals),
+                          "child_cpu_ms": busy.child_cpu_ms,
+                          "busy_s": sum(b - a for a, b in busy.intervals),
                           "loop_longest": probe.longest_ms(), "loop_cpu": probe.longest_cpu_ms(),
                           "idle_longest": idle_probe.longest_ms(),
                           "load": os.getloadavg()[0]}))
@@ -563,7 +567,9 @@ def rounds(args: argparse.Namespace) -> None:
             results[name].append(res)
             print(f"round {r + 1}, {name} ({root}): share p50 {res['p50']:.1f} ms, "
                   f"p99 {res['p99']:.1f} ms (while a snapshot was made: {res['n_snap']:.0f} "
-                  f"presses, p99 {res['p99_snap']:.1f} ms; the others {res['p99_quiet']:.1f} ms)"
+                  f"presses, p99 {res['p99_snap']:.1f} ms; the others {res['p99_quiet']:.1f} ms; "
+                  f"{res['snapshots']:.0f} snapshots, {res['child_cpu_ms']:.0f} ms of CPU each, "
+                  f"being made {res['busy_s']:.1f} s)"
                   f"; loop longest {res['loop_longest']:.1f} ms, own CPU "
                   f"{res['loop_cpu']:.1f} ms; idle baseline {res['idle_longest']:.1f} ms; "
                   f"load {res['load']:.1f}", flush=True)
