@@ -3,8 +3,8 @@
 The state is pickled with each ticket as the tuple of its fields. A busy day holds 20,000
 tickets. Pickled as slotted dataclasses, each carries a dict of its field names (2.9 MB,
 140-170 ms to pickle and as long to load); as ``Ticket(*fields)`` they are 2.1 MB and half the
-time both ways: the snapshot process (hallctl/snapshot_process.py) loads one and writes one,
-and a restart loads one.
+time both ways: the snapshot process (hallctl/snapshot_process.py) loads one when it starts and
+writes one a snapshot, and a restart loads one.
 
 A blob is tagged with its format, so another version falls back to a full replay.
 """

@@ -185,6 +185,7 @@ class SnapshotProcess:
             fresh = self._proc is None
             proc = self._proc or self._start()
         assert proc.stdin is not None and proc.stdout is not None
+        line = b""
         try:
             if fresh:  # not under the lock: the write waits until its imports are done
                 proc.stdin.write(self._config)
@@ -224,9 +225,10 @@ class SnapshotProcess:
                     pipe.close()
         returncode = proc.wait()
         tail = ""
+        stderr = None
         with self._lock:
-            stderr = self._stderr
-            if self._proc is proc:
+            if self._proc is proc:  # else forgotten already, its stderr read
+                stderr = self._stderr
                 self._proc, self._stderr = None, None
         if stderr is not None:
             with stderr:
