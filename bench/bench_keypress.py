@@ -10,6 +10,11 @@ frame's wire time, the daemon (driver → engine → journal fsync → fan-out �
 line owner) and the strip frame's wire time. Presses on one line are paced (one outstanding,
 then a short random pause) so that the figure is the daemon's own cost, not line queueing;
 the lines run concurrently, with a background of ``take_ticket`` requests (kiosks).
+
+Across snapshots (``--day-tickets 20000 --snapshot-every 300``), the presses that overlap a
+snapshot being made are reported apart from the others, with the snapshot processes' CPU a
+snapshot and, for each state, the VM's steal time and the run-queue wait of the daemon's
+threads, the device process and the wire processes (``Busy``).
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ changes. One is made at a time. The engine composes this and ends it with its wr
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from types import TracebackType
 
 import structlog
@@ -96,7 +95,7 @@ class Snapshots:
         try:
             await asyncio.to_thread(self._journal.save_snapshot, seq, blob)
         except Exception as e:
-            if not is_disk_full(e, Path(self._journal.path).parent):
+            if not is_disk_full(e, self._journal.path.parent):
                 raise
             log.warning("engine.snapshot_skipped", reason="disk full")  # an optimisation only
             return
