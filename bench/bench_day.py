@@ -73,10 +73,10 @@ class Snapshots:
         self._spawn = snapshot_process.spawn
 
     def __enter__(self) -> Snapshots:
-        def timed(argv):  # type: ignore[no-untyped-def]
+        def timed(*args, **kw):  # type: ignore[no-untyped-def]
             t = time.perf_counter()
             try:
-                return self._spawn(argv)
+                return self._spawn(*args, **kw)
             finally:
                 self.spawn_ms.append((time.perf_counter() - t) * 1000)
                 self.count += 1
@@ -100,7 +100,7 @@ async def day(args: argparse.Namespace) -> tuple[LagProbe, Snapshots, float]:
         writer = asyncio.create_task(engine.run())
         for n in range(1, 101):
             await engine.execute({"action": "open_window", "window": n})
-        probe = LagProbe(child_alive=lambda: engine._snapshotting is not None)
+        probe = LagProbe(child_alive=lambda: engine.snapshots.busy)
         probing = asyncio.create_task(probe.run())
         issued = 0
         served = 0
@@ -134,8 +134,7 @@ async def day(args: argparse.Namespace) -> tuple[LagProbe, Snapshots, float]:
         await asyncio.gather(*(kiosk(k, kiosks) for k in range(kiosks)),
                              *(window(n) for n in range(1, 101)))
         await engine.drain()
-        if engine._snapshotting is not None:  # the last one finishes inside the probe
-            await asyncio.wait([engine._snapshotting])
+        await engine.snapshots.wait()  # the last one finishes inside the probe
         probing.cancel()
         t0 = time.perf_counter()
         snapshot_blob(engine.hall.state)

@@ -10,6 +10,11 @@ frame's wire time, the daemon (driver → engine → journal fsync → fan-out �
 line owner) and the strip frame's wire time. Presses on one line are paced (one outstanding,
 then a short random pause) so that the figure is the daemon's own cost, not line queueing;
 the lines run concurrently, with a background of ``take_ticket`` requests (kiosks).
+
+Across snapshots (``--day-tickets 20000 --snapshot-every 300``), the presses that overlap a
+snapshot being made are reported apart from the others, with the snapshot processes' CPU a
+snapshot and, for each state, the VM's steal time and the run-queue wait of the daemon's
+threads, the device process and the wire processes (``Busy``).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import json
 import multiprocessing as mp
 import os
 import random
+import resource
 import select
 import statistics
 import subprocess
@@ -27,20 +33,26 @@ import sys
 import tempfile
 import time
 import tty
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent.parent
+# The hallctl under test: this checkout, or another one (--rounds runs this very bench over
+# --baseline's code, so both get the same measurement; the device process inherits it).
+ROOT = Path(os.environ.get("BENCH_KEYPRESS_CODE", HERE))
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(HERE / "bench"))
 
 from loop_probe import LagProbe, idle  # noqa: E402
 
 BITS_PER_CHAR = 11
 GAP_CHARS = 3.5
+
+Sample = tuple[float, int, int, float]  # latency s, key frame bytes, strip frame bytes, t0
 
 
 def wire_time(nbytes: int, baud: int) -> float:
@@ -76,7 +88,7 @@ def devices_main(lines: list[tuple[str, str, list[int]]], seconds: float, conn: 
     conn.send("ready")
     conn.recv()  # go
     rng = random.Random(7)
-    samples: list[tuple[float, int, int]] = []  # latency, key bytes, strip bytes
+    samples: list[Sample] = []  # latency, key bytes, strip bytes, t0
     state = [_LineState(resume_at=time.perf_counter() + rng.uniform(0, 0.05)) for _ in lines]
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
@@ -107,10 +119,144 @@ def devices_main(lines: list[tuple[str, str, list[int]]], seconds: float, conn: 
                     continue
                 if f"到{out[0]}号窗口".encode("gb2312") not in f.data:
                     continue
-                samples.append((t1 - out[2], out[3], len(f.raw)))
+                samples.append((t1 - out[2], out[3], len(f.raw), out[2]))
                 st.outstanding = None
                 st.resume_at = t1 + 0.03 + rng.uniform(0, 0.05)
     conn.send(samples)
+
+
+# ---- snapshots under the presses ---------------------------------------------------------------
+
+
+def _schedstat(pid: int) -> tuple[int, int]:
+    """(CPU ns, run-queue wait ns) summed over a process's threads (0, 0 once it is gone)."""
+    cpu = wait = 0
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0, 0
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat", "rb") as f:
+                a, b, _ = f.read().split()
+        except (OSError, ValueError):
+            continue
+        cpu += int(a)
+        wait += int(b)
+    return cpu, wait
+
+
+def _machine() -> tuple[int, int]:
+    """(steal, busy) jiffies of all the VM's vCPUs (/proc/stat's first line)."""
+    with open("/proc/stat") as f:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = map(
+            int, f.readline().split()[1:9]
+        )
+    return steal, user + nice + system + irq + softirq
+
+
+class Busy:
+    """When a snapshot is being made, as the loop sees it (polled at each probe wake: 1 ms), and
+    what the machine did then and otherwise: the VM's steal time (its host running something
+    else while a vCPU wanted to run), and each watched group's CPU and run-queue wait (runnable,
+    no core). Counters are read at each change, so each span is charged to its own state."""
+
+    def __init__(self, is_busy: Callable[[], bool], watched: dict[str, list[int]]) -> None:
+        self._is_busy = is_busy
+        self._watched = watched
+        self.intervals: list[tuple[float, float]] = []
+        self.child_cpu_ms = 0.0  # the snapshot processes' CPU a snapshot (set by the caller)
+        self.totals: dict[bool, dict[str, float]] = {True: {}, False: {}}
+        self._state = False
+        self._since = time.perf_counter()
+        self._last = self._read()
+
+    def _read(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        steal, busy = _machine()
+        hz = os.sysconf("SC_CLK_TCK")
+        out["steal ms"], out["VM busy ms"] = steal * 1000 / hz, busy * 1000 / hz
+        for name, pids in self._watched.items():
+            cpu = wait = 0
+            for pid in pids:
+                c, w = _schedstat(pid)
+                cpu, wait = cpu + c, wait + w
+            out[f"{name} CPU ms"], out[f"{name} queued ms"] = cpu / 1e6, wait / 1e6
+        return out
+
+    def _charge(self, now: float) -> None:
+        current = self._read()
+        into = self.totals[self._state]
+        into["wall ms"] = into.get("wall ms", 0.0) + (now - self._since) * 1000
+        for k, v in current.items():
+            into[k] = into.get(k, 0.0) + v - self._last.get(k, 0.0)
+        self._last = current
+
+    def poll(self) -> bool:
+        busy = self._is_busy()
+        if busy != self._state:
+            now = time.perf_counter()
+            self._charge(now)
+            if not busy:
+                self.intervals.append((self._since, now))
+            self._state, self._since = busy, now
+        return busy
+
+    def close(self) -> None:
+        now = time.perf_counter()
+        self._charge(now)
+        if self._state:
+            self.intervals.append((self._since, now))
+        self._state = False
+
+    def during(self, t0: float, t1: float) -> bool:
+        """Did [t0, t1] overlap a snapshot being made?"""
+        return any(a < t1 and t0 < b for a, b in self.intervals)
+
+    def report(self) -> str:
+        lines = []
+        for state, name in ((True, "snapshot being made"), (False, "no snapshot")):
+            t = self.totals[state]
+            wall = t.get("wall ms", 0.0)
+            if not wall:
+                continue
+            per_s = ", ".join(f"{k} {v * 1000 / wall:.0f}" for k, v in t.items() if k != "wall ms")
+            lines.append(f"  {name} ({wall / 1000:.1f} s): per second of it: {per_s}")
+        return "\n".join(lines)
+
+
+# ---- experiments: children that stand in for the snapshot process (issue 15, session 6) --------
+
+_BURN = """
+import os, sys, time
+try:
+    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+except OSError:
+    os.setpriority(os.PRIO_PROCESS, 0, 19)
+sys.stdin.buffer.read()
+while time.process_time() < {ms} / 1000:
+    pass
+sys.stdout.write('{{"seq": %s, "after": %s, "replayed": 0}}\\n' % (sys.argv[1], sys.argv[1]))
+"""
+
+_IO = """
+import os, sys, time
+try:
+    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+except OSError:
+    os.setpriority(os.PRIO_PROCESS, 0, 19)
+sys.stdin.buffer.read()
+time.sleep({ms} / 1000)
+# a blob of a snapshot's size that no version reads (its format tag is nobody's)
+blob = b"bench-not-a-snapshot\\n" + os.urandom({size})
+head = b'{{"seq": %s, "after": 0, "replayed": 0}}\\n' % sys.argv[1].encode()
+sys.stdout.buffer.write(head + blob)
+"""
+
+
+def stand_in(kind: str, ms: float, size: int) -> Callable[[Path, int], list[str]]:
+    code = (_BURN if kind == "burn" else _IO).format(ms=ms, size=size)
+    return lambda journal, seq: [sys.executable, "-c", code, str(seq)]
 
 
 # ---- the daemon side (this process) ----------------------------------------------------------
@@ -196,8 +342,31 @@ async def serve(engine: Any, window: int) -> None:
         await engine.execute({"action": action, "window": window})
 
 
+def snapshotting(engine: Any) -> Callable[[], bool]:
+    """Is a snapshot being made? (This tree's engine, or main's before session 6.)"""
+    snapshots = getattr(engine, "snapshots", None)
+    if snapshots is not None:
+        return lambda: snapshots.busy
+    return lambda: engine._snapshotting is not None
+
+
+def snapshot_cpu(engine: Any, pid: int | None = None) -> tuple[int | None, float]:
+    """(pid, CPU seconds) of the long-lived snapshot process (this tree's; none: 0)."""
+    snapshots = getattr(engine, "snapshots", None)
+    now = None if snapshots is None else snapshots.process.pid
+    if now is None or (pid is not None and now != pid):
+        return now, 0.0
+    try:
+        with open(f"/proc/{now}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return now, 0.0
+    return now, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def daemon(args: argparse.Namespace, ports: list[tuple[str, str]], conn: Connection,
-                 tmp: Path) -> tuple[list[tuple[float, int, int]], LagProbe, LagProbe]:
+                 tmp: Path, watched: dict[str, list[int]],
+                 ) -> tuple[list[Sample], LagProbe, LagProbe, Busy]:
     from hallctl.config import parse_config
     from hallctl.drivers.serial_devices import SerialDevices
     from hallctl.engine import HallEngine
@@ -213,15 +382,11 @@ async def daemon(args: argparse.Namespace, ports: list[tuple[str, str]], conn: C
     engine = HallEngine(config, journal, secret=b"b" * 32, clock=clock, **kw)  # type: ignore[arg-type]
     from hallctl import snapshot_process
 
-    snapshots = 0
-    spawn = snapshot_process.spawn
-
-    def counted(argv: list[str]) -> subprocess.Popen[bytes]:
-        nonlocal snapshots
-        snapshots += 1
-        return spawn(argv)
-
-    snapshot_process.spawn = counted
+    if args.child != "real":  # an experiment: a stand-in for the snapshot process
+        if hasattr(engine, "snapshots"):
+            raise SystemExit("--child: stand-ins speak session 5's protocol (one process a "
+                             "snapshot); run with BENCH_KEYPRESS_CODE=<a checkout of main>")
+        snapshot_process.command = stand_in(args.child, args.child_ms, args.child_bytes)
     engine.recover()
     writer = asyncio.create_task(engine.run())
     devices = SerialDevices(config.serial, engine, config)
@@ -229,7 +394,6 @@ async def daemon(args: argparse.Namespace, ports: list[tuple[str, str]], conn: C
         await engine.execute({"action": "open_window", "window": w})
     # a busy day's state: what a snapshot pickles and the hall reckons over
     await fill_day(engine, clock, args.day_tickets, args.windows, args.waiting)
-    before = snapshots
     codes = ["BDC", "SB", "GJJ", "ZH"]
 
     async def load() -> None:
@@ -243,18 +407,32 @@ async def daemon(args: argparse.Namespace, ports: list[tuple[str, str]], conn: C
     async with devices:
         await asyncio.sleep(1.5)  # lines connected, start-up redraws done
         loader = asyncio.create_task(load())
-        probe = LagProbe(child_alive=lambda: engine._snapshotting is not None)
+        busy = Busy(snapshotting(engine), {"daemon": [os.getpid()], **watched})
+        probe = LagProbe(child_alive=busy.poll)
         probing = asyncio.create_task(probe.run())
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        alive = snapshot_cpu(engine)
         conn.send("go")
-        samples: list[tuple[float, int, int]] = await asyncio.to_thread(conn.recv)
+        samples: list[Sample] = await asyncio.to_thread(conn.recv)
         loader.cancel()
         probing.cancel()
+        busy.close()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # reaped children (a process a snapshot), and the long-lived one's own counters
+        child_cpu = (after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+                     + snapshot_cpu(engine, alive[0])[1] - alive[1])
+    spans = [b - a for a, b in busy.intervals]
     waiting = sum(len(line) for line in engine.hall.state.lines.values())
-    print(f"{snapshots - before} snapshots taken while presses were measured "
+    print(f"{len(spans)} snapshots made while presses were measured "
           f"({len(engine.hall.state.tickets):,} tickets in the state, {waiting} waiting)")
+    if spans:
+        print(f"snapshot processes' CPU: {child_cpu * 1000 / len(spans):.0f} ms a snapshot; "
+              f"a snapshot being made for {statistics.median(spans) * 1000:.0f} ms (median), "
+              f"{sum(spans) / args.seconds:.0%} of the time")
     writer.cancel()
     journal.close()
-    return samples, probe, idle_probe
+    busy.child_cpu_ms = child_cpu * 1000 / max(1, len(spans))
+    return samples, probe, idle_probe, busy
 
 
 def pct(values: list[float], p: float) -> float:
@@ -285,6 +463,12 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=None,
                         help="where the journal goes (default: the system's temp directory; "
                         "/dev/shm takes the disk's fsync out of the share)")
+    parser.add_argument("--child", choices=["real", "burn", "io"], default="real",
+                        help="an experiment: the snapshot process replaced by one that burns "
+                        "--child-ms of CPU at idle priority with no I/O and no blob (burn), or "
+                        "that sleeps --child-ms and hands back --child-bytes of blob (io)")
+    parser.add_argument("--child-ms", type=float, default=150)
+    parser.add_argument("--child-bytes", type=int, default=2_100_000)
     parser.add_argument("--snapshot-every", type=int, default=None,
                         help="events between snapshots (default: the engine's); e.g. 300 to "
                         "have several snapshots under the presses")
@@ -318,7 +502,10 @@ def main() -> None:
     assert ours.recv() == "ready"
     try:
         with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-            samples, probe, idle_probe = asyncio.run(daemon(args, ports, ours, Path(tmp)))
+            watched = {"devices": [dev_proc.pid or 0], "wires": [w.pid for w in wires]}
+            samples, probe, idle_probe, busy = asyncio.run(
+                daemon(args, ports, ours, Path(tmp), watched)
+            )
     finally:
         dev_proc.join(5)
         for proc in wires:
@@ -336,12 +523,27 @@ def main() -> None:
           f"max {max(lat):.1f} ms")
     print(f"daemon's own share:    p50 {pct(own, 50):.1f} ms  p99 {pct(own, 99):.1f} ms  "
           f"(target < 5 ms)")
+    split = {True: [], False: []}  # type: dict[bool, list[float]]
+    for sample, o in zip(samples, own, strict=True):
+        split[busy.during(sample[3], sample[3] + sample[0])].append(o)
+    for state, name in ((True, "while a snapshot was being made"), (False, "with none")):
+        if split[state]:
+            print(f"  presses {name}: {len(split[state])}, share p50 "
+                  f"{pct(split[state], 50):.1f} ms  p99 {pct(split[state], 99):.1f} ms  "
+                  f"max {max(split[state]):.1f} ms")
+    print("the machine and the processes (CPU, run-queue wait; ms per second):")
+    print(busy.report())
     print(f"loop-lag probe, idle loop {args.idle:g} s before the presses: {idle_probe.summary()}")
     print(f"loop-lag probe during the presses: {probe.summary()}")
     print(f"load average (1 min) {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print("reproduce: .venv/bin/python bench/bench_keypress.py " + " ".join(sys.argv[1:]))
     if args.json:
         print(json.dumps({"p50": pct(own, 50), "p99": pct(own, 99),
+                          "p99_snap": pct(split[True], 99) if split[True] else 0.0,
+                          "p99_quiet": pct(split[False], 99) if split[False] else 0.0,
+                          "n_snap": len(split[True]), "snapshots": len(busy.intervals),
+                          "child_cpu_ms": busy.child_cpu_ms,
+                          "busy_s": sum(b - a for a, b in busy.intervals),
                           "loop_longest": probe.longest_ms(), "loop_cpu": probe.longest_cpu_ms(),
                           "idle_longest": idle_probe.longest_ms(),
                           "load": os.getloadavg()[0]}))
@@ -359,27 +561,35 @@ def rounds(args: argparse.Namespace) -> None:
             skip = 1
         elif not arg.startswith(("--rounds=", "--baseline=")):
             argv.append(arg)
-    roots = {"this": ROOT, "baseline": args.baseline.resolve()}
+    roots = {"this": HERE, "baseline": args.baseline.resolve()}
     results: dict[str, list[dict[str, float]]] = {name: [] for name in roots}
     for r in range(args.rounds):
         for name, root in roots.items():
-            out = subprocess.run([sys.executable, str(root / "bench" / "bench_keypress.py"),
-                                  *argv, "--json"],
-                                 capture_output=True, text=True, check=True, cwd=root).stdout
+            out = subprocess.run([sys.executable, __file__, *argv, "--json"],
+                                 capture_output=True, text=True, check=True, cwd=root,
+                                 env={**os.environ, "BENCH_KEYPRESS_CODE": str(root)}).stdout
             res = json.loads(out.strip().splitlines()[-1])
             results[name].append(res)
             print(f"round {r + 1}, {name} ({root}): share p50 {res['p50']:.1f} ms, "
-                  f"p99 {res['p99']:.1f} ms; loop longest {res['loop_longest']:.1f} ms, own CPU "
+                  f"p99 {res['p99']:.1f} ms (while a snapshot was made: {res['n_snap']:.0f} "
+                  f"presses, p99 {res['p99_snap']:.1f} ms; the others {res['p99_quiet']:.1f} ms; "
+                  f"{res['snapshots']:.0f} snapshots, {res['child_cpu_ms']:.0f} ms of CPU each, "
+                  f"being made {res['busy_s']:.1f} s)"
+                  f"; loop longest {res['loop_longest']:.1f} ms, own CPU "
                   f"{res['loop_cpu']:.1f} ms; idle baseline {res['idle_longest']:.1f} ms; "
                   f"load {res['load']:.1f}", flush=True)
     med = {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
            for name, rs in results.items()}
     for name, m in med.items():
-        print(f"median, {name}: share p50 {m['p50']:.1f} ms, p99 {m['p99']:.1f} ms; "
+        print(f"median, {name}: share p50 {m['p50']:.1f} ms, p99 {m['p99']:.1f} ms "
+              f"(while a snapshot was made {m['p99_snap']:.1f} ms, the others "
+              f"{m['p99_quiet']:.1f} ms); "
               f"loop longest {m['loop_longest']:.1f} ms, own CPU {m['loop_cpu']:.1f} ms; "
               f"idle baseline {m['idle_longest']:.1f} ms")
     a, b = med["this"], med["baseline"]
-    print(f"ratio this/baseline: share p99 {a['p99'] / b['p99']:.2f}, "
+    snap = a["p99_snap"] / b["p99_snap"] if b["p99_snap"] else float("nan")
+    print(f"ratio this/baseline: share p99 {a['p99'] / b['p99']:.2f} (while a snapshot was "
+          f"made {snap:.2f}), "
           f"loop longest {a['loop_longest'] / b['loop_longest']:.2f}")
 
 

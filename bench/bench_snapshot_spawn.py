@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -80,7 +81,7 @@ async def start(way: str) -> None:
         proc = await asyncio.create_subprocess_exec(*CHILD)
         _reaping.add(asyncio.ensure_future(proc.wait()))
     elif way == "thread":
-        popen = await asyncio.to_thread(snapshot_process.spawn, CHILD)
+        popen = await asyncio.to_thread(snapshot_process.spawn, CHILD, subprocess.DEVNULL)
         asyncio.get_running_loop().run_in_executor(None, popen.communicate)
 
 

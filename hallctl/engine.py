@@ -18,7 +18,6 @@ from typing import Any
 
 import structlog
 
-from hallctl import snapshot_process
 from hallctl.commit_batch import Batch
 from hallctl.config.models import HallConfig
 from hallctl.disk_full import is_disk_full
@@ -35,12 +34,13 @@ from hallctl.privacy import hash_id, mask_id
 from hallctl.snapshot import SNAPSHOT_FORMAT as SNAPSHOT_FORMAT
 from hallctl.snapshot import fold
 from hallctl.snapshot import snapshot_blob as snapshot_blob
+from hallctl.snapshots import SNAPSHOT_EVERY as SNAPSHOT_EVERY
+from hallctl.snapshots import Snapshots
 from hallctl.wall_clock import WallClock
 
 log = structlog.get_logger("hallctl.engine")
 
 EVENT_VERSION = 1
-SNAPSHOT_EVERY = 20_000
 QUIET_TRIES = 10  # batches the final snapshot waits for (commands still coming at shutdown)
 RECENT_REQUESTS = 20_000
 FREEZE_EVERY = 2_000  # events between gc.freeze() calls (see _freeze)
@@ -108,7 +108,6 @@ class HallEngine:
         self._tz = config.hall.tz
         self._clock: Clock = clock or WallClock(self._tz)
         self._ts: tuple[datetime | None, str] = (None, "")  # a clock reading and its ``ts`` text
-        self._snapshot_every = snapshot_every
         self.hall = Hall(config)
         self._recent: OrderedDict[str, dict[str, Any]] = OrderedDict()
         # ids whose answers are in the journal but not in _recent: only these need a lookup
@@ -119,12 +118,11 @@ class HallEngine:
         self._writing: Batch | None = None  # being appended
         self._writer_wake = asyncio.Event()
         self._durable_seq = 0
-        self._since_snapshot = 0
         self._since_freeze = 0
         self._seq_changed = asyncio.Condition()
         self._subscribers: list[asyncio.Queue[list[Record]]] = []
         self._failed: BaseException | None = None
-        self._snapshotting: asyncio.Task[None] | None = None
+        self.snapshots = Snapshots(config, journal, snapshot_every)
         self.disk = DiskWatch(self.journal.path.parent, self._clock)
 
     # ---- lifetime -----------------------------------------------------------------------
@@ -138,7 +136,7 @@ class HallEngine:
         self._stored = self.journal.request_ids_since_day(
             (today - timedelta(days=1)).isoformat()
         )
-        self._since_snapshot = count
+        self.snapshots.since = count
         self._freeze()  # start-up's objects (modules, config, the recovered state) stay
         log.info("engine.recovered", snapshot_seq=after, replayed=count, seq=self._durable_seq)
         return count
@@ -150,11 +148,8 @@ class HallEngine:
     async def run(self) -> None:
         """The writer: turns queued batches into durable records. Run it in the TaskGroup.
         Meanwhile the wait forecast's refreshes are made in steps (hallctl/forecast_refresh.py)."""
-        try:
-            async with refreshing(lambda: self.hall, self._clock):
-                await self._write_batches()
-        finally:
-            await self._stop_snapshotting()
+        async with self.snapshots, refreshing(lambda: self.hall, self._clock):
+            await self._write_batches()
 
     async def _write_batches(self) -> None:
         while True:
@@ -226,21 +221,10 @@ class HallEngine:
             q.put_nowait(records)
         async with self._seq_changed:
             self._seq_changed.notify_all()
-        self._since_snapshot += len(records)
         self._since_freeze += len(records)
         if self._since_freeze >= FREEZE_EVERY:
             self._freeze()
-        if (
-            self._since_snapshot >= self._snapshot_every
-            and self._batch is None
-            and self._snapshotting is None
-        ):
-            # Its own task: the writer goes on committing while the snapshot is made and saved.
-            self._since_snapshot = 0
-            self._snapshotting = asyncio.create_task(
-                self._snapshot_aside(self._durable_seq), name="snapshot"
-            )
-            self._snapshotting.add_done_callback(self._snapshot_done)
+        self.snapshots.published(len(records), self._durable_seq, quiet=self._batch is None)
 
     def _freeze(self) -> None:
         """Take what is alive now out of the cyclic collector's generations.
@@ -261,44 +245,17 @@ class HallEngine:
         gc.collect()
         gc.freeze()
 
-    def _snapshot_done(self, task: asyncio.Task[None]) -> None:
-        self._snapshotting = None
-        if not task.cancelled() and task.exception() is not None:
-            log.error("engine.snapshot_failed", error=repr(task.exception()))
-
-    async def _snapshot_aside(self, seq: int) -> None:
-        """Have a separate process save the state as of ``seq`` (hallctl/snapshot_process.py).
-
-        It folds the journal up to ``seq`` itself: the daemon shares no memory with it, so it
-        pays neither a fork's page tables nor copy-on-write faults, only the spawn.
-        """
-        try:
-            made = await snapshot_process.make(self.config, self.journal.path, seq)
-        except snapshot_process.SnapshotFailed as e:
-            # an optimisation only: the next one folds from the previous snapshot
-            log.warning("engine.snapshot_skipped", reason=str(e), detail=e.detail)
-            return
-        if made.blob:  # else one at `seq` is there already
-            await self._save_snapshot(made.seq, made.blob, replayed=made.replayed)
-
-    async def _stop_snapshotting(self) -> None:
-        """End a snapshot process still running (it is killed and reaped; nothing saved)."""
-        task = self._snapshotting
-        if task is not None:
-            task.cancel()
-            await asyncio.wait([task])
-
     async def snapshot(self) -> None:
         """Save the state as of the last durable seq, here and now (only when nothing is pending).
 
         For shutdown: the state is at hand and the loop has nobody left to keep waiting, so it
-        is pickled on the loop (a busy day: 70-400 ms) rather than folded again by a process.
-        A snapshot process still running is ended first: one writer of snapshots at a time.
+        is pickled on the loop (a busy day: 70-400 ms) rather than asked of the snapshot
+        process. That process is ended first: one writer of snapshots at a time.
         Memory must be what the journal holds: a batch gathered or being written is in memory
         but not yet at its seq (a restart would replay it onto a state that has it), so this
         waits for it, a few batches at most.
         """
-        await self._stop_snapshotting()
+        await self.snapshots.stop()
         for _ in range(QUIET_TRIES):
             pending = self._batch or self._writing
             if pending is None:
@@ -311,18 +268,8 @@ class HallEngine:
             log.warning("engine.snapshot_skipped", reason="commands kept coming")
             return
         # no await from the check to the pickle: memory is the journal as of `seq`
-        self._since_snapshot = 0
-        await self._save_snapshot(self._durable_seq, snapshot_blob(self.hall.state))
-
-    async def _save_snapshot(self, seq: int, blob: bytes, **facts: int) -> None:
-        try:
-            await asyncio.to_thread(self.journal.save_snapshot, seq, blob)
-        except Exception as e:
-            if not is_disk_full(e, self.journal.path.parent):
-                raise
-            log.warning("engine.snapshot_skipped", reason="disk full")  # an optimisation only
-            return
-        log.info("engine.snapshot", seq=seq, bytes=len(blob), **facts)
+        self.snapshots.since = 0
+        await self.snapshots.save(self._durable_seq, snapshot_blob(self.hall.state))
 
     async def drain(self) -> None:
         """Wait until nothing is pending (shutdown: the final snapshot needs a quiet state)."""

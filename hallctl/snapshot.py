@@ -3,8 +3,8 @@
 The state is pickled with each ticket as the tuple of its fields. A busy day holds 20,000
 tickets. Pickled as slotted dataclasses, each carries a dict of its field names (2.9 MB,
 140-170 ms to pickle and as long to load); as ``Ticket(*fields)`` they are 2.1 MB and half the
-time both ways: the snapshot process (hallctl/snapshot_process.py) loads one and writes one,
-and a restart loads one.
+time both ways: the snapshot process (hallctl/snapshot_process.py) loads one when it starts and
+writes one a snapshot, and a restart loads one.
 
 A blob is tagged with its format, so another version falls back to a full replay.
 """
@@ -27,7 +27,7 @@ from hallctl.hall.core import Hall
 from hallctl.hall.state import HallState, Ticket
 from hallctl.journal import Journal
 
-__all__ = ["SNAPSHOT_FORMAT", "dumps", "fold", "loads", "snapshot_blob"]
+__all__ = ["SNAPSHOT_FORMAT", "Gap", "dumps", "fold", "fold_onto", "loads", "snapshot_blob"]
 
 log = structlog.get_logger("hallctl.snapshot")
 
@@ -89,3 +89,31 @@ def fold(config: HallConfig, journal: Journal, upto: int | None = None) -> tuple
         hall.apply(rec.type, json.loads(rec.data), datetime.fromisoformat(rec.ts).timestamp())
         count += 1
     return hall, after, count
+
+
+class Gap(Exception):
+    """The journal does not hold every event after the seq a hall was folded to."""
+
+
+def fold_onto(hall: Hall, journal: Journal, after: int, upto: int) -> int:
+    """Apply the journal's events ``after`` < seq <= ``upto`` to ``hall``, folded up to ``after``
+    (by ``fold`` and earlier calls): the snapshot process's next step. Returns their number.
+
+    Each seq must follow the one before: an append numbers its events on from the last seq,
+    so a hole means events gone under the caller (pruned), and ``Gap`` is raised, ``hall``
+    half folded: fold afresh. Raises RuntimeError when the
+    journal ends before ``upto`` (the caller asked for a seq not durable).
+    """
+    count = 0
+    expected = after + 1
+    for rec in journal.replay(after):
+        if rec.seq > upto:
+            break
+        if rec.seq != expected:
+            raise Gap(f"seq {rec.seq} follows {expected - 1}")
+        hall.apply(rec.type, json.loads(rec.data), datetime.fromisoformat(rec.ts).timestamp())
+        count += 1
+        expected += 1
+    if expected != upto + 1:
+        raise RuntimeError(f"the journal ends at {expected - 1}, before {upto}")
+    return count

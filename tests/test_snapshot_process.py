@@ -1,15 +1,18 @@
 """Snapshots are made by a separate process that shares no memory with the daemon: it folds the
 journal up to a seq exactly as a restart does, so its snapshot is the live state as of that seq.
+It lives from the first snapshot to the daemon's stop and folds only the events since the last.
 A snapshot process that fails, is killed or is still running at shutdown changes nothing else."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import pickle
 import signal
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +26,10 @@ from hallctl.engine import SNAPSHOT_FORMAT, HallEngine, snapshot_blob
 from hallctl.hall.commands import parse_command
 from hallctl.hall.core import Hall
 from hallctl.hall.views import retained_state
+from hallctl.ids import new_id
+from hallctl.journal import Journal, PendingEvent
 from hallctl.journal_mark import mark_path
+from hallctl.snapshot_process import SnapshotProcess
 from tests.hall.conftest import SMALL_HALL
 from tests.serial_support import eventually
 from tests.test_engine import Running
@@ -112,11 +118,11 @@ async def test_a_restart_from_the_processs_snapshot_alone_is_the_live_engine(
     async with Running(config, path) as live:
         await a_busy_morning(live)
         with capture_logs() as logs:
-            await live._snapshot_aside(live.last_seq())  # made by the process, saved by the engine
+            await live.snapshots._aside(live.last_seq())  # made by the process, saved by the engine
         (saved,) = [e for e in logs if e["event"] == "engine.snapshot"]
         assert (saved["seq"], saved["replayed"]) == (live.last_seq(), live.last_seq())
         async with Running(config, path) as restarted:  # a second engine on the same journal
-            assert restarted._since_snapshot == 0  # nothing replayed: the snapshot alone
+            assert restarted.snapshots.since == 0  # nothing replayed: the snapshot alone
             assert no_estimates(restarted) == no_estimates(live)
             assert restarted.hall.state.tickets == live.hall.state.tickets
             assert restarted.hall.state.counters == live.hall.state.counters
@@ -134,7 +140,7 @@ async def test_a_process_that_fails_saves_nothing_and_says_why(
         snapshot_process.SnapshotFailed,
         match=r"^ended with 1: .*JournalError: cannot open journal .*not a database$",
     ) as failed:
-        await snapshot_process.make(config, not_a_journal, 5)
+        await SnapshotProcess(config, not_a_journal).make(5)
     assert "Traceback" in failed.value.detail  # the whole story, for the log
     assert not_a_journal.read_text() == "not SQLite"
     assert snapshot_children() == []  # reaped
@@ -150,7 +156,7 @@ async def test_a_killed_process_changes_nothing_is_logged_and_the_next_one_is_ma
             await eventually(snapshot_children)
             (pid,) = snapshot_children()
             os.kill(pid, signal.SIGKILL)
-            await eventually(lambda: engine._snapshotting is None)
+            await eventually(lambda: not engine.snapshots.busy)
         assert engine.journal.load_snapshot() is None
         skipped = [e for e in logs if e["event"] == "engine.snapshot_skipped"]
         assert len(skipped) == 1 and "ended with -9" in skipped[0]["reason"]
@@ -176,7 +182,7 @@ async def test_one_snapshot_process_at_a_time_each_at_idle_priority(
                     with contextlib.suppress(ProcessLookupError):  # ended meanwhile
                         policies.add(os.sched_getscheduler(pid))
                 await asyncio.sleep(0.01)
-            await eventually(lambda: engine._snapshotting is None, within=30)
+            await eventually(lambda: not engine.snapshots.busy, within=30)
         made = [e for e in logs if e["event"] == "engine.snapshot"]
         assert most == 1 and 1 <= len(made) < 100
         assert os.SCHED_IDLE in policies  # it lowers itself first thing
@@ -198,7 +204,7 @@ async def test_shutdown_during_a_snapshot_ends_it_and_saves_the_final_one(
         assert snap is not None and snap[0] == engine.last_seq()
         before = no_estimates(engine)
     async with Running(config, path) as restarted:
-        assert restarted._since_snapshot == 0 and no_estimates(restarted) == before
+        assert restarted.snapshots.since == 0 and no_estimates(restarted) == before
 
 
 async def test_a_snapshot_process_alive_when_the_writer_ends_is_killed_and_reaped(
@@ -208,7 +214,7 @@ async def test_a_snapshot_process_alive_when_the_writer_ends_is_killed_and_reape
         await a_busy_morning(engine)
         await eventually(snapshot_children)
     assert snapshot_children() == []
-    assert engine._snapshotting is None
+    assert not engine.snapshots.busy
 
 
 def test_a_snapshot_keeps_every_ticket_and_writes_its_field_names_once() -> None:
@@ -239,7 +245,7 @@ async def test_code_installed_under_a_running_daemon_makes_no_snapshot(
     with the old daemon's config object. It refuses, and the journal keeps what it had."""
     async with Running(config, tmp_path / "j.db") as engine:
         await engine.execute({"action": "take_ticket", "service": "SB"})
-        argv = snapshot_process.command(engine.journal.path, engine.last_seq())
+        argv = snapshot_process.command(engine.journal.path)
         argv[-1] = "hallstate/4/0.0.9"  # what the older daemon would pass
         proc = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
@@ -261,7 +267,9 @@ async def test_the_process_only_reads_the_journal_and_leaves_the_mark_to_the_dae
         hwm = mark_path(engine.journal.path)
         assert int(hwm.read_text()) == engine.last_seq()
         hwm.write_text(f"{engine.last_seq() - 1:020d}\n")  # as if the daemon's write were due
-        made = await snapshot_process.make(config, engine.journal.path, engine.last_seq())
+        process = SnapshotProcess(config, engine.journal.path)
+        made = await process.make(engine.last_seq())
+        await process.close()
         assert int(hwm.read_text()) == engine.last_seq() - 1
         # it only reads: the daemon's own writer saves what it made
         assert made.blob.startswith(SNAPSHOT_FORMAT.encode() + b"\n")
@@ -294,3 +302,97 @@ async def test_the_final_snapshot_waits_for_commands_in_flight_and_holds_each_on
         assert no_estimates(restarted) == before
         r = await restarted.execute({"action": "take_ticket", "service": "SB"})
         assert r["result"]["ticket"] == "B022"
+
+
+def folded_from_scratch(config: HallConfig, journal: Journal, seq: int) -> Hall:
+    """The journal's events up to ``seq`` applied to an empty hall: no snapshot involved."""
+    hall = Hall(config)
+    for rec in journal.replay():
+        if rec.seq > seq:
+            break
+        hall.apply(rec.type, json.loads(rec.data), datetime.fromisoformat(rec.ts).timestamp())
+    return hall
+
+
+async def test_one_process_makes_every_snapshot_folding_only_the_events_since_the_last(
+    config: HallConfig, tmp_path: Path
+) -> None:
+    """What makes a snapshot cost O(what changed): the process stays, keeps its hall, and each
+    snapshot after its first replays only the events since the one before, yet each is the
+    whole journal folded up to its seq."""
+    async with Running(config, tmp_path / "j.db", snapshot_every=40) as engine:
+        pids: set[int | None] = set()
+        with capture_logs() as logs:
+            for _ in range(3):
+                await a_busy_morning(engine, clients=2)  # 60 commands: a snapshot is due
+                await eventually(lambda: not engine.snapshots.busy, within=30)
+                pids.add(engine.snapshots.process.pid)
+                snap = engine.journal.load_snapshot()
+                assert snap is not None
+                seq, payload = snap[0], snap[1].split(b"\n", 1)[1]
+                from_scratch = folded_from_scratch(config, engine.journal, seq)
+                assert pickle.loads(payload).tickets == from_scratch.state.tickets
+                assert retained_state(Hall(config, pickle.loads(payload))) == retained_state(
+                    from_scratch
+                )
+        made = [e for e in logs if e["event"] == "engine.snapshot"]
+        assert len(made) >= 3
+        assert len(pids) == 1 and None not in pids  # the same process, still alive
+        assert snapshot_children() == [engine.snapshots.process.pid]
+        assert made[0]["replayed"] == made[0]["seq"]  # the first: a full fold (no snapshot yet)
+        for before, after in itertools.pairwise(made):
+            # the next ones: only the events since the one before
+            assert after["replayed"] == after["seq"] - before["seq"] > 0
+    assert snapshot_children() == []  # the writer's end ended it
+
+
+async def test_a_process_that_died_between_snapshots_is_replaced_by_the_next_one(
+    config: HallConfig, tmp_path: Path
+) -> None:
+    async with Running(config, tmp_path / "j.db", snapshot_every=20) as engine:
+        for _ in range(20):
+            await engine.execute({"action": "take_ticket", "service": "SB"})
+        await eventually(lambda: engine.journal.load_snapshot() is not None, within=30)
+        await eventually(lambda: not engine.snapshots.busy)
+        first, first_seq = engine.snapshots.process.pid, engine.last_seq()
+        assert first is not None
+        os.kill(first, signal.SIGKILL)  # the OOM killer, an operator
+        with capture_logs() as logs:
+            for _ in range(20):
+                await engine.execute({"action": "take_ticket", "service": "ZH"})
+            await eventually(
+                lambda: (s := engine.journal.load_snapshot()) is not None and s[0] > first_seq,
+                within=30,
+            )
+        assert engine.snapshots.process.pid not in (first, None)
+        (ended,) = [e for e in logs if e["event"] == "engine.snapshot_process_ended"]
+        assert "ended with -9" in ended["reason"]
+        assert not [e for e in logs if e["event"] == "engine.snapshot_skipped"]  # none lost
+
+
+def test_a_hole_in_the_journal_under_a_folded_hall_is_found_not_folded_over(
+    config: HallConfig, tmp_path: Path
+) -> None:
+    """A hall folded up to a seq takes only the events right after it: events gone from the
+    journal (pruned under it) make it fold afresh instead of skipping them silently."""
+    path = tmp_path / "j.db"
+    with Journal(path) as journal:
+        hall = Hall(config)
+        now = datetime(2026, 3, 2, 9, 0, tzinfo=config.hall.tz)
+        for _ in range(6):
+            out = hall.execute(parse_command({"action": "take_ticket", "service": "SB"}), now)
+            journal.append(
+                [
+                    PendingEvent(new_id(), t, now.isoformat(), "2026-03-02", None, 1, json.dumps(d))
+                    for t, d in out.events
+                ]
+            )
+        last = journal.last_seq()
+        folded, _, _ = snapshot.fold(config, journal, upto=2)
+        with pytest.raises(RuntimeError, match=f"ends at {last}, before {last + 5}"):
+            snapshot.fold_onto(folded, journal, 2, last + 5)  # beyond the journal's end
+        with sqlite3.connect(path) as conn:
+            conn.execute("DELETE FROM events WHERE seq = 4")
+        folded, _, _ = snapshot.fold(config, journal, upto=2)
+        with pytest.raises(snapshot.Gap, match="seq 5 follows 3"):
+            snapshot.fold_onto(folded, journal, 2, last)
