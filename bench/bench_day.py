@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_engine import HALL  # noqa: E402
-from loop_probe import LagProbe, idle  # noqa: E402
+from loop_probe import LagProbe, PassTrace, idle  # noqa: E402
 
 from hallctl import snapshot_process  # noqa: E402
 from hallctl.config import parse_config  # noqa: E402
@@ -102,6 +102,10 @@ async def day(args: argparse.Namespace) -> tuple[LagProbe, Snapshots, float]:
             await engine.execute({"action": "open_window", "window": n})
         probe = LagProbe(child_alive=lambda: engine._snapshotting is not None)
         probing = asyncio.create_task(probe.run())
+        untrace = None
+        if args.trace:
+            engine.hall.execute = args.trace.timed(engine.hall.execute, "core")  # type: ignore[method-assign]
+            untrace = args.trace.install(asyncio.get_running_loop())
         issued = 0
         served = 0
 
@@ -137,6 +141,8 @@ async def day(args: argparse.Namespace) -> tuple[LagProbe, Snapshots, float]:
         if engine._snapshotting is not None:  # the last one finishes inside the probe
             await asyncio.wait([engine._snapshotting])
         probing.cancel()
+        if untrace is not None:
+            untrace()
         t0 = time.perf_counter()
         snapshot_blob(engine.hall.state)
         on_loop = time.perf_counter() - t0
@@ -171,6 +177,9 @@ async def run(args: argparse.Namespace) -> None:
           f"spares it): "
           f"{on_loop * 1000:.0f} ms; the largest child's peak RSS "
           f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB")
+    if args.trace:
+        print(args.trace.report())
+        args.trace = PassTrace()
     args.results.append((probe, base))
 
 
@@ -184,7 +193,11 @@ def main() -> None:
     ap.add_argument("--idle", type=float, default=10, help="seconds of idle-loop baseline")
     ap.add_argument("--snapshot-every", type=int, default=None)
     ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--trace", action="store_true", help="time every callback of every loop "
+                    "pass and print what filled the passes with the most CPU (slows the loop "
+                    "by about a microsecond a callback: the probe's figures run high)")
     args = ap.parse_args()
+    args.trace = PassTrace() if args.trace else None
     configure_logging(level="warning")
     args.results = []
     for _ in range(args.runs):

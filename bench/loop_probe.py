@@ -111,3 +111,105 @@ async def idle(seconds: float) -> LagProbe:
     await asyncio.sleep(seconds)
     task.cancel()
     return probe
+
+
+class PassTrace:
+    """Every loop pass's callbacks, timed in the loop thread's CPU: what fills the longest passes
+    (a diagnosis; a thread clock read is a system call, so tracing costs a few microseconds a
+    callback and the probe's figures from a traced run run high).
+
+    Each callback is named for its task's coroutine (a task's step) or for its function; gc
+    collections and the functions given to ``timed`` are counted within the pass they ran in.
+    The ``keep`` passes with the most CPU of the loop's thread are kept.
+    """
+
+    def __init__(self, keep: int = 12) -> None:
+        self.keep = keep
+        self.passes = 0
+        self.longest: list[tuple[float, float, dict[str, list[float]]]] = []  # cpu, wall, parts
+        self._parts: dict[str, list[float]] = {}
+        self._gc_t = 0.0
+
+    def _add(self, label: str, seconds: float) -> None:
+        part = self._parts.get(label)
+        if part is None:
+            self._parts[label] = [1, seconds]
+        else:
+            part[0] += 1
+            part[1] += seconds
+
+    def timed(self, fn: Callable[..., object], label: str) -> Callable[..., object]:
+        def run(*args: object, **kwargs: object) -> object:
+            t = time.thread_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._add(label, time.thread_time() - t)
+
+        return run
+
+    def _gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_t = time.thread_time()
+        else:
+            self._add(f"gc gen {info['generation']}", time.thread_time() - self._gc_t)
+
+    def install(self, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
+        """Trace ``loop`` from now on; returns the function that stops it."""
+        import asyncio.events
+        import gc
+
+        handle_run = asyncio.events.Handle._run
+        run_once = loop._run_once  # type: ignore[attr-defined]
+        trace = self
+
+        def label(handle: asyncio.Handle) -> str:
+            cb = handle._callback  # type: ignore[attr-defined]
+            owner = getattr(cb, "__self__", None)
+            if isinstance(owner, asyncio.Task):  # a task's step: where it resumes from
+                coro = owner.get_coro()
+                frame = getattr(coro, "cr_frame", None)
+                where = f":{frame.f_lineno}" if frame is not None else ""
+                return f"{getattr(coro, '__qualname__', owner.get_name())}{where}"
+            return str(getattr(cb, "__qualname__", type(cb).__name__))
+
+        def traced_run(handle: asyncio.Handle) -> None:
+            name = label(handle)
+            t = time.thread_time()
+            try:
+                handle_run(handle)
+            finally:
+                trace._add(name, time.thread_time() - t)
+
+        def traced_once() -> None:
+            trace._parts = {}
+            c, t = time.thread_time(), time.perf_counter()
+            run_once()
+            cpu, wall = time.thread_time() - c, time.perf_counter() - t
+            trace.passes += 1
+            kept = trace.longest
+            if len(kept) < trace.keep or cpu > kept[-1][0]:
+                kept.append((cpu, wall, trace._parts))
+                kept.sort(key=lambda k: -k[0])
+                del kept[trace.keep:]
+
+        asyncio.events.Handle._run = traced_run  # type: ignore[method-assign]
+        loop._run_once = traced_once  # type: ignore[attr-defined]
+        gc.callbacks.append(self._gc)
+
+        def stop() -> None:
+            asyncio.events.Handle._run = handle_run  # type: ignore[method-assign]
+            loop._run_once = run_once  # type: ignore[attr-defined]
+            gc.callbacks.remove(self._gc)
+
+        return stop
+
+    def report(self) -> str:
+        lines = [f"the {len(self.longest)} passes (of {self.passes:,}) with the most CPU:"]
+        for cpu, wall, parts in self.longest:
+            top = sorted(parts.items(), key=lambda kv: -kv[1][1])[:6]
+            lines.append(
+                f"  CPU {cpu * 1000:.1f} ms (wall {wall * 1000:.1f}): "
+                + "; ".join(f"{k} {int(n)}× {s * 1000:.2f} ms" for k, (n, s) in top)
+            )
+        return "\n".join(lines)

@@ -31,6 +31,7 @@ from hallctl.hall.errors import HallError
 from hallctl.hall.views import retained_state
 from hallctl.ids import new_id
 from hallctl.journal import EncodedEvent, Journal, Record, encode_json
+from hallctl.pass_budget import PASS_BUDGET_S, PassBudget
 from hallctl.privacy import hash_id, mask_id
 from hallctl.snapshot import SNAPSHOT_FORMAT as SNAPSHOT_FORMAT
 from hallctl.snapshot import fold
@@ -100,6 +101,7 @@ class HallEngine:
         secret: bytes = b"",
         clock: Clock | None = None,
         snapshot_every: int = SNAPSHOT_EVERY,
+        pass_budget: float = PASS_BUDGET_S,
     ) -> None:
         self.config = config
         self.hall_id = config.hall.id
@@ -125,6 +127,7 @@ class HallEngine:
         self._subscribers: list[asyncio.Queue[list[Record]]] = []
         self._failed: BaseException | None = None
         self._snapshotting: asyncio.Task[None] | None = None
+        self.budget = PassBudget(pass_budget)  # the door's share of a loop pass
         self.disk = DiskWatch(self.journal.path.parent, self._clock)
 
     # ---- lifetime -----------------------------------------------------------------------
@@ -335,6 +338,11 @@ class HallEngine:
         # One coroutine for the whole door, the batch joined by a plain call: every await in a
         # chain of coroutines is another frame to create and to resume through on the way back
         # (the engine's own work a command is what the bench's floor is about).
+        if not self.budget.admit():
+            # This pass has had its share of commands (a batch's waiters all wake at once):
+            # the next pass, in the order they came. Before any check: from here to joining
+            # the batch nothing waits, so a repeat of a request id in line behind finds it.
+            await self.budget.turn()
         try:
             if self._failed is not None:
                 return error(HallError("internal", "journal unavailable"))

@@ -1,0 +1,77 @@
+"""How much of one event-loop pass the door's commands may take; the rest wait in line.
+
+A group commit wakes all its waiters in one pass (up to the hall's every window and kiosk), and
+each goes straight on to its next command: parse, the core, its events' encoding, all
+synchronous. Unchecked, one pass then holds a hundred commands and the loop answers nothing
+else (a key press, a display, a probe) for several milliseconds. So the first command of a
+pass opens a budget of wall time, closed again at the next pass (a callback scheduled now runs
+before the work scheduled after it); a command that finds it spent, or anyone already waiting,
+queues and goes on in a later pass, in the order it came. What is left in a pass is then the
+budget, one command's overshoot and the other work of that pass.
+
+A command that finds budget left pays one ``perf_counter`` call (a vDSO read, no system call)
+and two attribute reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from time import perf_counter
+
+# The door's command work a loop pass may hold, in seconds. The loop's longest stall (issue
+# 15: 5 ms, on a VM whose idle loop is itself up to 3.7 ms late) is at most about two passes of
+# work (a timer comes due in one pass and runs at the end of the next), and a pass holds this
+# budget, one command past it (0.05-0.3 ms, a forecast-refresh request more) and the pass's
+# other work (the writer's hand-out, a forecast step). 1 ms keeps that within the floor and
+# still lets a pass take 15-30 commands, so a busy hall's batches stay large
+# (docs/performance.md, "A 20,000-ticket day": 0.5, 1 and 2 ms measured).
+PASS_BUDGET_S = 0.001
+
+
+class PassBudget:
+    """The door's share of a loop pass: ``admit()`` or, if it says no, ``await turn()``."""
+
+    __slots__ = ("_deadline", "_line", "_seconds")
+
+    def __init__(self, seconds: float = PASS_BUDGET_S) -> None:
+        self._seconds = seconds
+        self._deadline: float | None = None  # None: no command has run in this pass yet
+        self._line: deque[object] = deque()  # commands waiting for a later pass, in order
+
+    def admit(self) -> bool:
+        """May a command run now? False: the pass's budget is spent or others are waiting."""
+        return not self._line and self._open()
+
+    async def turn(self) -> None:
+        """Wait in line for a pass with budget left (first come, first run)."""
+        line = self._line
+        me = object()
+        line.append(me)
+        try:
+            while True:
+                await asyncio.sleep(0)  # the next pass
+                if line[0] is me and self._open():
+                    return
+        finally:
+            if line[0] is me:
+                line.popleft()
+            else:  # cancelled while waiting: out of the line, its command never ran
+                line.remove(me)
+
+    @property
+    def waiting(self) -> int:
+        """Commands in line now."""
+        return len(self._line)
+
+    def _open(self) -> bool:
+        now = perf_counter()
+        deadline = self._deadline
+        if deadline is None:  # the pass's first command: the budget starts now
+            self._deadline = now + self._seconds
+            asyncio.get_running_loop().call_soon(self._pass_over)
+            return True
+        return now < deadline
+
+    def _pass_over(self) -> None:
+        self._deadline = None
