@@ -94,6 +94,8 @@ async def day(args: argparse.Namespace) -> tuple[LagProbe, Snapshots, float]:
     with (tempfile.TemporaryDirectory() as d, Journal(Path(d) / "j.db") as journal,
           Snapshots() as snaps):
         kw = {} if args.snapshot_every is None else {"snapshot_every": args.snapshot_every}
+        if args.pass_budget is not None:
+            kw["pass_budget"] = args.pass_budget / 1000
         clock = DayClock(args.day_hours, tickets, cfg.hall.tz)
         engine = HallEngine(cfg, journal, secret=b"x" * 32, clock=clock, **kw)  # type: ignore[arg-type]
         engine.recover()
@@ -193,6 +195,9 @@ def main() -> None:
     ap.add_argument("--idle", type=float, default=10, help="seconds of idle-loop baseline")
     ap.add_argument("--snapshot-every", type=int, default=None)
     ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--pass-budget", type=float, default=None, metavar="MS",
+                    help="the door's share of a loop pass (default: the engine's, "
+                    "hallctl/pass_budget.py)")
     ap.add_argument("--trace", action="store_true", help="time every callback of every loop "
                     "pass and print what filled the passes with the most CPU (slows the loop "
                     "by about a microsecond a callback: the probe's figures run high)")

@@ -163,6 +163,10 @@ class HallEngine:
         while True:
             await self._writer_wake.wait()
             self._writer_wake.clear()
+            if self.budget.waiting:
+                # Commands a pass's budget put off join this batch (a batch as large as if they
+                # had all run in one pass: a batch a pass would cost more fsyncs and CPU).
+                await self.budget.through()
             batch, self._batch = self._batch, None
             if batch is None:
                 continue

@@ -32,12 +32,15 @@ PASS_BUDGET_S = 0.001
 class PassBudget:
     """The door's share of a loop pass: ``admit()`` or, if it says no, ``await turn()``."""
 
-    __slots__ = ("_deadline", "_line", "_seconds")
+    __slots__ = ("_deadline", "_line", "_seconds", "_taken", "_through")
 
     def __init__(self, seconds: float = PASS_BUDGET_S) -> None:
         self._seconds = seconds
         self._deadline: float | None = None  # None: no command has run in this pass yet
-        self._line: deque[object] = deque()  # commands waiting for a later pass, in order
+        self._line: deque[int] = deque()  # commands waiting for a later pass: their numbers
+        self._taken = 0  # numbers handed out
+        # waits for the line to move past a number (the writer's: ``through``), in order
+        self._through: deque[tuple[int, asyncio.Future[None]]] = deque()
 
     def admit(self) -> bool:
         """May a command run now? False: the pass's budget is spent or others are waiting."""
@@ -46,23 +49,35 @@ class PassBudget:
     async def turn(self) -> None:
         """Wait in line for a pass with budget left (first come, first run)."""
         line = self._line
-        me = object()
+        self._taken = me = self._taken + 1
         line.append(me)
         try:
             while True:
                 await asyncio.sleep(0)  # the next pass
-                if line[0] is me and self._open():
+                if line[0] == me and self._open():
                     return
         finally:
-            if line[0] is me:
+            if line[0] == me:
                 line.popleft()
             else:  # cancelled while waiting: out of the line, its command never ran
                 line.remove(me)
+            through = self._through
+            while through and (not line or line[0] > through[0][0]):
+                done = through.popleft()[1]
+                if not done.done():
+                    done.set_result(None)
 
     @property
     def waiting(self) -> int:
         """Commands in line now."""
         return len(self._line)
+
+    async def through(self) -> None:
+        """Wait until the commands in line now have had their turn (or left the line)."""
+        if self._line:
+            done = asyncio.get_running_loop().create_future()
+            self._through.append((self._line[-1], done))
+            await done
 
     def _open(self) -> bool:
         now = perf_counter()
