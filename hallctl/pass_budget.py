@@ -32,11 +32,12 @@ PASS_BUDGET_S = 0.001
 class PassBudget:
     """The door's share of a loop pass: ``admit()`` or, if it says no, ``await turn()``."""
 
-    __slots__ = ("_deadline", "_line", "_seconds", "_taken", "_through")
+    __slots__ = ("_deadline", "_line", "_loop", "_seconds", "_taken", "_through")
 
     def __init__(self, seconds: float = PASS_BUDGET_S) -> None:
         self._seconds = seconds
         self._deadline: float | None = None  # None: no command has run in this pass yet
+        self._loop: asyncio.AbstractEventLoop | None = None  # where the budget was opened
         self._line: deque[int] = deque()  # commands waiting for a later pass: their numbers
         self._taken = 0  # numbers handed out
         # waits for the line to move past a number (the writer's: ``through``), in order
@@ -80,13 +81,26 @@ class PassBudget:
             await done
 
     def _open(self) -> bool:
-        now = perf_counter()
         deadline = self._deadline
-        if deadline is None:  # the pass's first command: the budget starts now
-            self._deadline = now + self._seconds
-            asyncio.get_running_loop().call_soon(self._pass_over)
+        if deadline is None:
+            self._start()
             return True
-        return now < deadline
+        return perf_counter() < deadline or self._stale()
+
+    def _start(self) -> None:
+        """The pass's first command: its budget starts now, and ends with the pass."""
+        loop = asyncio.get_running_loop()
+        self._deadline = perf_counter() + self._seconds
+        self._loop = loop
+        loop.call_soon(self._pass_over)
+
+    def _stale(self) -> bool:
+        """The budget was opened on another loop, whose end-of-pass never came (an engine
+        used by one ``asyncio.run`` after another): a new one starts now."""
+        if self._loop is asyncio.get_running_loop():
+            return False
+        self._start()
+        return True
 
     def _pass_over(self) -> None:
         self._deadline = None

@@ -22,6 +22,7 @@ from hallctl.config import HallConfig, parse_config
 from hallctl.engine import HallEngine
 from hallctl.hall.core import Hall
 from hallctl.journal import Journal
+from hallctl.pass_budget import PassBudget
 from tests.hall.conftest import SMALL_HALL
 from tests.test_engine import Clock
 
@@ -210,3 +211,22 @@ async def test_a_command_cancelled_while_in_line_never_runs_and_the_line_goes_on
     assert engine.budget.waiting == 0
     assert sum(r.type == "ticket.issued" for r in journal.replay()) == 19
     await stopped(writer)
+
+
+def test_a_budget_opened_on_a_loop_that_ended_mid_pass_does_not_hold_the_next_loop() -> None:
+    # A loop stopped right after a command ran never gets to end that pass for the budget;
+    # an engine used on a later loop must still take commands.
+    budget = PassBudget(0)
+
+    async def admitted() -> bool:
+        return budget.admit()
+
+    loop = asyncio.new_event_loop()
+    try:
+        first = loop.create_task(admitted())
+        loop.call_soon(loop.stop)
+        loop.run_forever()  # one pass: the budget opened, and that pass never ends for it
+    finally:
+        loop.close()
+    assert first.result() is True
+    assert asyncio.run(admitted()) is True
