@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import resource
+import statistics
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -123,8 +125,11 @@ class PassTrace:
     The ``keep`` passes with the most CPU of the loop's thread are kept.
     """
 
-    def __init__(self, keep: int = 12) -> None:
+    def __init__(self, keep: int = 12, count: str = "core") -> None:
         self.keep = keep
+        self.count = count  # the label whose calls a pass are counted (the commands)
+        self.per_pass: Counter[int] = Counter()  # passes by how many ``count`` calls they held
+        self.cpu_ms: list[float] = []  # each pass's CPU of the loop's thread
         self.passes = 0
         self.longest: list[tuple[float, float, dict[str, list[float]]]] = []  # cpu, wall, parts
         self._parts: dict[str, list[float]] = {}
@@ -186,7 +191,12 @@ class PassTrace:
             c, t = time.thread_time(), time.perf_counter()
             run_once()
             cpu, wall = time.thread_time() - c, time.perf_counter() - t
+            if loop._run_once is run_once:  # type: ignore[attr-defined]
+                return  # stopped within this pass: what came after is not the day's
             trace.passes += 1
+            trace.cpu_ms.append(cpu * 1000)
+            counted = trace._parts.get(trace.count)
+            trace.per_pass[int(counted[0]) if counted else 0] += 1
             kept = trace.longest
             if len(kept) < trace.keep or cpu > kept[-1][0]:
                 kept.append((cpu, wall, trace._parts))
@@ -205,7 +215,20 @@ class PassTrace:
         return stop
 
     def report(self) -> str:
-        lines = [f"the {len(self.longest)} passes (of {self.passes:,}) with the most CPU:"]
+        cpu = sorted(self.cpu_ms)
+
+        def pct(p: float) -> float:
+            return cpu[min(len(cpu) - 1, int(len(cpu) * p / 100))]
+
+        held = sorted(self.per_pass.elements())
+        busy = [n for n in held if n]
+        lines = [
+            f"{self.passes:,} passes; CPU a pass p99 {pct(99):.2f} ms, p99.9 {pct(99.9):.2f} ms, "
+            f"max {cpu[-1]:.2f} ms; `{self.count}` calls in a pass that had any: median "
+            f"{statistics.median(busy) if busy else 0:g}, p99 "
+            f"{busy[int(len(busy) * 0.99)] if busy else 0}, max {held[-1]}",
+            f"the {len(self.longest)} passes with the most CPU:",
+        ]
         for cpu, wall, parts in self.longest:
             top = sorted(parts.items(), key=lambda kv: -kv[1][1])[:6]
             lines.append(

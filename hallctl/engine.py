@@ -154,7 +154,7 @@ class HallEngine:
         """The writer: turns queued batches into durable records. Run it in the TaskGroup.
         Meanwhile the wait forecast's refreshes are made in steps (hallctl/forecast_refresh.py)."""
         try:
-            async with refreshing(lambda: self.hall, self._clock):
+            async with refreshing(lambda: self.hall, self._clock, self.budget):
                 await self._write_batches()
         finally:
             await self._stop_snapshotting()
