@@ -14,6 +14,7 @@ import json
 import math
 from collections import Counter
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -230,3 +231,38 @@ def test_a_budget_opened_on_a_loop_that_ended_mid_pass_does_not_hold_the_next_lo
         loop.close()
     assert first.result() is True
     assert asyncio.run(admitted()) is True
+
+
+async def test_a_forecast_refresh_takes_its_steps_in_turn_with_the_commands(
+    config: HallConfig, journal: Journal
+) -> None:
+    # A refresh step is the door's work too: with no budget, a pass holds a step or a command,
+    # never both, and the refresh still gets made while commands keep coming.
+    clock = Clock()
+    engine = HallEngine(config, journal, secret=b"k" * 32, clock=clock, pass_budget=0)
+    engine.recover()
+    passes = Passes()
+    passes.spy(engine.hall)
+    est = engine.hall.eta
+    steps: list[int] = []
+    step = est.refresh_step
+
+    def noted(at: float) -> bool:
+        steps.append(passes.now)
+        return step(at)
+
+    est.refresh_step = noted  # type: ignore[method-assign]
+    writer = asyncio.create_task(engine.run())
+    passes.start()
+    for n in (1, 2, 3):
+        await engine.execute({"action": "open_window", "window": n})
+    runs = est.runs
+    for _ in range(5):
+        clock.now += timedelta(seconds=60)  # the kept forecast is out of its time
+        await asyncio.gather(*(engine.execute(TAKE) for _ in range(30)))
+    await within_passes(lambda: est.making is None and est.runs > runs, passes=10_000)
+    passes.stop()
+    await stopped(writer)
+    assert steps, "no refresh was made in steps"
+    assert not set(steps) & set(passes.commands)
+    assert max(Counter(steps).values()) == 1
