@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import resource
 import statistics
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -130,10 +131,12 @@ class PassTrace:
         self.count = count  # the label whose calls a pass are counted (the commands)
         self.per_pass: Counter[int] = Counter()  # passes by how many ``count`` calls they held
         self.cpu_ms: list[float] = []  # each pass's CPU of the loop's thread
+        self.gc_ms: dict[int, list[float]] = {}  # each collection's CPU, by generation
         self.passes = 0
         self.longest: list[tuple[float, float, dict[str, list[float]]]] = []  # cpu, wall, parts
         self._parts: dict[str, list[float]] = {}
         self._gc_t = 0.0
+        self._thread = 0  # the loop's
 
     def _add(self, label: str, seconds: float) -> None:
         part = self._parts.get(label)
@@ -154,16 +157,21 @@ class PassTrace:
         return run
 
     def _gc(self, phase: str, info: dict[str, int]) -> None:
+        if threading.get_ident() != self._thread:
+            return  # a worker thread's (it holds the GIL: the probe sees it as such)
         if phase == "start":
             self._gc_t = time.thread_time()
         else:
-            self._add(f"gc gen {info['generation']}", time.thread_time() - self._gc_t)
+            spent = time.thread_time() - self._gc_t
+            self._add(f"gc gen {info['generation']}", spent)
+            self.gc_ms.setdefault(info["generation"], []).append(spent * 1000)
 
     def install(self, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
         """Trace ``loop`` from now on; returns the function that stops it."""
         import asyncio.events
         import gc
 
+        self._thread = threading.get_ident()  # called on the loop's thread
         handle_run = asyncio.events.Handle._run
         run_once = loop._run_once  # type: ignore[attr-defined]
         trace = self
@@ -227,6 +235,11 @@ class PassTrace:
             f"max {cpu[-1]:.2f} ms; `{self.count}` calls in a pass that had any: median "
             f"{statistics.median(busy) if busy else 0:g}, p99 "
             f"{busy[int(len(busy) * 0.99)] if busy else 0}, max {held[-1]}",
+            "gc collections (CPU): "
+            + "; ".join(
+                f"gen {g} {len(ms)}× median {statistics.median(ms):.2f} ms, max {max(ms):.2f}"
+                for g, ms in sorted(self.gc_ms.items())
+            ),
             f"the {len(self.longest)} passes with the most CPU:",
         ]
         for cpu, wall, parts in self.longest:
