@@ -47,10 +47,11 @@ class ForecastRefresher:
                     continue
                 more = True
                 while more:
-                    # A step is the door's work too: it takes its turn in the pass's budget
-                    # with the commands (a step on top of a full pass of them made the pass).
-                    if not self._budget.admit():
-                        await self._budget.turn()
+                    # A step is the door's work too: a step that opens a pass counts in that
+                    # pass's budget, so the commands after it get the rest. It never waits in
+                    # line: a refresh put off while commands keep coming is dropped more often
+                    # (an unforeseen event), and past its grace a command makes it in one go.
+                    self._budget.charge()
                     more = est.refresh_step(self._clock().timestamp())
                     await asyncio.sleep(0)  # one step a loop pass: a yield, not a wait
         finally:

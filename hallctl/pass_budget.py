@@ -68,6 +68,12 @@ class PassBudget:
                 if not done.done():
                     done.set_result(None)
 
+    def charge(self) -> None:
+        """Other work of the door's that must not wait (a forecast step): if it is the pass's
+        first, the pass's budget starts with it."""
+        if self._deadline is None:
+            self._start()
+
     @property
     def waiting(self) -> int:
         """Commands in line now."""

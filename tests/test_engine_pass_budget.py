@@ -233,36 +233,49 @@ def test_a_budget_opened_on_a_loop_that_ended_mid_pass_does_not_hold_the_next_lo
     assert asyncio.run(admitted()) is True
 
 
-async def test_a_forecast_refresh_takes_its_steps_in_turn_with_the_commands(
+async def test_a_forecast_refresh_is_never_put_off_by_the_line_and_counts_in_the_budget(
     config: HallConfig, journal: Journal
 ) -> None:
-    # A refresh step is the door's work too: with no budget, a pass holds a step or a command,
-    # never both, and the refresh still gets made while commands keep coming.
+    # A refresh step is the door's work too, but it never waits in line: a refresh put off
+    # while commands keep coming gets dropped (an unforeseen event) and, past its grace, made
+    # in one go by a command. So with no budget and a long line: one step every pass, and a
+    # step that opens a pass leaves no command after it in that pass.
     clock = Clock()
     engine = HallEngine(config, journal, secret=b"k" * 32, clock=clock, pass_budget=0)
     engine.recover()
     passes = Passes()
     passes.spy(engine.hall)
     est = engine.hall.eta
-    steps: list[int] = []
+    order: list[tuple[int, str]] = []  # (pass, what), in the order they ran
     step = est.refresh_step
 
     def noted(at: float) -> bool:
-        steps.append(passes.now)
+        order.append((passes.now, "step"))
         return step(at)
 
     est.refresh_step = noted  # type: ignore[method-assign]
+    execute = engine.hall.execute
+
+    def command(*args: Any, **kwargs: Any) -> Any:
+        order.append((passes.now, "command"))
+        return execute(*args, **kwargs)
+
+    engine.hall.execute = command  # type: ignore[method-assign]
     writer = asyncio.create_task(engine.run())
     passes.start()
     for n in (1, 2, 3):
         await engine.execute({"action": "open_window", "window": n})
+    await engine.execute(TAKE)  # the first forecast, made in one go: none is kept yet
     runs = est.runs
-    for _ in range(5):
-        clock.now += timedelta(seconds=60)  # the kept forecast is out of its time
-        await asyncio.gather(*(engine.execute(TAKE) for _ in range(30)))
+    clock.now += timedelta(seconds=60)  # the kept forecast is out of its time
+    await asyncio.gather(*(engine.execute(TAKE) for _ in range(200)))
     await within_passes(lambda: est.making is None and est.runs > runs, passes=10_000)
     passes.stop()
     await stopped(writer)
-    assert steps, "no refresh was made in steps"
-    assert not set(steps) & set(passes.commands)
-    assert max(Counter(steps).values()) == 1
+    steps = [p for p, what in order if what == "step"]
+    assert len(steps) >= 2, "no refresh was made in steps"
+    assert steps == list(range(steps[0], steps[0] + len(steps)))  # one a pass, none put off
+    assert est.runs == runs + 1  # made by the steps, not in one go by a command
+    for p in set(steps):
+        in_pass = [what for q, what in order if q == p]
+        assert "command" not in in_pass[in_pass.index("step"):]
