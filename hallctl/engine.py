@@ -344,8 +344,9 @@ class HallEngine:
         # (the engine's own work a command is what the bench's floor is about).
         if not self.budget.admit():
             # This pass has had its share of commands (a batch's waiters all wake at once):
-            # the next pass, in the order they came. Before any check: from here to joining
-            # the batch nothing waits, so a repeat of a request id in line behind finds it.
+            # a later pass, in the order they came (hallctl/pass_budget.py). Before any check:
+            # from here to joining the batch nothing waits (but an old id's lookup or a full
+            # disk's probe), so a repeat of a request id in line behind its first finds it.
             await self.budget.turn()
         try:
             if self._failed is not None:

@@ -19,13 +19,15 @@ import asyncio
 from collections import deque
 from time import perf_counter
 
-# The door's command work a loop pass may hold, in seconds. The loop's longest stall (issue
-# 15: 5 ms, on a VM whose idle loop is itself up to 3.7 ms late) is at most about two passes of
-# work (a timer comes due in one pass and runs at the end of the next), and a pass holds this
-# budget, one command past it (0.05-0.3 ms, a forecast-refresh request more) and the pass's
-# other work (the writer's hand-out, a forecast step). 1 ms keeps that within the floor and
-# still lets a pass take 15-30 commands, so a busy hall's batches stay large
-# (docs/performance.md, "A 20,000-ticket day": 0.5, 1 and 2 ms measured).
+# The door's command work a loop pass may hold, in seconds. A timer that comes due during a
+# pass runs at the end of the next one, so the loop's longest stall is about two passes of work
+# (issue 15's floor: 5 ms, on a VM whose idle loop alone is up to 3.7 ms late); a pass holds
+# this budget, the command that overran it (0.03-0.3 ms) and the pass's other work (the
+# writer's hand-out, a forecast step, a collection). 1 ms keeps two such passes near the floor
+# and still lets a pass take 15-30 commands on a quiet core; the writer takes the put-off
+# commands into the same batch (``through``), so batches stay as large. Each pass a command
+# waits costs it a loop step (2-3 µs): a smaller budget costs a saturated engine more
+# (docs/performance.md, "A 20,000-ticket day", session 6).
 PASS_BUDGET_S = 0.001
 
 
