@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_engine import HALL  # noqa: E402
-from loop_probe import LagProbe, idle  # noqa: E402
+from loop_probe import LagProbe, PassTrace, idle  # noqa: E402
 
 from hallctl import snapshot_process  # noqa: E402
 from hallctl.config import parse_config  # noqa: E402
@@ -94,6 +94,8 @@ async def day(args: argparse.Namespace) -> tuple[LagProbe, Snapshots, float]:
     with (tempfile.TemporaryDirectory() as d, Journal(Path(d) / "j.db") as journal,
           Snapshots() as snaps):
         kw = {} if args.snapshot_every is None else {"snapshot_every": args.snapshot_every}
+        if args.pass_budget is not None:
+            kw["pass_budget"] = args.pass_budget / 1000
         clock = DayClock(args.day_hours, tickets, cfg.hall.tz)
         engine = HallEngine(cfg, journal, secret=b"x" * 32, clock=clock, **kw)  # type: ignore[arg-type]
         engine.recover()
@@ -102,6 +104,10 @@ async def day(args: argparse.Namespace) -> tuple[LagProbe, Snapshots, float]:
             await engine.execute({"action": "open_window", "window": n})
         probe = LagProbe(child_alive=lambda: engine.snapshots.busy)
         probing = asyncio.create_task(probe.run())
+        untrace = None
+        if args.trace:
+            engine.hall.execute = args.trace.timed(engine.hall.execute, "core")  # type: ignore[method-assign]
+            untrace = args.trace.install(asyncio.get_running_loop())
         issued = 0
         served = 0
 
@@ -136,6 +142,8 @@ async def day(args: argparse.Namespace) -> tuple[LagProbe, Snapshots, float]:
         await engine.drain()
         await engine.snapshots.wait()  # the last one finishes inside the probe
         probing.cancel()
+        if untrace is not None:
+            untrace()
         t0 = time.perf_counter()
         snapshot_blob(engine.hall.state)
         on_loop = time.perf_counter() - t0
@@ -170,6 +178,9 @@ async def run(args: argparse.Namespace) -> None:
           f"spares it): "
           f"{on_loop * 1000:.0f} ms; the largest child's peak RSS "
           f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB")
+    if args.trace:
+        print(args.trace.report())
+        args.trace = PassTrace()
     args.results.append((probe, base))
 
 
@@ -183,7 +194,14 @@ def main() -> None:
     ap.add_argument("--idle", type=float, default=10, help="seconds of idle-loop baseline")
     ap.add_argument("--snapshot-every", type=int, default=None)
     ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--pass-budget", type=float, default=None, metavar="MS",
+                    help="the door's share of a loop pass (default: the engine's, "
+                    "hallctl/pass_budget.py)")
+    ap.add_argument("--trace", action="store_true", help="time every callback of every loop "
+                    "pass and print what filled the passes with the most CPU (slows the loop "
+                    "by about a microsecond a callback: the probe's figures run high)")
     args = ap.parse_args()
+    args.trace = PassTrace() if args.trace else None
     configure_logging(level="warning")
     args.results = []
     for _ in range(args.runs):

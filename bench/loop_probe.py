@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import resource
+import statistics
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -111,3 +114,138 @@ async def idle(seconds: float) -> LagProbe:
     await asyncio.sleep(seconds)
     task.cancel()
     return probe
+
+
+class PassTrace:
+    """Every loop pass's callbacks, timed in the loop thread's CPU: what fills the longest passes
+    (a diagnosis; a thread clock read is a system call, so tracing costs a few microseconds a
+    callback and the probe's figures from a traced run run high).
+
+    Each callback is named for its task's coroutine (a task's step) or for its function; gc
+    collections and the functions given to ``timed`` are counted within the pass they ran in.
+    The ``keep`` passes with the most CPU of the loop's thread are kept.
+    """
+
+    def __init__(self, keep: int = 12, count: str = "core") -> None:
+        self.keep = keep
+        self.count = count  # the label whose calls a pass are counted (the commands)
+        self.per_pass: Counter[int] = Counter()  # passes by how many ``count`` calls they held
+        self.cpu_ms: list[float] = []  # each pass's CPU of the loop's thread
+        self.gc_ms: dict[int, list[float]] = {}  # each collection's CPU, by generation
+        self.passes = 0
+        self.longest: list[tuple[float, float, dict[str, list[float]]]] = []  # cpu, wall, parts
+        self._parts: dict[str, list[float]] = {}
+        self._gc_t = 0.0
+        self._thread = 0  # the loop's
+
+    def _add(self, label: str, seconds: float) -> None:
+        part = self._parts.get(label)
+        if part is None:
+            self._parts[label] = [1, seconds]
+        else:
+            part[0] += 1
+            part[1] += seconds
+
+    def timed(self, fn: Callable[..., object], label: str) -> Callable[..., object]:
+        def run(*args: object, **kwargs: object) -> object:
+            t = time.thread_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._add(label, time.thread_time() - t)
+
+        return run
+
+    def _gc(self, phase: str, info: dict[str, int]) -> None:
+        if threading.get_ident() != self._thread:
+            return  # a worker thread's (it holds the GIL: the probe sees it as such)
+        if phase == "start":
+            self._gc_t = time.thread_time()
+        else:
+            spent = time.thread_time() - self._gc_t
+            self._add(f"gc gen {info['generation']}", spent)
+            self.gc_ms.setdefault(info["generation"], []).append(spent * 1000)
+
+    def install(self, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
+        """Trace ``loop`` from now on; returns the function that stops it."""
+        import asyncio.events
+        import gc
+
+        self._thread = threading.get_ident()  # called on the loop's thread
+        handle_run = asyncio.events.Handle._run
+        run_once = loop._run_once  # type: ignore[attr-defined]
+        trace = self
+
+        def label(handle: asyncio.Handle) -> str:
+            cb = handle._callback  # type: ignore[attr-defined]
+            owner = getattr(cb, "__self__", None)
+            if isinstance(owner, asyncio.Task):  # a task's step: where it resumes from
+                coro = owner.get_coro()
+                frame = getattr(coro, "cr_frame", None)
+                where = f":{frame.f_lineno}" if frame is not None else ""
+                return f"{getattr(coro, '__qualname__', owner.get_name())}{where}"
+            return str(getattr(cb, "__qualname__", type(cb).__name__))
+
+        def traced_run(handle: asyncio.Handle) -> None:
+            name = label(handle)
+            t = time.thread_time()
+            try:
+                handle_run(handle)
+            finally:
+                trace._add(name, time.thread_time() - t)
+
+        def traced_once() -> None:
+            trace._parts = {}
+            c, t = time.thread_time(), time.perf_counter()
+            run_once()
+            cpu, wall = time.thread_time() - c, time.perf_counter() - t
+            if loop._run_once is run_once:  # type: ignore[attr-defined]
+                return  # stopped within this pass: what came after is not the day's
+            trace.passes += 1
+            trace.cpu_ms.append(cpu * 1000)
+            counted = trace._parts.get(trace.count)
+            trace.per_pass[int(counted[0]) if counted else 0] += 1
+            kept = trace.longest
+            if len(kept) < trace.keep or cpu > kept[-1][0]:
+                kept.append((cpu, wall, trace._parts))
+                kept.sort(key=lambda k: -k[0])
+                del kept[trace.keep:]
+
+        asyncio.events.Handle._run = traced_run  # type: ignore[method-assign]
+        loop._run_once = traced_once  # type: ignore[attr-defined]
+        gc.callbacks.append(self._gc)
+
+        def stop() -> None:
+            asyncio.events.Handle._run = handle_run  # type: ignore[method-assign]
+            loop._run_once = run_once  # type: ignore[attr-defined]
+            gc.callbacks.remove(self._gc)
+
+        return stop
+
+    def report(self) -> str:
+        cpu = sorted(self.cpu_ms)
+
+        def pct(p: float) -> float:
+            return cpu[min(len(cpu) - 1, int(len(cpu) * p / 100))]
+
+        held = sorted(self.per_pass.elements())
+        busy = [n for n in held if n]
+        lines = [
+            f"{self.passes:,} passes; CPU a pass p99 {pct(99):.2f} ms, p99.9 {pct(99.9):.2f} ms, "
+            f"max {cpu[-1]:.2f} ms; `{self.count}` calls in a pass that had any: median "
+            f"{statistics.median(busy) if busy else 0:g}, p99 "
+            f"{busy[int(len(busy) * 0.99)] if busy else 0}, max {held[-1]}",
+            "gc collections (CPU): "
+            + "; ".join(
+                f"gen {g} {len(ms)}× median {statistics.median(ms):.2f} ms, max {max(ms):.2f}"
+                for g, ms in sorted(self.gc_ms.items())
+            ),
+            f"the {len(self.longest)} passes with the most CPU:",
+        ]
+        for cpu, wall, parts in self.longest:
+            top = sorted(parts.items(), key=lambda kv: -kv[1][1])[:6]
+            lines.append(
+                f"  CPU {cpu * 1000:.1f} ms (wall {wall * 1000:.1f}): "
+                + "; ".join(f"{k} {int(n)}× {s * 1000:.2f} ms" for k, (n, s) in top)
+            )
+        return "\n".join(lines)

@@ -30,6 +30,7 @@ from hallctl.hall.errors import HallError
 from hallctl.hall.views import retained_state
 from hallctl.ids import new_id
 from hallctl.journal import EncodedEvent, Journal, Record, encode_json
+from hallctl.pass_budget import PASS_BUDGET_S, PassBudget
 from hallctl.privacy import hash_id, mask_id
 from hallctl.snapshot import SNAPSHOT_FORMAT as SNAPSHOT_FORMAT
 from hallctl.snapshot import fold
@@ -100,6 +101,7 @@ class HallEngine:
         secret: bytes = b"",
         clock: Clock | None = None,
         snapshot_every: int = SNAPSHOT_EVERY,
+        pass_budget: float = PASS_BUDGET_S,
     ) -> None:
         self.config = config
         self.hall_id = config.hall.id
@@ -123,6 +125,7 @@ class HallEngine:
         self._subscribers: list[asyncio.Queue[list[Record]]] = []
         self._failed: BaseException | None = None
         self.snapshots = Snapshots(config, journal, snapshot_every)
+        self.budget = PassBudget(pass_budget)  # the door's share of a loop pass
         self.disk = DiskWatch(self.journal.path.parent, self._clock)
 
     # ---- lifetime -----------------------------------------------------------------------
@@ -148,13 +151,17 @@ class HallEngine:
     async def run(self) -> None:
         """The writer: turns queued batches into durable records. Run it in the TaskGroup.
         Meanwhile the wait forecast's refreshes are made in steps (hallctl/forecast_refresh.py)."""
-        async with self.snapshots, refreshing(lambda: self.hall, self._clock):
+        async with self.snapshots, refreshing(lambda: self.hall, self._clock, self.budget):
             await self._write_batches()
 
     async def _write_batches(self) -> None:
         while True:
             await self._writer_wake.wait()
             self._writer_wake.clear()
+            if self.budget.waiting:
+                # Commands a pass's budget put off join this batch (a batch as large as if they
+                # had all run in one pass: a batch a pass would cost more fsyncs and CPU).
+                await self.budget.through()
             batch, self._batch = self._batch, None
             if batch is None:
                 continue
@@ -282,6 +289,12 @@ class HallEngine:
         # One coroutine for the whole door, the batch joined by a plain call: every await in a
         # chain of coroutines is another frame to create and to resume through on the way back
         # (the engine's own work a command is what the bench's floor is about).
+        if not self.budget.admit():
+            # This pass has had its share of commands (a batch's waiters all wake at once):
+            # a later pass, in the order they came (hallctl/pass_budget.py). Before any check:
+            # from here to joining the batch nothing waits (but an old id's lookup or a full
+            # disk's probe), so a repeat of a request id in line behind its first finds it.
+            await self.budget.turn()
         try:
             if self._failed is not None:
                 return error(HallError("internal", "journal unavailable"))

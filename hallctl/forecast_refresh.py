@@ -15,14 +15,21 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
 from hallctl.hall.core import Hall
+from hallctl.pass_budget import PassBudget
 
 RECHECK_S = 1.0  # how often an idle refresher looks whether the engine has a new hall
 
 
 class ForecastRefresher:
-    def __init__(self, hall: Callable[[], Hall], clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        hall: Callable[[], Hall],
+        clock: Callable[[], datetime],
+        budget: PassBudget | None = None,
+    ) -> None:
         self._hall = hall
         self._clock = clock
+        self._budget = budget or PassBudget(float("inf"))
         self._wake = asyncio.Event()
 
     async def run(self) -> None:
@@ -38,10 +45,15 @@ class ForecastRefresher:
                 if est is not self._hall().eta:
                     est.wake = None
                     continue
-                more = est.refresh_step(self._clock().timestamp())
+                more = True
                 while more:
-                    await asyncio.sleep(0)  # one step a loop pass: a yield, not a wait
+                    # A step is the door's work too: a step that opens a pass counts in that
+                    # pass's budget, so the commands after it get the rest. It never waits in
+                    # line: a refresh put off while commands keep coming is dropped more often
+                    # (an unforeseen event), and past its grace a command makes it in one go.
+                    self._budget.charge()
                     more = est.refresh_step(self._clock().timestamp())
+                    await asyncio.sleep(0)  # one step a loop pass: a yield, not a wait
         finally:
             if est is not None:
                 est.wake = None  # nobody steps any more: the hall makes its own runs
@@ -49,10 +61,13 @@ class ForecastRefresher:
 
 @contextlib.asynccontextmanager
 async def refreshing(
-    hall: Callable[[], Hall], clock: Callable[[], datetime]
+    hall: Callable[[], Hall], clock: Callable[[], datetime], budget: PassBudget | None = None
 ) -> AsyncIterator[None]:
-    """Forecast refreshes made in steps for as long as the block runs."""
-    task = asyncio.create_task(ForecastRefresher(hall, clock).run(), name="forecast-refresh")
+    """Forecast refreshes made in steps for as long as the block runs (each step within the
+    door's ``budget`` of a loop pass, when given)."""
+    task = asyncio.create_task(
+        ForecastRefresher(hall, clock, budget).run(), name="forecast-refresh"
+    )
     try:
         yield
     finally:
