@@ -57,16 +57,9 @@ if [ ! -x "$PY" ]; then
 fi
 
 # Reinstall when pyproject.toml changed since the last install into this venv (or never was):
-# correct on a fresh machine, and fast on every later run. The install also compiles the hall
-# core with mypyc (setup.py) beside its sources, where Python imports it before the .py: so
-# also when the build script, the core's sources or the hall file's models it reads changed,
-# lest a stale compiled module stand in for an edited one, or HALLCTL_PURE (1: build nothing).
+# correct on a fresh machine, and fast on every later run.
 stamp=$VENV/.hallctl-installed
-want=$( {
-    cat pyproject.toml setup.py hallctl/hall/*.py hallctl/config/*.py hallctl/voice/config.py \
-        hallctl/supervision/config.py
-    echo "HALLCTL_PURE=${HALLCTL_PURE:-}"
-} | sha256sum | cut -d' ' -f1)
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! "$PY" -c 'import hallctl' 2>/dev/null; then
     step "installing hallctl and its test dependencies"
     "$PY" -m pip install -q -e '.[test]'

@@ -16,8 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from hallctl.hall.pickled import PickledState, field_names, pickled_state, restore_state
-
 SLOT_S = 1800
 WEEK_SLOTS = 7 * 24 * 3600 // SLOT_S
 DAY_SLOTS = 24 * 3600 // SLOT_S
@@ -71,12 +69,3 @@ class ArrivalProfile:
         if not per or not shifts:
             return 0.0
         return sum(per.get(slot - k, 0) for k in shifts) / len(shifts)
-
-    def __getstate__(self) -> PickledState:
-        return pickled_state(self, _PROFILE_FIELDS)
-
-    def __setstate__(self, state: PickledState) -> None:
-        restore_state(self, state)
-
-
-_PROFILE_FIELDS = field_names(ArrivalProfile)

@@ -31,16 +31,12 @@ for _l in LEVELS:
     _BY_KEY[_l.label_zh] = _l
 
 
-def parse_level(value: object) -> Level:
-    """Accept 1..5, the English name or the Chinese label.
-
-    Typed ``object``: a request's value arrives as it was sent, and compiled (setup.py) a
-    narrower parameter type would refuse any other with a TypeError, not this ValueError."""
+def parse_level(value: str | int) -> Level:
+    """Accept 1..5, the English name or the Chinese label."""
     # True == 1 and 1.0 == 1 as dict keys: without the type check they would be level 1.
-    level = None
-    if isinstance(value, str | int) and not isinstance(value, bool):
-        level = _BY_KEY.get(value)
-    if level is None:
+    exact = isinstance(value, str | int) and not isinstance(value, bool)
+    try:
+        return _BY_KEY[value if exact else ""]
+    except (KeyError, TypeError):
         names = ", ".join(f"{lv.value} {lv.name} {lv.label_zh}" for lv in LEVELS)
-        raise ValueError(f"level must be one of {names}; got {value!r}")
-    return level
+        raise ValueError(f"level must be one of {names}; got {value!r}") from None

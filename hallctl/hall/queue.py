@@ -12,8 +12,6 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterator
 
-from hallctl.hall.pickled import PickledState, pickled_state, restore_state
-
 Item = tuple[int, str]  # (order, ticket number)
 _PAD: Item = (0, "")
 _COMPACT_MIN = 64
@@ -105,12 +103,3 @@ class OrderedQueue:
     def count_before(self, order: int) -> int:
         """How many tickets in this queue have a smaller order (are called before it)."""
         return bisect_left(self._items, (order, ""), lo=self._start) - self._start
-
-    def __getstate__(self) -> PickledState:
-        return pickled_state(self, _QUEUE_SLOTS)
-
-    def __setstate__(self, state: PickledState) -> None:
-        restore_state(self, state)
-
-
-_QUEUE_SLOTS = ("_items", "_start")  # its __slots__ (a compiled class has none to read)

@@ -15,7 +15,6 @@ from typing import Any
 
 from hallctl.hall import supervision_state
 from hallctl.hall.arrival_profile import ArrivalProfile
-from hallctl.hall.pickled import PickledState, field_names, pickled_state, restore_state
 from hallctl.hall.queue import OrderedQueue
 from hallctl.hall.service_times import PAUSE_SAMPLES, STAFF_SAMPLES, new_samples, server_key
 from hallctl.hall.supervision_state import sync_window
@@ -53,15 +52,6 @@ class Ticket:
     # No field for what only issuing needs (appointment code, ID hash): a busy day's tickets
     # are most of the state's memory, and each slot is 8 bytes a ticket.
 
-    def __getstate__(self) -> PickledState:
-        return pickled_state(self, _TICKET_FIELDS)
-
-    def __setstate__(self, state: PickledState) -> None:
-        restore_state(self, state)
-
-
-_TICKET_FIELDS = field_names(Ticket)
-
 
 @dataclass(slots=True)
 class Window:
@@ -75,15 +65,6 @@ class Window:
     pause_reason: str | None = None
     opened_at: float = 0.0
     paused_at: float = 0.0
-
-    def __getstate__(self) -> PickledState:
-        return pickled_state(self, _WINDOW_FIELDS)
-
-    def __setstate__(self, state: PickledState) -> None:
-        restore_state(self, state)
-
-
-_WINDOW_FIELDS = field_names(Window)
 
 
 @dataclass(slots=True)
@@ -102,15 +83,6 @@ class ServiceLine:
 
     def __len__(self) -> int:
         return sum(len(q) for q in self.queues.values())
-
-    def __getstate__(self) -> PickledState:
-        return pickled_state(self, _LINE_FIELDS)
-
-    def __setstate__(self, state: PickledState) -> None:
-        restore_state(self, state)
-
-
-_LINE_FIELDS = field_names(ServiceLine)
 
 
 @dataclass(slots=True)
@@ -170,15 +142,6 @@ class HallState:
         if w is None:
             w = self.windows[number] = Window(number)
         return w
-
-    def __getstate__(self) -> PickledState:
-        return pickled_state(self, _STATE_FIELDS)
-
-    def __setstate__(self, state: PickledState) -> None:
-        restore_state(self, state)
-
-
-_STATE_FIELDS = field_names(HallState)
 
 
 EWMA_ALPHA = 0.2

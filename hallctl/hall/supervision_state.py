@@ -11,8 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hallctl.hall.pickled import PickledState, field_names, pickled_state, restore_state
-
 if TYPE_CHECKING:
     from hallctl.hall.state import HallState
 
@@ -24,15 +22,6 @@ class NormTrack:
     free_since: dict[int, float] = field(default_factory=dict)  # open, nobody at the window
     paused_since: dict[int, float] = field(default_factory=dict)
     no_shows: dict[int, list[tuple[float, float]]] = field(default_factory=dict)  # (at, after call)
-
-    def __getstate__(self) -> PickledState:
-        return pickled_state(self, _NORM_FIELDS)
-
-    def __setstate__(self, state: PickledState) -> None:
-        restore_state(self, state)
-
-
-_NORM_FIELDS = field_names(NormTrack)
 
 
 def sync_window(s: HallState, number: int, at: float) -> None:

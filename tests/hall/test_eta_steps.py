@@ -14,13 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import os
 import random
-import subprocess
-import sys
 from collections.abc import Generator, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,7 +30,6 @@ from hallctl.hall.eta_steps import GRACE_S, SteppedRefresh, drain
 from hallctl.hall.service_times import Residual, ServiceTime
 from tests.hall.conftest import TZ, Driver
 
-ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2026, 11, 25, 9, 0, tzinfo=TZ)
 SERVICES = 6
 WINDOWS = 40
@@ -126,13 +121,6 @@ def test_a_step_does_at_most_step_units_windows_or_calls_work(
     # the work a step does, counted where it is done: a busy window's time left, its
     # distribution, its slice, its factor in a first finish; a call of the policy; a service's
     # summary of its history (BASE_UNITS)
-    if not eta.__file__.endswith(".py"):
-        # counted by wrapping the functions the core calls, which compiled code (setup.py)
-        # calls directly: the same code, run as Python in a process of its own
-        run_as_python(
-            "tests/hall/test_eta_steps.py::test_a_step_does_at_most_step_units_windows_or_calls_work"
-        )
-        return
     work = [0]
     real_of = ServiceTime.of
 
@@ -186,17 +174,6 @@ def test_a_step_does_at_most_step_units_windows_or_calls_work(
     assert sum(per_step) > 8 * STEP_UNITS  # the run in one go would be this much
     assert max(per_step) <= STEP_UNITS
     assert per_step.count(2 * BASE_UNITS) >= SERVICES // 2 - 1  # two summaries a step
-
-
-def run_as_python(test: str) -> None:
-    """Runs one test in a process of its own with the hall core's Python sources."""
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
-        cwd=ROOT, env={**os.environ, "HALLCTL_PURE": "1"}, capture_output=True, text=True,
-        timeout=240,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "1 passed" in done.stdout, done.stdout
 
 
 def edge(d: Driver) -> list[int]:
