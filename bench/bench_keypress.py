@@ -227,25 +227,23 @@ class Busy:
 
 # ---- experiments: children that stand in for the snapshot process (issue 15, session 6) --------
 
-_BURN = """
+# Both start as the snapshot process does: idle priority, then the config on stdin read.
+_START = """
 import os, sys, time
 try:
     os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 except OSError:
     os.setpriority(os.PRIO_PROCESS, 0, 19)
 sys.stdin.buffer.read()
+"""
+
+_BURN = """
 while time.process_time() < {ms} / 1000:
     pass
 sys.stdout.write('{{"seq": %s, "after": %s, "replayed": 0}}\\n' % (sys.argv[1], sys.argv[1]))
 """
 
 _IO = """
-import os, sys, time
-try:
-    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-except OSError:
-    os.setpriority(os.PRIO_PROCESS, 0, 19)
-sys.stdin.buffer.read()
 time.sleep({ms} / 1000)
 # a blob of a snapshot's size that no version reads (its format tag is nobody's)
 blob = b"bench-not-a-snapshot\\n" + os.urandom({size})
@@ -255,7 +253,7 @@ sys.stdout.buffer.write(head + blob)
 
 
 def stand_in(kind: str, ms: float, size: int) -> Callable[[Path, int], list[str]]:
-    code = (_BURN if kind == "burn" else _IO).format(ms=ms, size=size)
+    code = _START + (_BURN if kind == "burn" else _IO).format(ms=ms, size=size)
     return lambda journal, seq: [sys.executable, "-c", code, str(seq)]
 
 
